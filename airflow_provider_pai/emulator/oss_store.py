@@ -1,0 +1,143 @@
+"""Emulated OSS objects on disk: one data file and one JSON metadata file per object.
+
+Objects can be gigabytes (the export benchmark copies 2 GiB), so data never has to sit in memory:
+writers stream into a temporary file and rename it into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from .crc64 import crc64
+
+
+@dataclass
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str  # hex MD5 (upper case, as OSS shows it), without quotes
+    crc64: str  # decimal string, as in x-oss-hash-crc64ecma
+    content_type: str = "application/octet-stream"
+    last_modified: float = field(default_factory=time.time)
+    meta: dict = field(default_factory=dict)  # x-oss-meta-* without the prefix
+
+
+class ObjectStore:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.root / ".tmp"
+        self.tmp.mkdir(exist_ok=True)
+
+    # buckets
+    def _bucket_dir(self, bucket: str) -> Path:
+        return self.root / "buckets" / bucket
+
+    def create_bucket(self, bucket: str) -> None:
+        (self._bucket_dir(bucket) / "objects").mkdir(parents=True, exist_ok=True)
+
+    def bucket_exists(self, bucket: str) -> bool:
+        return self._bucket_dir(bucket).is_dir()
+
+    def buckets(self) -> list[str]:
+        d = self.root / "buckets"
+        return sorted(p.name for p in d.iterdir()) if d.is_dir() else []
+
+    # objects
+    def _paths(self, bucket: str, key: str) -> tuple[Path, Path]:
+        name = hashlib.sha256(key.encode()).hexdigest()
+        base = self._bucket_dir(bucket) / "objects" / name[:2]
+        return base / (name + ".data"), base / (name + ".json")
+
+    def head(self, bucket: str, key: str) -> ObjectInfo | None:
+        _, meta_path = self._paths(bucket, key)
+        try:
+            return ObjectInfo(**json.loads(meta_path.read_text()))
+        except FileNotFoundError:
+            return None
+
+    def data_path(self, bucket: str, key: str) -> Path:
+        return self._paths(bucket, key)[0]
+
+    def open(self, bucket: str, key: str) -> BinaryIO:
+        return open(self.data_path(bucket, key), "rb")
+
+    def get(self, bucket: str, key: str) -> bytes:
+        return self.data_path(bucket, key).read_bytes()
+
+    def new_temp_file(self) -> tuple[BinaryIO, Path]:
+        fd, name = tempfile.mkstemp(dir=self.tmp)
+        return os.fdopen(fd, "wb"), Path(name)
+
+    def commit_file(
+        self, bucket: str, key: str, tmp_path: Path, content_type: str | None = None, meta: dict | None = None
+    ) -> ObjectInfo:
+        """Move a fully written temporary file into place as the object (atomic per object)."""
+        md5, crc = hashlib.md5(), 0
+        with open(tmp_path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                md5.update(chunk)
+                crc = crc64(chunk, crc)
+        info = ObjectInfo(
+            key=key,
+            size=tmp_path.stat().st_size,
+            etag=md5.hexdigest().upper(),
+            crc64=str(crc),
+            content_type=content_type or "application/octet-stream",
+            meta=meta or {},
+        )
+        return self.commit_with_info(bucket, tmp_path, info)
+
+    def commit_with_info(self, bucket: str, tmp_path: Path, info: ObjectInfo) -> ObjectInfo:
+        data_path, meta_path = self._paths(bucket, info.key)
+        data_path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp_path, data_path)
+        tmp_meta = meta_path.with_suffix(".json.tmp")
+        tmp_meta.write_text(json.dumps(asdict(info)))
+        os.replace(tmp_meta, meta_path)
+        return info
+
+    def put(self, bucket: str, key: str, data: bytes, content_type: str | None = None, meta: dict | None = None) -> ObjectInfo:
+        self.create_bucket(bucket)
+        f, tmp_path = self.new_temp_file()
+        with f:
+            f.write(data)
+        return self.commit_file(bucket, key, tmp_path, content_type, meta)
+
+    def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str) -> ObjectInfo:
+        src = self.head(src_bucket, src_key)
+        if src is None:
+            raise KeyError(src_key)
+        f, tmp_path = self.new_temp_file()
+        f.close()
+        shutil.copyfile(self.data_path(src_bucket, src_key), tmp_path)
+        info = ObjectInfo(**{**asdict(src), "key": dst_key, "last_modified": time.time()})
+        return self.commit_with_info(dst_bucket, tmp_path, info)
+
+    def delete(self, bucket: str, key: str) -> bool:
+        data_path, meta_path = self._paths(bucket, key)
+        existed = meta_path.exists()
+        for p in (meta_path, data_path):
+            p.unlink(missing_ok=True)
+        return existed
+
+    def list(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
+        """All objects under ``prefix``, sorted by key."""
+        objects_dir = self._bucket_dir(bucket) / "objects"
+        infos = []
+        for meta_path in objects_dir.glob("*/*.json"):
+            try:
+                info = ObjectInfo(**json.loads(meta_path.read_text()))
+            except FileNotFoundError:
+                continue
+            if info.key.startswith(prefix):
+                infos.append(info)
+        return iter(sorted(infos, key=lambda i: i.key))
