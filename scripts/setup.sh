@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Create (or update) the project's virtualenv from the pinned constraints. Idempotent.
+#   VENV=.venv  CONSTRAINTS=constraints/constraints-airflow-3.txt  PYTHON=python3
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+CONSTRAINTS=${CONSTRAINTS:-constraints/constraints-airflow-3.txt}
+PYTHON=${PYTHON:-python3}
+uv_version=$(grep -E '^uv==' constraints/constraints-airflow-3.txt | cut -d= -f3)
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+if ! "$VENV/bin/uv" --version 2>/dev/null | grep -q "$uv_version"; then
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "uv==$uv_version"
+fi
+"$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -c "$CONSTRAINTS" -e ".[test,docs]"
