@@ -1,0 +1,314 @@
+"""PAI-EAS 2021-07-01 (ROA): services, versions, rollouts, events. Predict lives in eas_predict.py.
+
+ACS3 signatures are verified by the server before ``handle`` is called. Paths are
+``/api/v2/services[/{ClusterId}/{ServiceName}[/versions|version|events|start|stop|endpoints]]``,
+ClusterId being the region id.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import math
+import time
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from . import eas_state as S
+from .common import acs_error, json_response, new_request_id
+from .eas_predict import handle_predict  # noqa: F401  (server.py calls eas.handle_predict)
+
+PREFIX = "/api/v2/services"
+
+
+def init_state(scenario: dict) -> dict:
+    """Scenario services at version 1, Running once the emulator first looks at them."""
+    services = {}
+    for spec in (scenario.get("eas") or {}).get("services") or []:
+        name = spec["name"]
+        config = {"name": name, "model_path": spec.get("model_path", ""),
+                  "processor": spec.get("processor", "json_linear")}
+        if spec.get("metadata"):
+            config["metadata"] = spec["metadata"]
+        svc = S.new_service(name, spec.get("token") or S.new_token(), spec.get("labels"), None,
+                            spec.get("start_seconds", S.DEFAULT_START_SECONDS))
+        S.add_version(svc, config, None)
+        svc["current"] = 1
+        services[name] = svc
+    return {"services": services}
+
+
+def _services(ctx) -> dict:
+    eas = ctx.state.setdefault("eas", {"services": {}})
+    changed = False
+    for svc in eas["services"].values():
+        changed |= S.settle_initial(svc, ctx.store, ctx.now())
+    if changed:
+        ctx.save()
+    return eas["services"]
+
+
+def base_url(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def _path_parts(request: web.Request) -> list[str] | None:
+    raw = request.raw_path.split("?", 1)[0]
+    if not (raw == PREFIX or raw.startswith(PREFIX + "/")):
+        return None
+    return [unquote(p) for p in raw[len(PREFIX):].split("/") if p]
+
+
+def _msg(ctx, name: str, what: str) -> str:
+    return f"Service [{name}] in region [{ctx.region_id}] {what}"
+
+
+def _parse_config(body: bytes) -> dict | web.Response:
+    try:
+        config = json.loads(body or b"{}")
+    except ValueError:
+        return acs_error(400, "InvalidParameter", "The service description is not valid JSON")
+    if not isinstance(config, dict):
+        return acs_error(400, "InvalidParameter", "The service description must be a JSON object")
+    return config
+
+
+def _int_param(value: Any, name: str, default: int) -> int | web.Response:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        return acs_error(400, "InvalidParameter", f"{name} must be a positive integer, got {value!r}")
+    return number
+
+
+def _page(request, items: list, number_key: str, default_size: int = 100):
+    number = _int_param(request.query.get(number_key), number_key, 1)
+    size = _int_param(request.query.get("PageSize"), "PageSize", default_size)
+    for p in (number, size):
+        if isinstance(p, web.Response):
+            return p
+    return items[(number - 1) * size: number * size], number, size
+
+
+async def handle(request: web.Request, body: bytes, ctx, action: str) -> web.Response:
+    parts = _path_parts(request)
+    if parts is None:
+        return acs_error(404, "InvalidAction.NotFound", f"No EAS API at {request.method} {request.path}")
+    with ctx.lock:
+        services = _services(ctx)
+        if action == "CreateService" and not parts:
+            return _create(request, body, ctx, services)
+        if action == "ListServices" and not parts:
+            return _list(request, ctx, services)
+        if len(parts) < 2:
+            return acs_error(404, "InvalidAction.NotFound", f"{action} does not take the path {request.path}")
+        cluster, name, sub = parts[0], parts[1], "/".join(parts[2:])
+        svc = services.get(name) if cluster == ctx.region_id else None
+        if svc is None:
+            return acs_error(404, "InvalidService.NotFound", _msg(ctx, name, "not found"))
+        handler = ACTIONS.get((action, sub))
+        if handler is None:
+            return acs_error(404, "InvalidAction.NotFound", f"Unsupported action {action} at {request.path}")
+        return handler(request, body, ctx, services, svc)
+
+
+def _create(request, body, ctx, services) -> web.Response:
+    config = _parse_config(body)
+    if isinstance(config, web.Response):
+        return config
+    name = config.get("name")
+    if not isinstance(name, str) or not name:
+        return acs_error(400, "InvalidParameter", "The service description needs a 'name'")
+    if name in services:
+        return acs_error(400, "InvalidService.AlreadyExists", _msg(ctx, name, "already exists"))
+    try:
+        labels = json.loads(request.query.get("Labels") or "{}")
+    except ValueError:
+        return acs_error(400, "InvalidParameter", "Labels must be a JSON object string")
+    token = config.get("token")
+    if S.truthy(config.get("generate_token")) or not token:
+        token = S.new_token()
+    now = ctx.now()
+    svc = S.new_service(name, token, labels if isinstance(labels, dict) else {}, now)
+    S.add_version(svc, config, now)
+    S.start_rollout(svc, ctx.store, 1, "Creating", now, None)
+    services[name] = svc
+    ctx.save()
+    obj = S.service_object(svc, now, ctx.region_id, base_url(request))
+    keys = ("InternetEndpoint", "IntranetEndpoint", "Region", "ServiceId", "ServiceName", "Status")
+    return json_response({"RequestId": new_request_id(), **{k: obj[k] for k in keys}})
+
+
+def _update(request, body, ctx, services, svc) -> web.Response:
+    patch = _parse_config(body)
+    if isinstance(patch, web.Response):
+        return patch
+    if patch.get("name") not in (None, svc["name"]):
+        return acs_error(400, "InvalidParameter", f"name {patch['name']!r} does not match the service {svc['name']!r}")
+    update_type = request.query.get("UpdateType") or "merge"
+    if update_type not in ("merge", "replace"):
+        return acs_error(400, "InvalidParameter", f"UpdateType must be merge or replace, got {update_type!r}")
+    now = ctx.now()
+    current = S.get_version(svc, svc["current"])
+    new = S.deep_merge(current["config"], patch) if update_type == "merge" else {**patch, "name": svc["name"]}
+    if S.truthy(patch.get("generate_token")):
+        svc["token"] = S.new_token()
+    elif patch.get("token"):
+        svc["token"] = patch["token"]
+    new = S.version_config(new)
+    if new == current["config"]:
+        message = _msg(ctx, svc["name"], f"is not changed: the config equals version {svc['current']}")
+    elif S.only_scaling_differs(current["config"], new):
+        current["config"], svc["updated"] = new, now  # scaling adds no version
+        S.add_event(svc, now, "Normal", "Scaling", f"[{svc['name']}] scaled to {S.total_instances(new)} instance(s)")
+        message = _msg(ctx, svc["name"], "is scaling")
+    else:
+        previous = S.serving_version(svc, now)
+        target = S.add_version(svc, new, now)
+        S.start_rollout(svc, ctx.store, target, "Updating", now, previous)
+        message = _msg(ctx, svc["name"], f"is updating to version {target}")
+    ctx.save()
+    return json_response({"RequestId": new_request_id(), "Message": message})
+
+
+def _describe(request, body, ctx, services, svc) -> web.Response:
+    obj = S.service_object(svc, ctx.now(), ctx.region_id, base_url(request))
+    return json_response({**obj, "RequestId": new_request_id()})
+
+
+def _list(request, ctx, services) -> web.Response:
+    now, q = ctx.now(), request.query
+    objs = [S.service_object(s, now, ctx.region_id, base_url(request)) for s in services.values()]
+    if q.get("ServiceName"):
+        objs = [o for o in objs if o["ServiceName"] == q["ServiceName"]]
+    if q.get("Filter"):
+        objs = [o for o in objs if q["Filter"] in o["ServiceName"]]
+    if q.get("ServiceStatus"):
+        objs = [o for o in objs if o["Status"] == q["ServiceStatus"]]
+    sort = q.get("Sort") or "CreateTime"
+    objs.sort(key=lambda o: (str(o.get(sort) or ""), o["ServiceName"]), reverse=q.get("Order", "desc") != "asc")
+    page = _page(request, objs, "PageNumber")
+    if isinstance(page, web.Response):
+        return page
+    items, number, size = page
+    return json_response({"RequestId": new_request_id(), "PageNumber": number, "PageSize": size,
+                          "TotalCount": len(objs), "Services": items})
+
+
+def _versions(request, body, ctx, services, svc) -> web.Response:
+    rows = [{
+        "BuildTime": S.iso(v["built"]),
+        "ImageAvailable": "unknown" if v["ok"] is None else str(v["ok"]).lower(),
+        "ImageId": v["version"],  # the model has no field for the version number; ImageId carries it
+        "Message": v["error"] or f"version {v['version']} of {svc['name']}",
+        "ServiceConfig": json.dumps({"name": svc["name"], **v["config"]}),
+        "ServiceRunnable": "unknown" if v["ok"] is None else str(v["ok"]).lower(),
+    } for v in svc["versions"]]
+    page = _page(request, rows, "PageNumber")
+    if isinstance(page, web.Response):
+        return page
+    items, number, size = page
+    return json_response({"RequestId": new_request_id(), "PageNumber": number, "PageSize": size,
+                          "TotalCount": len(rows), "Versions": items})
+
+
+def _update_version(request, body, ctx, services, svc) -> web.Response:
+    parsed = _parse_config(body)
+    if isinstance(parsed, web.Response):
+        return parsed
+    version, latest = parsed.get("Version"), len(svc["versions"])
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= latest:
+        return acs_error(400, "InvalidParameter.Version",
+                         f"Version must be an integer from 1 to the latest version {latest}, got {version!r}")
+    if version == svc["current"]:
+        return acs_error(400, "InvalidParameter.Version",
+                         f"Version {version} is already the current version of service [{svc['name']}]")
+    now = ctx.now()
+    S.start_rollout(svc, ctx.store, version, "Updating", now, S.serving_version(svc, now))
+    ctx.save()
+    return json_response({"RequestId": new_request_id(), "Message": _msg(ctx, svc["name"], "is starting")})
+
+
+def _events(request, body, ctx, services, svc) -> web.Response:
+    now, q = ctx.now(), request.query
+    events = [e for e in svc["events"] if e["time"] <= now]
+    if q.get("EventType"):
+        events = [e for e in events if e["type"] == q["EventType"]]
+    for key, keep in (("StartTime", lambda e, t: e >= t), ("EndTime", lambda e, t: e <= t)):
+        if q.get(key):
+            bound = _parse_time(q[key])
+            if bound is None:
+                return acs_error(400, "InvalidParameter", f"{key} must be a UTC time like 2024-01-02 15:04:05")
+            events = [e for e in events if keep(e["time"], bound)]
+    rows = [{"Message": e["message"], "Reason": e["reason"], "Time": S.iso(e["time"]), "Type": e["type"]}
+            for e in events]
+    page = _page(request, rows, "PageNum")
+    if isinstance(page, web.Response):
+        return page
+    items, number, size = page
+    return json_response({"RequestId": new_request_id(), "PageNum": number, "TotalCount": len(rows),
+                          "TotalPageNum": math.ceil(len(rows) / size), "Events": items})
+
+
+def _parse_time(value: str) -> float | None:
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return float(calendar.timegm(time.strptime(value, fmt)))
+        except ValueError:
+            continue
+    return None
+
+
+def _start(request, body, ctx, services, svc) -> web.Response:
+    if not svc["stopped"]:
+        return json_response({"RequestId": new_request_id(), "Message": _msg(ctx, svc["name"], "is not stopped")})
+    S.start_rollout(svc, ctx.store, svc["current"], "Starting", ctx.now(), None)
+    ctx.save()
+    return json_response({"RequestId": new_request_id(), "Message": _msg(ctx, svc["name"], "is starting")})
+
+
+def _stop(request, body, ctx, services, svc) -> web.Response:
+    now = ctx.now()
+    if not svc["stopped"]:
+        svc["events"] = [e for e in svc["events"] if e["time"] <= now]  # a pending rollout never finishes
+        svc["stopped"], svc["updated"] = True, now
+        S.add_event(svc, now, "Normal", "Stopped", f"[{svc['name']}] service stopped")
+        ctx.save()
+    return json_response({"RequestId": new_request_id(), "Message": _msg(ctx, svc["name"], "is stopped")})
+
+
+def _delete(request, body, ctx, services, svc) -> web.Response:
+    del services[svc["name"]]
+    ctx.save()
+    return json_response({"RequestId": new_request_id(), "Message": _msg(ctx, svc["name"], "is deleting")})
+
+
+def _endpoints(request, body, ctx, services, svc) -> web.Response:
+    endpoint = f"{base_url(request)}/api/predict/{svc['name']}"
+    return json_response({
+        "RequestId": new_request_id(),
+        "AccessToken": svc["token"],
+        "Message": "",
+        "Endpoints": [{"BackendId": svc["service_id"], "EndpointType": "DefaultGateway",
+                       "InternetEndpoints": [endpoint], "IntranetEndpoints": [endpoint],
+                       "PathType": "Prefix", "Port": request.url.port}],
+    })
+
+
+ACTIONS = {
+    ("UpdateService", ""): _update,
+    ("DescribeService", ""): _describe,
+    ("DeleteService", ""): _delete,
+    ("ListServiceVersions", "versions"): _versions,
+    ("UpdateServiceVersion", "version"): _update_version,
+    ("DescribeServiceEvent", "events"): _events,
+    ("StartService", "start"): _start,
+    ("StopService", "stop"): _stop,
+    ("DescribeServiceEndpoints", "endpoints"): _endpoints,
+}
