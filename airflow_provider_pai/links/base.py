@@ -1,0 +1,64 @@
+"""Console links, persisted to XCom as soon as the remote id is known.
+
+In the style of the Amazon/Google providers' ``BaseAwsLink``/``BaseGoogleLink``: ``persist()``
+pushes the link's fields under ``key``; ``get_link()`` formats them. On Airflow 3 the API server
+runs no provider code and only shows what the worker stored under the link's ``xcom_key``, which
+the worker writes when the task ends; ``persist()`` also stores the URL there right away so the
+link shows while the task runs or is deferred, and after it fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
+
+from airflow_provider_pai.version_compat import LINKS_READ_FROM_XCOM
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import TaskInstanceKey
+
+log = logging.getLogger(__name__)
+
+# Field names the secrets masker treats as secret: such values never belong in a link.
+_SECRET_NAME = re.compile(r"secret|token|password|passwd|access_key|credential", re.IGNORECASE)
+
+
+class PaiBaseLink(BaseOperatorLink):
+    """A console link whose URL is ``format_str`` filled with the fields stored by ``persist``."""
+
+    name: ClassVar[str]
+    key: ClassVar[str]
+    format_str: ClassVar[str]
+
+    @classmethod
+    def format_link(cls, **fields: Any) -> str:
+        """Fill ``format_str``, URL-quoting every value; "" when a field is missing."""
+        try:
+            return cls.format_str.format(**{k: quote(str(v), safe="") for k, v in fields.items()})
+        except (KeyError, IndexError):
+            return ""
+
+    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        try:
+            fields = XCom.get_value(ti_key=ti_key, key=self.key)
+        except Exception:  # a broken link must never break the page that shows it
+            log.warning("Could not read XCom %r for link %r", self.key, self.name, exc_info=True)
+            return ""
+        return self.format_link(**fields) if isinstance(fields, dict) and fields else ""
+
+    @classmethod
+    def persist(cls, context: Any, **fields: Any) -> str:
+        """Store the link's fields (never secrets) in XCom now; return the URL for the task log."""
+        leaked = sorted(k for k in fields if _SECRET_NAME.search(k))
+        if leaked:
+            raise ValueError(f"{cls.__name__}.persist() refuses secret-looking fields: {leaked}")
+        ti = context["ti"]
+        ti.xcom_push(key=cls.key, value=fields)
+        url = cls.format_link(**fields)
+        if LINKS_READ_FROM_XCOM and url:
+            ti.xcom_push(key=cls().xcom_key, value=url)
+        return url
