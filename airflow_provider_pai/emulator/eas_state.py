@@ -63,6 +63,8 @@ def only_scaling_differs(old: dict, new: dict) -> bool:
         c = copy.deepcopy(c)
         if isinstance(c.get("metadata"), dict):
             c["metadata"].pop("instance", None)
+            if not c["metadata"]:
+                del c["metadata"]  # {"instance": 3} added to a config without metadata is still scaling
         return c
 
     return strip(old) == strip(new)

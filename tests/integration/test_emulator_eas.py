@@ -238,3 +238,169 @@ def test_stop_start_delete(emu, client):
     assert client.delete_service(REGION, "churn_model").body.message
     assert error_of(lambda: describe(client, "churn_model")).code == "InvalidService.NotFound"
     assert predict(url, [[1, 2]], "scenario-token")[0] == 404
+
+
+# --- versions and rollout ---------------------------------------------------------------------------
+
+
+def test_update_rolls_to_new_version_and_update_service_version_rolls_back(emu, client):
+    emu.put(V2_PATH + "model.json", V2_MODEL)
+    before = describe(client, "churn_model")
+    url, token, x = before.internet_endpoint, before.access_token, [1.0, 2.0]
+
+    msg = update(client, "churn_model", {"model_path": V2_PATH}).message
+    assert "version 2" in msg
+    svc = describe(client, "churn_model")
+    assert (svc.status, svc.current_version, svc.latest_version) == ("Updating", 2, 2)
+    status, body = predict(url, [x], token)  # the old version serves during the rollout
+    assert status == 200 and body["version"] == 1
+
+    emu.ctx.advance_clock(2)
+    svc = describe(client, "churn_model")
+    assert (svc.status, svc.current_version) == ("Running", 2)
+    assert json.loads(svc.service_config)["model_path"] == V2_PATH
+    status, body = predict(url, [x], token)
+    assert (status, body["version"], body["model_path"]) == (200, 2, V2_PATH)
+    assert body["predictions"] == pytest.approx([sigmoid_dot(V2_MODEL, x)])
+
+    versions = client.list_service_versions(REGION, "churn_model", m().ListServiceVersionsRequest()).body
+    assert versions.total_count == 2 and [v.image_id for v in versions.versions] == [1, 2]
+    assert [json.loads(v.service_config)["model_path"] for v in versions.versions] == [V1_PATH, V2_PATH]
+    assert all(v.build_time and v.service_runnable == "true" and v.image_available for v in versions.versions)
+    page = client.list_service_versions(REGION, "churn_model",
+                                        m().ListServiceVersionsRequest(page_number=2, page_size=1)).body
+    assert (page.page_number, page.page_size, page.total_count, page.versions[0].image_id) == (2, 1, 2, 2)
+
+    rollback = client.update_service_version(REGION, "churn_model", m().UpdateServiceVersionRequest(version=1))
+    assert "is starting" in rollback.body.message
+    assert (describe(client, "churn_model").status, describe(client, "churn_model").current_version) == ("Updating", 1)
+    emu.ctx.advance_clock(2)
+    svc = describe(client, "churn_model")
+    assert (svc.status, svc.current_version, svc.latest_version) == ("Running", 1, 2)
+    status, body = predict(url, [x], token)
+    assert (status, body["version"]) == (200, 1)
+    assert body["predictions"] == pytest.approx([sigmoid_dot(V1_MODEL, x)])
+
+
+def test_identical_update_and_pure_scaling_add_no_version(client):
+    msg = update(client, "churn_model", {"model_path": V1_PATH, "processor": "json_linear"}).message
+    assert "not changed" in msg
+    update(client, "churn_model", {"metadata": {"instance": 3}})
+    svc = describe(client, "churn_model")
+    assert (svc.latest_version, svc.status, svc.total_instance) == (1, "Running", 3)
+
+
+def test_replace_update_drops_keys_merge_keeps(emu, client):
+    emu.put(V2_PATH + "model.json", V2_MODEL)
+    update(client, "churn_model", {"metadata": {"cpu": 4}})
+    assert json.loads(describe(client, "churn_model").service_config)["metadata"] == {"cpu": 4}
+    update(client, "churn_model", {"model_path": V2_PATH, "processor": "json_linear"}, update_type="replace")
+    config = json.loads(describe(client, "churn_model").service_config)
+    assert config == {"name": "churn_model", "model_path": V2_PATH, "processor": "json_linear"}
+    assert describe(client, "churn_model").latest_version == 3
+
+
+def test_update_to_empty_model_path_fails_and_previous_version_keeps_serving(emu, client):
+    url = describe(client, "churn_model").internet_endpoint
+    update(client, "churn_model", {"model_path": f"oss://{BUCKET}/models/churn/missing/"})
+    emu.ctx.advance_clock(2)
+    svc = describe(client, "churn_model")
+    assert (svc.status, svc.current_version, svc.latest_version) == ("Failed", 2, 2)
+    assert "model" in svc.message.lower() and svc.reason
+    warnings = events(client, "churn_model", "Warning").events
+    assert any("failed to download model from oss://pai-demo/models/churn/missing/" in e.message for e in warnings)
+    assert all(e.type == "Warning" for e in warnings)
+    status, body = predict(url, [[1, 2]], "scenario-token")
+    assert (status, body["version"]) == (200, 1)
+    versions = client.list_service_versions(REGION, "churn_model", m().ListServiceVersionsRequest()).body
+    assert [v.service_runnable for v in versions.versions] == ["true", "false"]
+
+    client.update_service_version(REGION, "churn_model", m().UpdateServiceVersionRequest(version=1))
+    emu.ctx.advance_clock(2)
+    assert (describe(client, "churn_model").status, describe(client, "churn_model").current_version) == ("Running", 1)
+
+
+def test_create_with_empty_model_path_fails_with_warning_and_never_serves(emu, client):
+    created = create(client, "empty_model", "")
+    emu.ctx.advance_clock(2)
+    svc = describe(client, "empty_model")
+    assert (svc.status, svc.running_instance) == ("Failed", 0)
+    assert any(e.type == "Warning" and "failed to download model" in e.message
+               for e in events(client, "empty_model").events)
+    assert predict(created.internet_endpoint, [[1, 2]], svc.access_token)[0] == 503
+
+
+def test_update_service_version_refuses_zero_past_latest_and_current(client):
+    for version, words in ((0, "from 1 to the latest version 1"), (2, "from 1 to the latest version 1"),
+                           (1, "already the current version")):
+        err = error_of(lambda: client.update_service_version(
+            REGION, "churn_model", m().UpdateServiceVersionRequest(version=version)))
+        assert (err.statusCode, err.code) == (400, "InvalidParameter.Version") and words in err.message
+
+
+def test_events_record_each_step_with_paging(emu, client):
+    emu.put(V2_PATH + "model.json", V2_MODEL)
+    update(client, "churn_model", {"model_path": V2_PATH})
+    pending = events(client, "churn_model").events
+    assert not any("version 2" in e.message and "ready" in e.message for e in pending)  # not yet happened
+    emu.ctx.advance_clock(2)
+    body = events(client, "churn_model")
+    assert all(e.type == "Normal" and e.time.endswith("Z") and e.reason for e in body.events)
+    assert any("updating version 2" in e.message for e in body.events)
+    assert any("version 2" in e.message and "ready" in e.message for e in body.events)
+    assert (body.page_num, body.total_count, body.total_page_num) == (1, len(body.events), 1)
+    paged = client.describe_service_event(REGION, "churn_model",
+                                          m().DescribeServiceEventRequest(page_num="2", page_size="1")).body
+    assert (paged.page_num, paged.total_page_num, len(paged.events)) == (2, body.total_count, 1)
+
+
+# --- predict ----------------------------------------------------------------------------------------
+
+
+def _signed_headers(token: str, body: bytes, path: str) -> dict:
+    md5 = hashlib.md5(body).hexdigest()
+    date = email.utils.formatdate(usegmt=True)
+    to_sign = f"POST\n{md5}\napplication/octet-stream\n{date}\n{path}"
+    signature = base64.b64encode(hmac.new(token.encode(), to_sign.encode(), hashlib.sha1).digest()).decode()
+    return {"Authorization": f"EAS {signature}", "Content-MD5": md5, "Date": date,
+            "Content-Type": "application/octet-stream"}
+
+
+def test_predict_accepts_plain_and_signed_token_and_refuses_a_wrong_one(emu):
+    url = f"{emu.url}/api/predict/churn_model"
+    status, body = predict(url, [[1, 2], [0, 0]], "scenario-token")
+    assert status == 200 and body["predictions"] == pytest.approx(
+        [sigmoid_dot(V1_MODEL, [1, 2]), sigmoid_dot(V1_MODEL, [0, 0])])
+
+    raw = json.dumps({"instances": [[1, 2]]}).encode()
+    status, body = predict(url, None, raw=raw, headers=_signed_headers("scenario-token", raw, "/api/predict/churn_model"))
+    assert status == 200 and body["predictions"] == pytest.approx([sigmoid_dot(V1_MODEL, [1, 2])])
+
+    assert predict(url, None, raw=raw, headers=_signed_headers("wrong", raw, "/api/predict/churn_model"))[0] == 401
+    assert predict(url, [[1, 2]], "wrong-token")[0] == 401
+    assert predict(url, [[1, 2]])[0] == 401
+    assert predict(f"{emu.url}/api/predict/nope", [[1, 2]], "scenario-token")[0] == 404
+
+
+def test_predict_dimension_mismatch_is_400_and_broken_model_is_500(emu, client):
+    url = f"{emu.url}/api/predict/churn_model"
+    status, text = predict(url, [[1, 2, 3]], "scenario-token")
+    assert status == 400 and "3 features" in text and "expects 2" in text
+    assert predict(url, None, "scenario-token", raw=b"not json")[0] == 400
+
+    broken = f"oss://{BUCKET}/models/churn/broken/"
+    emu.put(broken + "model.json", {"weights": [1, 1], "bias": 0, "broken": True})
+    update(client, "churn_model", {"model_path": broken})
+    emu.ctx.advance_clock(2)
+    assert describe(client, "churn_model").status == "Running"  # it loads; it fails when asked
+    assert predict(url, [[1, 2]], "scenario-token")[0] == 500
+
+
+def test_predict_accepts_a_single_object_model_path(emu, client):
+    path = f"oss://{BUCKET}/models/single/model.json"
+    emu.put(path, V2_MODEL)
+    created = create(client, "single_model", path)
+    emu.ctx.advance_clock(2)
+    token = describe(client, "single_model").access_token
+    status, body = predict(created.internet_endpoint, [[1, 1]], token)
+    assert status == 200 and body["predictions"] == pytest.approx([sigmoid_dot(V2_MODEL, [1, 1])])
