@@ -1,0 +1,122 @@
+"""Train a churn model in PAI Designer, export it to OSS, deploy it on PAI-EAS, test it, roll back on failure.
+
+The Airflow retelling of two Alibaba Cloud guides: "Schedule a PAI Designer pipeline with
+DataWorks" (train, export the model to OSS) and "scheduled model deployment with EAS"
+(`eascmd modify`, a hand-written test, `eascmd version -f <service> 1` to roll back).
+The defaults in ``params`` match the emulator's demo scenario; override them per run with
+``airflow dags test pai_train_deploy -c '{"node_id": 700002}'`` or in the trigger form.
+"""
+
+from __future__ import annotations
+
+import pendulum
+
+from airflow.providers.common.compat.sdk import DAG, Param, task
+from airflow_provider_pai.hooks.eas import EasHook
+from airflow_provider_pai.operators.dataworks import TriggerDesignerNodeOperator
+from airflow_provider_pai.operators.eas import EasModifyServiceOperator, EasRollbackOperator
+from airflow_provider_pai.operators.oss import ExportModelToOSSOperator
+from airflow_provider_pai.sensors.dataworks import WaitForInstanceSensor
+
+with DAG(
+    dag_id="pai_train_deploy",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 11, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,  # one deploy at a time per service: see docs/operators/eas.md
+    params={
+        "project_id": Param(10001, type="integer", description="DataWorks workspace (project) id"),
+        "node_id": Param(700001, type="integer", description="The PAI Designer node to run"),
+        "output_prefix": Param(
+            "oss://pai-demo/designer/churn/",
+            type="string",
+            description="Where the Designer pipeline's Model Export writes, before <bizdate>/model/",
+        ),
+        "release_prefix": Param("oss://pai-demo/models/churn/", type="string"),
+        "service_name": Param("churn_model", type="string", description="The PAI-EAS service to update"),
+    },
+    tags=["pai", "example"],
+) as dag:
+    # [START howto_train]
+    train = TriggerDesignerNodeOperator(
+        task_id="train",
+        project_id="{{ params.project_id }}",
+        node_id="{{ params.node_id }}",
+        bizdate="{{ ds }}",
+    )
+    wait_for_training = WaitForInstanceSensor(
+        task_id="wait_for_training",
+        instance_id="{{ ti.xcom_pull(task_ids='train')['instance_id'] }}",
+        poke_interval=5,
+        timeout=3 * 3600,
+        deferrable=True,
+    )
+    # [END howto_train]
+
+    # [START howto_export]
+    export_model = ExportModelToOSSOperator(
+        task_id="export_model",
+        source="{{ params.output_prefix }}{{ ds_nodash }}/model/",
+        destination="{{ params.release_prefix }}{{ ds_nodash }}/",
+    )
+    # [END howto_export]
+
+    # [START howto_deploy]
+    deploy = EasModifyServiceOperator(
+        task_id="deploy",
+        service_name="{{ params.service_name }}",
+        model_path="{{ ti.xcom_pull(task_ids='export_model') }}",
+        poll_interval=2,
+        deferrable=True,
+    )
+    # [END howto_deploy]
+
+    # [START howto_test]
+    @task
+    def test_service(deployed: dict) -> dict:
+        """Any test of your own: here, score two customers and check the answers are probabilities."""
+        answer = EasHook().predict(deployed["service_name"], {"instances": [[0.5, 1.0], [2.0, -1.0]]})
+        predictions = answer["predictions"]
+        if len(predictions) != 2 or not all(0.0 <= p <= 1.0 for p in predictions):
+            raise ValueError(f"unexpected predictions from {deployed['service_name']}: {answer}")
+        return {"predictions": predictions, "version": answer.get("version")}
+
+    tested = test_service(deploy.output)
+    # [END howto_test]
+
+    # [START howto_rollback]
+    rollback = EasRollbackOperator(
+        task_id="rollback",
+        service_name="{{ params.service_name }}",
+        deploy_task_id="deploy",
+        trigger_rule="one_failed",
+        poll_interval=2,
+        deferrable=True,
+    )
+    # [END howto_rollback]
+
+    @task(trigger_rule="all_done")
+    def report(**context) -> str:
+        """A non-Alibaba step: summarise the run (a chat message or an e-mail in real life).
+
+        It fails the run when the candidate model was rejected, so the run's colour tells the story.
+        """
+        ti = context["ti"]
+        deployed = ti.xcom_pull(task_ids="deploy") or {}
+        tested_result = ti.xcom_pull(task_ids="test_service")
+        rolled_back = ti.xcom_pull(task_ids="rollback")
+        lines = [
+            f"model exported to {ti.xcom_pull(task_ids='export_model')}",
+            f"service {deployed.get('service_name')}: version {deployed.get('previous_version')} -> {deployed.get('version')}",
+            f"test: {'passed ' + str(tested_result) if tested_result else 'FAILED'}",
+        ]
+        if rolled_back:
+            lines.append(f"rolled back to version {rolled_back.get('version')}")
+        summary = "\n".join(lines)
+        print(summary)
+        if not tested_result:
+            raise RuntimeError("the candidate model was rejected and the service rolled back:\n" + summary)
+        return summary
+
+    train >> wait_for_training >> export_model >> deploy >> tested >> rollback
+    [tested, rollback] >> report()
