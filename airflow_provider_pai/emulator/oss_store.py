@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -28,6 +29,16 @@ class ObjectInfo:
     content_type: str = "application/octet-stream"
     last_modified: float = field(default_factory=time.time)
     meta: dict = field(default_factory=dict)  # x-oss-meta-* without the prefix
+    object_type: str = "Normal"  # "Multipart" when assembled from parts (its ETag is then "<md5>-<n>")
+
+
+@dataclass
+class PartInfo:
+    number: int
+    size: int
+    etag: str  # hex MD5 of the part, upper case, without quotes
+    crc64: str
+    last_modified: float = field(default_factory=time.time)
 
 
 class ObjectStore:
@@ -112,7 +123,11 @@ class ObjectStore:
             f.write(data)
         return self.commit_file(bucket, key, tmp_path, content_type, meta)
 
-    def copy(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str) -> ObjectInfo:
+    def copy(
+        self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str,
+        content_type: str | None = None, meta: dict | None = None,
+    ) -> ObjectInfo:
+        """Server-side copy; ``content_type``/``meta`` replace the source's (x-oss-metadata-directive REPLACE)."""
         src = self.head(src_bucket, src_key)
         if src is None:
             raise KeyError(src_key)
@@ -120,6 +135,10 @@ class ObjectStore:
         f.close()
         shutil.copyfile(self.data_path(src_bucket, src_key), tmp_path)
         info = ObjectInfo(**{**asdict(src), "key": dst_key, "last_modified": time.time()})
+        if content_type is not None:
+            info.content_type = content_type
+        if meta is not None:
+            info.meta = meta
         return self.commit_with_info(dst_bucket, tmp_path, info)
 
     def delete(self, bucket: str, key: str) -> bool:
@@ -141,3 +160,66 @@ class ObjectStore:
             if info.key.startswith(prefix):
                 infos.append(info)
         return iter(sorted(infos, key=lambda i: i.key))
+
+    # multipart uploads: one directory per upload under the tmp area, one data + one JSON file per part
+    def _upload_dir(self, upload_id: str) -> Path:
+        if not upload_id.isalnum():
+            raise KeyError(upload_id)
+        return self.tmp / "uploads" / upload_id
+
+    def init_upload(self, bucket: str, key: str, content_type: str | None = None, meta: dict | None = None) -> str:
+        upload_id = uuid.uuid4().hex.upper()
+        d = self._upload_dir(upload_id)
+        d.mkdir(parents=True)
+        info = {"bucket": bucket, "key": key, "content_type": content_type, "meta": meta or {}, "initiated": time.time()}
+        (d / "upload.json").write_text(json.dumps(info))
+        return upload_id
+
+    def upload_info(self, upload_id: str) -> dict | None:
+        """{bucket, key, content_type, meta, initiated} of a live upload, else None."""
+        try:
+            return json.loads((self._upload_dir(upload_id) / "upload.json").read_text())
+        except (FileNotFoundError, KeyError):
+            return None
+
+    def put_part(self, upload_id: str, info: PartInfo, tmp_path: Path) -> PartInfo:
+        """Move a fully written temporary file into place as part ``info.number`` (replacing an earlier one)."""
+        d = self._upload_dir(upload_id)
+        os.replace(tmp_path, d / f"{info.number:05d}.data")
+        tmp_meta = d / f"{info.number:05d}.json.tmp"
+        tmp_meta.write_text(json.dumps(asdict(info)))
+        os.replace(tmp_meta, d / f"{info.number:05d}.json")
+        return info
+
+    def list_parts(self, upload_id: str) -> list[PartInfo]:
+        d = self._upload_dir(upload_id)
+        return [PartInfo(**json.loads(p.read_text())) for p in sorted(d.glob("*.json")) if p.name != "upload.json"]
+
+    def complete_upload(self, upload_id: str, part_numbers: list[int]) -> ObjectInfo:
+        """Concatenate the given parts into the object; ETag as OSS makes it (MD5 of the part MD5s, -n)."""
+        upload, d = self.upload_info(upload_id), self._upload_dir(upload_id)
+        parts = {p.number: p for p in self.list_parts(upload_id)}
+        f, tmp_path = self.new_temp_file()
+        crc, size, md5s = 0, 0, hashlib.md5()
+        with f:
+            for n in part_numbers:
+                md5s.update(bytes.fromhex(parts[n].etag))
+                with open(d / f"{n:05d}.data", "rb") as src:
+                    while chunk := src.read(1 << 20):
+                        crc = crc64(chunk, crc)
+                        size += len(chunk)
+                        f.write(chunk)
+        info = ObjectInfo(
+            key=upload["key"], size=size, etag=f"{md5s.hexdigest().upper()}-{len(part_numbers)}", crc64=str(crc),
+            content_type=upload["content_type"] or "application/octet-stream", meta=upload["meta"],
+            object_type="Multipart",
+        )
+        self.commit_with_info(upload["bucket"], tmp_path, info)
+        self.abort_upload(upload_id)
+        return info
+
+    def abort_upload(self, upload_id: str) -> bool:
+        d = self._upload_dir(upload_id)
+        existed = d.is_dir()
+        shutil.rmtree(d, ignore_errors=True)
+        return existed
