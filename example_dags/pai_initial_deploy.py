@@ -11,7 +11,7 @@ import pendulum
 from airflow.providers.common.compat.sdk import DAG
 from airflow_provider_pai.operators.eas import EasCreateServiceOperator
 
-# [START howto_initial_deploy]
+# --8<-- [start:howto_initial_deploy]
 SERVICE_CONFIG = {
     "name": "churn_model_initial",
     "generate_token": "true",
@@ -33,4 +33,4 @@ with DAG(
         if_exists="skip",
         poll_interval=2,
     )
-# [END howto_initial_deploy]
+# --8<-- [end:howto_initial_deploy]

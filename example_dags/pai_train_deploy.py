@@ -37,7 +37,7 @@ with DAG(
     },
     tags=["pai", "example"],
 ) as dag:
-    # [START howto_train]
+    # --8<-- [start:howto_train]
     train = TriggerDesignerNodeOperator(
         task_id="train",
         project_id="{{ params.project_id }}",
@@ -51,17 +51,17 @@ with DAG(
         timeout=3 * 3600,
         deferrable=True,
     )
-    # [END howto_train]
+    # --8<-- [end:howto_train]
 
-    # [START howto_export]
+    # --8<-- [start:howto_export]
     export_model = ExportModelToOSSOperator(
         task_id="export_model",
         source="{{ params.output_prefix }}{{ ds_nodash }}/model/",
         destination="{{ params.release_prefix }}{{ ds_nodash }}/",
     )
-    # [END howto_export]
+    # --8<-- [end:howto_export]
 
-    # [START howto_deploy]
+    # --8<-- [start:howto_deploy]
     deploy = EasModifyServiceOperator(
         task_id="deploy",
         service_name="{{ params.service_name }}",
@@ -69,9 +69,9 @@ with DAG(
         poll_interval=2,
         deferrable=True,
     )
-    # [END howto_deploy]
+    # --8<-- [end:howto_deploy]
 
-    # [START howto_test]
+    # --8<-- [start:howto_test]
     @task
     def test_service(deployed: dict) -> dict:
         """Any test of your own: here, score two customers and check the answers are probabilities."""
@@ -82,9 +82,9 @@ with DAG(
         return {"predictions": predictions, "version": answer.get("version")}
 
     tested = test_service(deploy.output)
-    # [END howto_test]
+    # --8<-- [end:howto_test]
 
-    # [START howto_rollback]
+    # --8<-- [start:howto_rollback]
     rollback = EasRollbackOperator(
         task_id="rollback",
         service_name="{{ params.service_name }}",
@@ -93,7 +93,7 @@ with DAG(
         poll_interval=2,
         deferrable=True,
     )
-    # [END howto_rollback]
+    # --8<-- [end:howto_rollback]
 
     @task(trigger_rule="all_done")
     def report(**context) -> str:
