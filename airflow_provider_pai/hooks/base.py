@@ -1,0 +1,519 @@
+"""Connection -> credentials, endpoints, THE retry policy and PaiApiError (the only place for each).
+
+No SDK (oss2, alibabacloud_*, Tea, darabonba) is imported at module level: DAG files importing
+operators must parse fast. Every SDK import happens inside the method that needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from functools import cached_property
+from typing import Any, Awaitable, Callable
+from urllib.parse import urlsplit
+
+from airflow.providers.common.compat.sdk import AirflowException, BaseHook, mask_secret
+
+AUTH_TYPES = ("access_key", "sts", "ram_role_arn", "ecs_ram_role", "oidc_role_arn", "default_chain")
+SERVICES = ("dataworks", "eas", "oss")
+# Regions listed in the seed "scheduled model deployment" guide; other regions need eas_endpoint.
+EAS_REGIONS = (
+    "cn-shanghai", "cn-beijing", "cn-hangzhou", "cn-shenzhen", "cn-hongkong",
+    "ap-southeast-1", "ap-south-1", "ap-southeast-5", "eu-central-1",
+)
+# Fields each auth_type needs: (extra or connection attribute, where the user sets it).
+_REQUIRED_FIELDS = {
+    "access_key": ("login", "password"),
+    "sts": ("login", "password", "security_token"),
+    "ram_role_arn": ("login", "password", "role_arn"),
+    "ecs_ram_role": (),
+    "oidc_role_arn": ("role_arn", "oidc_provider_arn", "oidc_token_file_path"),
+    "default_chain": (),
+}
+_FIELD_NAMES = {"login": "login (AccessKey ID)", "password": "password (AccessKey Secret)"}
+_RETRYABLE_CODES = {"ServiceUnavailable", "InternalError", "ConnectionError", "InvalidResponse"}
+
+# (code prefix, action or None, hint). First match wins; {conn_id} is filled in.
+_HINTS: tuple[tuple[str, str | None, str], ...] = (
+    ("SignatureDoesNotMatch", None, "check the AccessKey secret (password) in connection '{conn_id}'"),
+    ("InvalidAccessKeyId", None,
+     "the AccessKey ID (login) in connection '{conn_id}' does not exist or is disabled: check it in the RAM console"),
+    ("InvalidSecurityToken", None,
+     "the STS token in connection '{conn_id}' is invalid or expired: refresh security_token or use auth_type 'ram_role_arn'"),
+    ("InvalidTimeStamp", None, "the worker's clock is off: synchronise it (NTP)"),
+    ("Forbidden.Access", "RunCycleDagNodes",
+     "RunCycleDagNodes needs DataWorks Enterprise edition or higher: upgrade, or use run_mode='manual' for nodes in a manually triggered workflow"),
+    ("Throttling.Api.Risk", None,
+     "the daily API quota is used up (Basic edition: 100 calls a day): raise poll_interval, retry tomorrow or upgrade the DataWorks edition"),
+    ("Throttling", None, "Alibaba Cloud kept throttling after the retries: raise poll_interval or run fewer tasks at once"),
+    ("Forbidden", None, "grant the RAM identity of connection '{conn_id}' permission for {action}"),
+    ("ResourceNotAuthorized", None, "grant the RAM identity of connection '{conn_id}' permission for {action}"),
+    ("NoPermission", None, "grant the RAM identity of connection '{conn_id}' permission for {action}"),
+    ("AccessDenied", None, "grant the RAM identity of connection '{conn_id}' access to this resource"),
+    ("PERMISSION.DENIED", None, "grant the RAM identity of connection '{conn_id}' the DataWorks role it needs"),
+    ("Invalid.Tenant.UserNotInTenant", None, "add the RAM identity of connection '{conn_id}' to the DataWorks tenant"),
+    ("Invalid.Tenant.ProjectNotExists", None, "check the DataWorks project id/name and region_id"),
+    ("InvalidService.NotFound", None, "check the EAS service name and the connection's region_id"),
+    ("NoSuchBucket", None, "check the bucket name and that it lives in the connection's region"),
+    ("NoSuchKey", None, "check the object key"),
+    ("ConnectionError", None, "check the {service}endpoint and the network from the worker"),
+    ("InvalidResponse", None, "a gateway answered with a non-JSON page: check the {service}endpoint, or retry later"),
+)
+
+
+class PaiApiError(AirflowException):
+    """A failed Alibaba Cloud call: what was called, what came back, and what to do next."""
+
+    def __init__(
+        self,
+        action: str,
+        code: str | None,
+        message: str | None,
+        request_id: str | None = None,
+        status_code: int | None = None,
+        *,
+        hint: str | None = None,
+    ):
+        self.action = action
+        self.code = code or "Unknown"
+        self.message = message or ""
+        self.request_id = request_id or None
+        self.status_code = status_code
+        self.hint = hint if hint is not None else error_hint(action, self.code)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        status = f" (HTTP {self.status_code})" if self.status_code else ""
+        text = f"{self.action} failed{status}: {self.code}: {self.message}"
+        text += f" [request id {self.request_id}]" if self.request_id else " [no request id]"
+        return f"{text}. Next: {self.hint}" if self.hint else text
+
+    def __reduce__(self):
+        return (_rebuild_error, (self.action, self.code, self.message, self.request_id, self.status_code, self.hint))
+
+
+def _rebuild_error(action, code, message, request_id, status_code, hint):
+    return PaiApiError(action, code, message, request_id, status_code, hint=hint)
+
+
+def error_hint(action: str, code: str, conn_id: str = "pai_default", service: str = "") -> str:
+    """What to do next for an error code (a short table per code family)."""
+    for prefix, hint_action, hint in _HINTS:
+        if code.startswith(prefix) and (hint_action is None or hint_action == action):
+            return hint.format(conn_id=conn_id, action=action, service=f"{service}_" if service else "")
+    if code.startswith("HTTP5") or code.startswith("InternalError"):
+        return "Alibaba Cloud answered with a server error after the retries: try again later"
+    return f"look the code up in the Alibaba Cloud error center (https://api.aliyun.com/troubleshoot?q={code})"
+
+
+def is_retryable(code: str, status_code: int | None) -> bool:
+    """THE retry rule: Throttling* (any status), 5xx, ServiceUnavailable, connection errors, non-JSON pages."""
+    return code.startswith("Throttling") or code in _RETRYABLE_CODES or (status_code or 0) >= 500
+
+
+def _clean_message(message: str | None, status: int | None, request_id: str | None) -> str:
+    # The Tea SDK formats "code: 400, <Message> request id: <id>": keep the server's message only.
+    text = message or ""
+    if status is not None and text.startswith(f"code: {status}, "):
+        text = text[len(f"code: {status}, "):]
+    if request_id and text.endswith(f" request id: {request_id}"):
+        text = text[: -len(f" request id: {request_id}")]
+    return text
+
+
+def classify(exc: BaseException) -> tuple[str, str, str | None, int | None, float | None] | None:
+    """(code, message, request_id, status_code, retry_after seconds) for an SDK failure, None if not one."""
+    if isinstance(exc, PaiApiError):
+        return exc.code, exc.message, exc.request_id, exc.status_code, None
+    inner = getattr(exc, "inner_exception", None)
+    if inner is not None and inner is not exc:  # Tea/darabonba UnretryableException wraps the cause
+        found = classify(inner)
+        if found is not None:
+            return found
+    module = type(exc).__module__ or ""
+    if module.startswith("oss2"):
+        return _classify_oss2(exc)
+    status = getattr(exc, "status_code", None)
+    if status is None:
+        status = getattr(exc, "statusCode", None)
+    code = getattr(exc, "code", None)
+    if status is not None and code is not None:  # Tea ClientException/ServerException/ThrottlingException
+        request_id = getattr(exc, "request_id", None)
+        data = getattr(exc, "data", None)
+        if isinstance(data, dict):
+            request_id = request_id or data.get("RequestId")
+        request_id = None if request_id in (None, "None", "") else request_id
+        code = str(code) if str(code) not in ("None", "") else f"HTTP{status}"
+        retry_after = getattr(exc, "retry_after", None)
+        # The SDK reads x-acs-retry-after into retry_after in milliseconds (darabonba's unit).
+        retry_s = retry_after / 1000.0 if isinstance(retry_after, (int, float)) and retry_after > 0 else None
+        return code, _clean_message(getattr(exc, "message", None), status, request_id), request_id, int(status), retry_s
+    if isinstance(exc, json.JSONDecodeError):
+        return "InvalidResponse", f"the response was not JSON ({exc.msg})", None, None, None
+    if _is_connection_error(exc):
+        return "ConnectionError", f"{type(exc).__name__}: {exc}", None, None, None
+    return None
+
+
+def _classify_oss2(exc: BaseException) -> tuple[str, str, str | None, int | None, float | None] | None:
+    from oss2 import exceptions as oe
+
+    if isinstance(exc, oe.RequestError):
+        return "ConnectionError", f"{type(exc.exception).__name__}: {exc.exception}", None, None, None
+    if isinstance(exc, oe.ServerError):
+        code = exc.code or (f"HTTP{exc.status}" if exc.status else "Unknown")
+        return code, exc.message or f"HTTP {exc.status}", exc.request_id or None, exc.status, None
+    if isinstance(exc, oe.OssError):
+        return type(exc).__name__, str(exc.body), exc.request_id or None, None, None
+    return None
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    if isinstance(exc, (ConnectionError, TimeoutError, asyncio.TimeoutError)):
+        return True
+    for module, name in (("requests.exceptions", "ConnectionError"), ("requests.exceptions", "Timeout"),
+                         ("aiohttp", "ClientError")):
+        cls = getattr(__import__(module, fromlist=[name]), name, None)
+        if cls is not None and isinstance(exc, cls):
+            return True
+    return False
+
+
+def check_success(action: str, body: Any) -> Any:
+    """HTTP 200 with ``Success: false`` is an error: raise PaiApiError, else return ``body``."""
+    data = body.to_map() if hasattr(body, "to_map") else body
+    if isinstance(data, dict) and data.get("Success") is False:
+        raise PaiApiError(
+            action,
+            data.get("ErrorCode") or data.get("Code") or "Success.False",
+            data.get("ErrorMessage") or data.get("Message") or "the call answered Success: false",
+            data.get("RequestId"),
+            data.get("HttpStatusCode"),
+        )
+    return body
+
+
+class _OssCredentialsProvider:
+    """oss2 credentials provider backed by the one alibabacloud-credentials client (every auth_type)."""
+
+    def __init__(self, credential_client: Any):
+        self._client = credential_client
+
+    def get_credentials(self):
+        return self._client.get_credential()  # CredentialModel has get_access_key_id/secret/security_token
+
+    def __repr__(self) -> str:
+        return "_OssCredentialsProvider(<masked>)"
+
+
+class AlibabaCloudBaseHook(BaseHook):
+    """Alibaba Cloud connection: credentials (one path, every auth_type), endpoints, the retry policy."""
+
+    conn_name_attr = "pai_conn_id"
+    default_conn_name = "pai_default"
+    conn_type = "alibaba_cloud_pai"
+    hook_name = "Alibaba Cloud PAI"
+
+    retry_max_attempts = 8
+    retry_max_time = 120.0
+    retry_base_delay = 1.0
+    retry_max_delay = 20.0
+
+    def __init__(
+        self,
+        pai_conn_id: str = default_conn_name,
+        region_id: str | None = None,
+        *,
+        retry_max_attempts: int | None = None,
+        retry_max_time: float | None = None,
+        sleep: Callable[[float], Any] | None = None,
+        async_sleep: Callable[[float], Awaitable[Any]] | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.pai_conn_id = pai_conn_id
+        self._region_id = region_id
+        if retry_max_attempts is not None:
+            self.retry_max_attempts = retry_max_attempts
+        if retry_max_time is not None:
+            self.retry_max_time = retry_max_time
+        self._sleep = sleep or time.sleep
+        self._async_sleep = async_sleep or asyncio.sleep
+        self._random = random.Random()
+        self._clients: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(pai_conn_id={self.pai_conn_id!r}, region_id={self._region_id!r})"
+
+    __str__ = __repr__
+
+    # ---- connection (read lazily, once) -------------------------------------------------------
+
+    @cached_property
+    def _connection(self):
+        conn = self.get_connection(self.pai_conn_id)
+        # Mask as soon as read, before anything can log them.
+        if conn.password:
+            mask_secret(conn.password)
+        token = (conn.extra_dejson or {}).get("security_token")
+        if token:
+            mask_secret(token)
+        return conn
+
+    @cached_property
+    def extras(self) -> dict[str, Any]:
+        return dict(self._connection.extra_dejson or {})
+
+    @property
+    def region_id(self) -> str:
+        region = self._region_id or self.extras.get("region_id")
+        if not region:
+            raise AirflowException(
+                f"Connection '{self.pai_conn_id}' has no region_id: set the extra "
+                f'{{"region_id": "cn-shanghai"}} (or pass region_id=... to the hook/operator)'
+            )
+        return region
+
+    @property
+    def auth_type(self) -> str:
+        auth_type = self.extras.get("auth_type") or "access_key"
+        if auth_type not in AUTH_TYPES:
+            raise AirflowException(
+                f"Connection '{self.pai_conn_id}': unknown auth_type {auth_type!r}; valid: {', '.join(AUTH_TYPES)}"
+            )
+        return auth_type
+
+    def _field(self, name: str) -> Any:
+        if name == "login":
+            return self._connection.login
+        if name == "password":
+            return self._connection.password
+        return self.extras.get(name)
+
+    # ---- credentials (THE one path) -----------------------------------------------------------
+
+    @cached_property
+    def credential_client(self):
+        """An ``alibabacloud_credentials`` client for the connection's auth_type (no network here)."""
+        from alibabacloud_credentials.client import Client
+        from alibabacloud_credentials.models import Config
+
+        auth_type = self.auth_type
+        missing = [_FIELD_NAMES.get(f, f) for f in _REQUIRED_FIELDS[auth_type] if not self._field(f)]
+        if missing:
+            raise AirflowException(
+                f"Connection '{self.pai_conn_id}' with auth_type '{auth_type}' is missing: {', '.join(missing)}"
+            )
+        if auth_type == "default_chain":
+            return Client()
+        x = self.extras
+        session = x.get("role_session_name") or f"airflow-{self.pai_conn_id}"
+        if auth_type == "access_key":
+            config = Config(type="access_key", access_key_id=self._field("login"),
+                            access_key_secret=self._field("password"))
+        elif auth_type == "sts":
+            config = Config(type="sts", access_key_id=self._field("login"),
+                            access_key_secret=self._field("password"), security_token=x["security_token"])
+        elif auth_type == "ram_role_arn":
+            config = Config(type="ram_role_arn", access_key_id=self._field("login"),
+                            access_key_secret=self._field("password"), security_token=x.get("security_token"),
+                            role_arn=x["role_arn"], role_session_name=session)
+        elif auth_type == "ecs_ram_role":
+            config = Config(type="ecs_ram_role", role_name=x.get("ecs_ram_role_name"))
+        else:  # oidc_role_arn
+            config = Config(type="oidc_role_arn", role_arn=x["role_arn"], oidc_provider_arn=x["oidc_provider_arn"],
+                            oidc_token_file_path=x["oidc_token_file_path"], role_session_name=session)
+        return Client(config)
+
+    def oss_credentials_provider(self) -> _OssCredentialsProvider:
+        """Credentials for oss2's ``ProviderAuthV4``, from the same credentials client."""
+        return _OssCredentialsProvider(self.credential_client)
+
+    # ---- endpoints ----------------------------------------------------------------------------
+
+    def endpoint(self, service: str) -> tuple[str, str]:
+        """("host[:port]", "http"|"https") for dataworks|eas|oss: the extra override, else the region default."""
+        if service not in SERVICES:
+            raise ValueError(f"service must be one of {', '.join(SERVICES)}, got {service!r}")
+        protocol = (self.extras.get("protocol") or "https").lower()
+        override = (self.extras.get(f"{service}_endpoint") or "").strip()
+        if override:
+            if "://" in override:
+                parts = urlsplit(override)
+                return parts.netloc, parts.scheme.lower()
+            return override.rstrip("/"), protocol
+        region = self.region_id
+        if service == "dataworks":
+            return _dataworks_endpoint_map().get(region) or f"dataworks-public.{region}.aliyuncs.com", protocol
+        if service == "eas":
+            if region not in EAS_REGIONS:
+                raise AirflowException(
+                    f"Connection '{self.pai_conn_id}': no known PAI-EAS endpoint for region {region!r} "
+                    f"(known: {', '.join(EAS_REGIONS)}); set the extra eas_endpoint"
+                )
+            return f"pai-eas.{region}.aliyuncs.com", protocol
+        internal = str(self.extras.get("oss_internal", "")).lower() in ("true", "1", "yes")
+        return f"oss-{region}{'-internal' if internal else ''}.aliyuncs.com", protocol
+
+    def endpoint_url(self, service: str) -> str:
+        host, protocol = self.endpoint(service)
+        return f"{protocol}://{host}"
+
+    def tea_config(self, service: str):
+        """A Tea OpenAPI ``Config`` for the DataWorks/EAS SDK clients."""
+        from alibabacloud_tea_openapi.models import Config
+
+        host, protocol = self.endpoint(service)
+        return Config(credential=self.credential_client, endpoint=host, protocol=protocol,
+                      region_id=self.region_id)
+
+    def _cached_client(self, key: str, factory: Callable[[], Any]) -> Any:
+        if key not in self._clients:
+            self._clients[key] = factory()
+        return self._clients[key]
+
+    # ---- THE retry policy ---------------------------------------------------------------------
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        # Equal jitter: delay in [d/2, d] with d = base * 2^(attempt-1) capped, so it still grows.
+        ceiling = min(self.retry_max_delay, self.retry_base_delay * 2 ** (attempt - 1))
+        delay = ceiling / 2 + self._random.uniform(0, ceiling / 2)
+        return max(delay, retry_after or 0.0)
+
+    def _to_error(self, action: str, exc: BaseException) -> tuple[PaiApiError, bool, float | None] | None:
+        found = classify(exc)
+        if found is None:
+            return None
+        code, message, request_id, status, retry_after = found
+        service = getattr(self, "service", "")
+        hint = error_hint(action, code, self.pai_conn_id, service)
+        err = PaiApiError(action, code, message, request_id, status, hint=hint)
+        return err, is_retryable(code, status), retry_after
+
+    def _next_delay(self, action, attempt, started, err, retryable, retry_after) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up."""
+        if not retryable or attempt >= self.retry_max_attempts:
+            return None
+        delay = self._backoff(attempt, retry_after)
+        if time.monotonic() - started + delay > self.retry_max_time:
+            return None
+        self.log.warning(
+            "%s failed with %s (HTTP %s, request id %s); retry %d of %d in %.1f s",
+            action, err.code, err.status_code, err.request_id, attempt, self.retry_max_attempts - 1, delay,
+        )
+        return delay
+
+    def call(self, action: str, fn: Callable[[], Any], *, is_done: Callable[[], Any] | None = None) -> Any:
+        """Run ``fn()`` under the retry policy; for a mutating call, ``is_done()`` is asked before each retry."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                if attempt > 1 and is_done is not None:
+                    done = is_done()
+                    if done:
+                        self.log.info("%s already took effect; not repeating it", action)
+                        return done
+                return fn()
+            except Exception as exc:
+                found = self._to_error(action, exc)
+                if found is None:
+                    raise
+                err, retryable, retry_after = found
+                delay = self._next_delay(action, attempt, started, err, retryable, retry_after)
+                if delay is None:
+                    raise err from None
+                self._sleep(delay)
+
+    async def call_async(
+        self, action: str, coro_fn: Callable[[], Awaitable[Any]], *, is_done: Callable[[], Any] | None = None
+    ) -> Any:
+        """``call`` for coroutines (triggers): same policy, non-blocking sleeps."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                if attempt > 1 and is_done is not None:
+                    done = is_done()
+                    if asyncio.iscoroutine(done):
+                        done = await done
+                    if done:
+                        self.log.info("%s already took effect; not repeating it", action)
+                        return done
+                return await coro_fn()
+            except Exception as exc:
+                found = self._to_error(action, exc)
+                if found is None:
+                    raise
+                err, retryable, retry_after = found
+                delay = self._next_delay(action, attempt, started, err, retryable, retry_after)
+                if delay is None:
+                    raise err from None
+                await self._async_sleep(delay)
+
+    # ---- connection form (legacy; the declarative form lives in get_provider_info) ------------
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Extra fields for Airflow < 3.2 (wtforms/flask_appbuilder may be absent on Airflow 3 core)."""
+        try:
+            from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+            from flask_babel import lazy_gettext
+            from wtforms import BooleanField, PasswordField, StringField
+        except ImportError:
+            return {}
+        from airflow_provider_pai.get_provider_info import CONN_FIELDS
+
+        widgets: dict[str, Any] = {}
+        for name, spec in CONN_FIELDS.items():
+            label = lazy_gettext(spec["label"])
+            types = spec["schema"]["type"]
+            if "boolean" in (types if isinstance(types, list) else [types]):
+                widgets[name] = BooleanField(label, description=spec.get("description"))
+            elif spec["schema"].get("format") == "password":
+                widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget(), description=spec.get("description"))
+            else:
+                widgets[name] = StringField(label, widget=BS3TextFieldWidget(), description=spec.get("description"))
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        from airflow_provider_pai.get_provider_info import UI_FIELD_BEHAVIOUR
+
+        return {
+            "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
+            "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
+            "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
+        }
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Resolve credentials and endpoints; service hooks override this with a cheap read call."""
+        try:
+            self.credential_client
+            endpoints = ", ".join(f"{s}={self.endpoint_url(s)}" for s in SERVICES if s != "eas" or self._eas_known())
+            return True, f"Credentials ({self.auth_type}) and endpoints resolved: {endpoints}"
+        except Exception as exc:
+            return False, str(exc)
+
+    def _eas_known(self) -> bool:
+        return bool(self.extras.get("eas_endpoint")) or self.region_id in EAS_REGIONS
+
+
+def _dataworks_endpoint_map() -> dict[str, str]:
+    """DataWorks' per-region endpoints from the SDK client (read without any network call)."""
+    global _DW_MAP
+    if _DW_MAP is None:
+        from alibabacloud_dataworks_public20200518.client import Client
+        from alibabacloud_tea_openapi.models import Config
+
+        # The map is set in __init__; a throwaway client with a dummy key and endpoint sends nothing.
+        client = Client(Config(access_key_id="unused", access_key_secret="unused", endpoint="unused.invalid"))
+        _DW_MAP = dict(client._endpoint_map or {})
+    return _DW_MAP
+
+
+_DW_MAP: dict[str, str] | None = None

@@ -1,0 +1,217 @@
+"""PAI-EAS OpenAPI 2021-07-01 (ROA; ClusterId = region id) and calls to a deployed service."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook, PaiApiError
+
+# Right after Running the gateway answers 503 "no healthy upstream" or an empty 404 for a while.
+_WARMUP_FIRST_DELAY = 0.5
+_WARMUP_MAX_DELAY = 5.0
+
+
+def _config_body(service_config: Any) -> str:
+    # The SDK sends the body verbatim; a compact JSON string keeps key order and types as given.
+    return service_config if isinstance(service_config, str) else json.dumps(service_config)
+
+
+class EasHook(AlibabaCloudBaseHook):
+    """PAI-EAS: create/update services, versions (rollback), events, start/stop/delete, predict."""
+
+    service = "eas"
+    hook_name = "Alibaba Cloud PAI: EAS"
+
+    def get_client(self):
+        """The SDK client (cached per hook)."""
+
+        def build():
+            from alibabacloud_eas20210701.client import Client
+
+            return Client(self.tea_config("eas"))
+
+        return self._cached_client("eas", build)
+
+    @staticmethod
+    def _models():
+        from alibabacloud_eas20210701 import models
+
+        return models
+
+    # ---- services -----------------------------------------------------------------------------
+
+    def create_service(self, service_config: dict, *, is_done=None) -> dict:
+        request = self._models().CreateServiceRequest(body=_config_body(service_config))
+        return self.call("CreateService", lambda: self.get_client().create_service(request).body.to_map(),
+                         is_done=is_done)
+
+    def update_service(self, service_name: str, service_config: dict, update_type: str = "merge",
+                       *, is_done=None) -> dict:
+        """UpdateService (= ``eascmd modify -s``); ``update_type`` is merge or replace."""
+        request = self._models().UpdateServiceRequest(body=_config_body(service_config), update_type=update_type)
+        return self.call(
+            "UpdateService",
+            lambda: self.get_client().update_service(self.region_id, service_name, request).body.to_map(),
+            is_done=is_done,
+        )
+
+    def describe_service(self, service_name: str) -> dict:
+        return self.call("DescribeService",
+                         lambda: self.get_client().describe_service(self.region_id, service_name).body.to_map())
+
+    async def describe_service_async(self, service_name: str) -> dict:
+        region = self.region_id
+
+        async def run():
+            return (await self.get_client().describe_service_async(region, service_name)).body.to_map()
+
+        return await self.call_async("DescribeService", run)
+
+    def list_services(self, **filters) -> list[dict]:
+        """Every page of ListServices; ``filters`` are ListServicesRequest fields (snake_case)."""
+        models = self._models()
+        page_size = filters.pop("page_size", 100)
+        services: list[dict] = []
+        page = 1
+        while True:
+            request = models.ListServicesRequest(page_number=page, page_size=page_size, **filters)
+            body = self.call("ListServices", lambda: self.get_client().list_services(request).body.to_map())
+            batch = body.get("Services") or []
+            services.extend(batch)
+            if not batch or len(services) >= int(body.get("TotalCount") or 0):
+                return services
+            page += 1
+
+    def list_service_versions(self, service_name: str) -> list[dict]:
+        models = self._models()
+        versions: list[dict] = []
+        page = 1
+        while True:
+            request = models.ListServiceVersionsRequest(page_number=page, page_size=100)
+            body = self.call(
+                "ListServiceVersions",
+                lambda: self.get_client().list_service_versions(self.region_id, service_name, request).body.to_map(),
+            )
+            batch = body.get("Versions") or []
+            versions.extend(batch)
+            if not batch or len(versions) >= int(body.get("TotalCount") or 0):
+                return versions
+            page += 1
+
+    def update_service_version(self, service_name: str, version: int, *, is_done=None) -> dict:
+        """UpdateServiceVersion (= ``eascmd version``): roll the service onto ``version``."""
+        request = self._models().UpdateServiceVersionRequest(version=int(version))
+        return self.call(
+            "UpdateServiceVersion",
+            lambda: self.get_client().update_service_version(self.region_id, service_name, request).body.to_map(),
+            is_done=is_done,
+        )
+
+    def _events_request(self, event_type: str | None, page: int):
+        return self._models().DescribeServiceEventRequest(event_type=event_type, page_num=str(page), page_size="100")
+
+    def describe_service_events(self, service_name: str, event_type: str | None = None) -> list[dict]:
+        events: list[dict] = []
+        page = 1
+        while True:
+            request = self._events_request(event_type, page)
+            body = self.call(
+                "DescribeServiceEvent",
+                lambda: self.get_client().describe_service_event(self.region_id, service_name, request).body.to_map(),
+            )
+            events.extend(body.get("Events") or [])
+            if page >= int(body.get("TotalPageNum") or 1) or not body.get("Events"):
+                return events
+            page += 1
+
+    async def describe_service_events_async(self, service_name: str, event_type: str | None = None) -> list[dict]:
+        region = self.region_id
+        events: list[dict] = []
+        page = 1
+        while True:
+            request = self._events_request(event_type, page)
+
+            async def run():
+                resp = await self.get_client().describe_service_event_async(region, service_name, request)
+                return resp.body.to_map()
+
+            body = await self.call_async("DescribeServiceEvent", run)
+            events.extend(body.get("Events") or [])
+            if page >= int(body.get("TotalPageNum") or 1) or not body.get("Events"):
+                return events
+            page += 1
+
+    def _simple(self, action: str, method: str, service_name: str) -> dict:
+        return self.call(action, lambda: getattr(self.get_client(), method)(self.region_id, service_name).body.to_map())
+
+    def start_service(self, service_name: str) -> dict:
+        return self._simple("StartService", "start_service", service_name)
+
+    def stop_service(self, service_name: str) -> dict:
+        return self._simple("StopService", "stop_service", service_name)
+
+    def delete_service(self, service_name: str) -> dict:
+        return self._simple("DeleteService", "delete_service", service_name)
+
+    # ---- calling the deployed model -----------------------------------------------------------
+
+    def predict(self, service_name: str, payload: Any, *, timeout: float = 60.0) -> Any:
+        """POST ``payload`` to the service with its token; rides out warm-up 503s and empty 404s."""
+        import requests
+
+        service = self.describe_service(service_name)
+        url = service.get("InternetEndpoint") or service.get("IntranetEndpoint")
+        if not url:
+            raise PaiApiError("Predict", "NoEndpoint", f"service {service_name} has no endpoint yet "
+                              f"(status {service.get('Status')})", service.get("RequestId"))
+        if "://" not in url:
+            url = f"http://{url}"
+        headers = {"Content-Type": "application/json"}
+        if service.get("AccessToken"):
+            headers["Authorization"] = service["AccessToken"]
+        data = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
+        deadline = time.monotonic() + timeout
+        delay = _WARMUP_FIRST_DELAY
+        while True:
+            remaining = max(deadline - time.monotonic(), 0.1)
+            try:
+                resp = requests.post(url, data=data, headers=headers, timeout=min(remaining, 60.0))
+            except requests.RequestException as exc:
+                status, text, request_id = None, f"{type(exc).__name__}: {exc}", None
+            else:
+                status, text = resp.status_code, resp.text
+                request_id = resp.headers.get("x-eas-request-id") or resp.headers.get("x-acs-request-id")
+                if status < 300:
+                    try:
+                        return resp.json()
+                    except ValueError:
+                        return text
+            warming = status is None or status == 503 or (status == 404 and not text.strip())
+            if not warming or time.monotonic() + delay > deadline:
+                code = f"HTTP{status}" if status else "ConnectionError"
+                raise PaiApiError("Predict", code, f"{service_name}: {text[:500]}", request_id, status,
+                                  hint=self._predict_hint(status))
+            self.log.warning("Predict %s answered %s; service warming up, retrying in %.1f s",
+                             service_name, status or "no connection", delay)
+            self._sleep(delay)
+            delay = min(delay * 2, _WARMUP_MAX_DELAY)
+
+    @staticmethod
+    def _predict_hint(status: int | None) -> str:
+        if status in (401, 403):
+            return "the service token was refused: check the service's token / generate_token"
+        if status in (404, 503, None):
+            return "the service is not serving yet: wait for Running (EasServiceSensor) or raise timeout"
+        return "the model answered with an error: check the model files and the payload format"
+
+    def test_connection(self) -> tuple[bool, str]:
+        """ListServices with PageSize=1: cheap and read-only."""
+        try:
+            request = self._models().ListServicesRequest(page_number=1, page_size=1)
+            body = self.call("ListServices", lambda: self.get_client().list_services(request).body.to_map())
+            host, protocol = self.endpoint("eas")
+            return True, f"PAI-EAS reachable at {protocol}://{host} ({body.get('TotalCount')} service(s) visible)"
+        except Exception as exc:
+            return False, str(exc)
