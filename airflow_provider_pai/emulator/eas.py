@@ -1,21 +1,18 @@
 """PAI-EAS 2021-07-01 (ROA): services, versions, rollouts, events. Predict lives in eas_predict.py.
 
 ACS3 signatures are verified by the server before ``handle`` is called. Paths are
-``/api/v2/services[/{ClusterId}/{ServiceName}[/versions|version|events|start|stop|endpoints]]``,
+``/api/v2/services[/{ClusterId}/{ServiceName}[/versions|version|events|start|stop|restart|endpoints]]``,
 ClusterId being the region id.
 """
 
 from __future__ import annotations
 
-import calendar
 import json
-import math
-import time
-from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
 
+from . import eas_read as R
 from . import eas_state as S
 from .common import acs_error, json_response, new_request_id
 from .eas_predict import handle_predict  # noqa: F401  (server.py calls eas.handle_predict)
@@ -50,19 +47,11 @@ def _services(ctx) -> dict:
     return eas["services"]
 
 
-def base_url(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}"
-
-
 def _path_parts(request: web.Request) -> list[str] | None:
     raw = request.raw_path.split("?", 1)[0]
     if not (raw == PREFIX or raw.startswith(PREFIX + "/")):
         return None
     return [unquote(p) for p in raw[len(PREFIX):].split("/") if p]
-
-
-def _msg(ctx, name: str, what: str) -> str:
-    return f"Service [{name}] in region [{ctx.region_id}] {what}"
 
 
 def _parse_config(body: bytes) -> dict | web.Response:
@@ -75,27 +64,6 @@ def _parse_config(body: bytes) -> dict | web.Response:
     return config
 
 
-def _int_param(value: Any, name: str, default: int) -> int | web.Response:
-    if value in (None, ""):
-        return default
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if number < 1:
-        return acs_error(400, "InvalidParameter", f"{name} must be a positive integer, got {value!r}")
-    return number
-
-
-def _page(request, items: list, number_key: str, default_size: int = 100):
-    number = _int_param(request.query.get(number_key), number_key, 1)
-    size = _int_param(request.query.get("PageSize"), "PageSize", default_size)
-    for p in (number, size):
-        if isinstance(p, web.Response):
-            return p
-    return items[(number - 1) * size: number * size], number, size
-
-
 async def handle(request: web.Request, body: bytes, ctx, action: str) -> web.Response:
     parts = _path_parts(request)
     if parts is None:
@@ -105,13 +73,13 @@ async def handle(request: web.Request, body: bytes, ctx, action: str) -> web.Res
         if action == "CreateService" and not parts:
             return _create(request, body, ctx, services)
         if action == "ListServices" and not parts:
-            return _list(request, ctx, services)
+            return R.list_services(request, ctx, services)
         if len(parts) < 2:
             return acs_error(404, "InvalidAction.NotFound", f"{action} does not take the path {request.path}")
         cluster, name, sub = parts[0], parts[1], "/".join(parts[2:])
         svc = services.get(name) if cluster == ctx.region_id else None
         if svc is None:
-            return acs_error(404, "InvalidService.NotFound", _msg(ctx, name, "not found"))
+            return acs_error(404, "InvalidService.NotFound", R.msg(ctx, name, "not found"))
         handler = ACTIONS.get((action, sub))
         if handler is None:
             return acs_error(404, "InvalidAction.NotFound", f"Unsupported action {action} at {request.path}")
@@ -126,7 +94,7 @@ def _create(request, body, ctx, services) -> web.Response:
     if not isinstance(name, str) or not name:
         return acs_error(400, "InvalidParameter", "The service description needs a 'name'")
     if name in services:
-        return acs_error(400, "InvalidService.AlreadyExists", _msg(ctx, name, "already exists"))
+        return acs_error(400, "InvalidService.AlreadyExists", R.msg(ctx, name, "already exists"))
     try:
         labels = json.loads(request.query.get("Labels") or "{}")
     except ValueError:
@@ -140,7 +108,7 @@ def _create(request, body, ctx, services) -> web.Response:
     S.start_rollout(svc, ctx.store, 1, "Creating", now, None)
     services[name] = svc
     ctx.save()
-    obj = S.service_object(svc, now, ctx.region_id, base_url(request))
+    obj = S.service_object(svc, now, ctx.region_id, R.base_url(request))
     keys = ("InternetEndpoint", "IntranetEndpoint", "Region", "ServiceId", "ServiceName", "Status")
     return json_response({"RequestId": new_request_id(), **{k: obj[k] for k in keys}})
 
@@ -163,59 +131,18 @@ def _update(request, body, ctx, services, svc) -> web.Response:
         svc["token"] = patch["token"]
     new = S.version_config(new)
     if new == current["config"]:
-        message = _msg(ctx, svc["name"], f"is not changed: the config equals version {svc['current']}")
+        message = R.msg(ctx, svc["name"], f"is not changed: the config equals version {svc['current']}")
     elif S.only_scaling_differs(current["config"], new):
         current["config"], svc["updated"] = new, now  # scaling adds no version
         S.add_event(svc, now, "Normal", "Scaling", f"[{svc['name']}] scaled to {S.total_instances(new)} instance(s)")
-        message = _msg(ctx, svc["name"], "is scaling")
+        message = R.msg(ctx, svc["name"], "is scaling")
     else:
         previous = S.serving_version(svc, now)
         target = S.add_version(svc, new, now)
         S.start_rollout(svc, ctx.store, target, "Updating", now, previous)
-        message = _msg(ctx, svc["name"], f"is updating to version {target}")
+        message = R.msg(ctx, svc["name"], f"is updating to version {target}")
     ctx.save()
     return json_response({"RequestId": new_request_id(), "Message": message})
-
-
-def _describe(request, body, ctx, services, svc) -> web.Response:
-    obj = S.service_object(svc, ctx.now(), ctx.region_id, base_url(request))
-    return json_response({**obj, "RequestId": new_request_id()})
-
-
-def _list(request, ctx, services) -> web.Response:
-    now, q = ctx.now(), request.query
-    objs = [S.service_object(s, now, ctx.region_id, base_url(request)) for s in services.values()]
-    if q.get("ServiceName"):
-        objs = [o for o in objs if o["ServiceName"] == q["ServiceName"]]
-    if q.get("Filter"):
-        objs = [o for o in objs if q["Filter"] in o["ServiceName"]]
-    if q.get("ServiceStatus"):
-        objs = [o for o in objs if o["Status"] == q["ServiceStatus"]]
-    sort = q.get("Sort") or "CreateTime"
-    objs.sort(key=lambda o: (str(o.get(sort) or ""), o["ServiceName"]), reverse=q.get("Order", "desc") != "asc")
-    page = _page(request, objs, "PageNumber")
-    if isinstance(page, web.Response):
-        return page
-    items, number, size = page
-    return json_response({"RequestId": new_request_id(), "PageNumber": number, "PageSize": size,
-                          "TotalCount": len(objs), "Services": items})
-
-
-def _versions(request, body, ctx, services, svc) -> web.Response:
-    rows = [{
-        "BuildTime": S.iso(v["built"]),
-        "ImageAvailable": "unknown" if v["ok"] is None else str(v["ok"]).lower(),
-        "ImageId": v["version"],  # the model has no field for the version number; ImageId carries it
-        "Message": v["error"] or f"version {v['version']} of {svc['name']}",
-        "ServiceConfig": json.dumps({"name": svc["name"], **v["config"]}),
-        "ServiceRunnable": "unknown" if v["ok"] is None else str(v["ok"]).lower(),
-    } for v in svc["versions"]]
-    page = _page(request, rows, "PageNumber")
-    if isinstance(page, web.Response):
-        return page
-    items, number, size = page
-    return json_response({"RequestId": new_request_id(), "PageNumber": number, "PageSize": size,
-                          "TotalCount": len(rows), "Versions": items})
 
 
 def _update_version(request, body, ctx, services, svc) -> web.Response:
@@ -232,45 +159,24 @@ def _update_version(request, body, ctx, services, svc) -> web.Response:
     now = ctx.now()
     S.start_rollout(svc, ctx.store, version, "Updating", now, S.serving_version(svc, now))
     ctx.save()
-    return json_response({"RequestId": new_request_id(), "Message": _msg(ctx, svc["name"], "is starting")})
-
-
-def _events(request, body, ctx, services, svc) -> web.Response:
-    now, q = ctx.now(), request.query
-    events = [e for e in svc["events"] if e["time"] <= now]
-    if q.get("EventType"):
-        events = [e for e in events if e["type"] == q["EventType"]]
-    for key, keep in (("StartTime", lambda e, t: e >= t), ("EndTime", lambda e, t: e <= t)):
-        if q.get(key):
-            bound = _parse_time(q[key])
-            if bound is None:
-                return acs_error(400, "InvalidParameter", f"{key} must be a UTC time like 2024-01-02 15:04:05")
-            events = [e for e in events if keep(e["time"], bound)]
-    rows = [{"Message": e["message"], "Reason": e["reason"], "Time": S.iso(e["time"]), "Type": e["type"]}
-            for e in events]
-    page = _page(request, rows, "PageNum")
-    if isinstance(page, web.Response):
-        return page
-    items, number, size = page
-    return json_response({"RequestId": new_request_id(), "PageNum": number, "TotalCount": len(rows),
-                          "TotalPageNum": math.ceil(len(rows) / size), "Events": items})
-
-
-def _parse_time(value: str) -> float | None:
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            return float(calendar.timegm(time.strptime(value, fmt)))
-        except ValueError:
-            continue
-    return None
+    return json_response({"RequestId": new_request_id(), "Message": R.msg(ctx, svc["name"], "is starting")})
 
 
 def _start(request, body, ctx, services, svc) -> web.Response:
     if not svc["stopped"]:
-        return json_response({"RequestId": new_request_id(), "Message": _msg(ctx, svc["name"], "is not stopped")})
+        return json_response({"RequestId": new_request_id(), "Message": R.msg(ctx, svc["name"], "is not stopped")})
     S.start_rollout(svc, ctx.store, svc["current"], "Starting", ctx.now(), None)
     ctx.save()
-    return json_response({"RequestId": new_request_id(), "Message": _msg(ctx, svc["name"], "is starting")})
+    return json_response({"RequestId": new_request_id(), "Message": R.msg(ctx, svc["name"], "is starting")})
+
+
+def _restart(request, body, ctx, services, svc) -> web.Response:
+    if svc["stopped"]:
+        return acs_error(400, "InvalidService.Stopped", R.msg(ctx, svc["name"], "is stopped: start it instead"))
+    now = ctx.now()  # a rolling restart: the instances serving now keep serving until the new ones are up
+    S.start_rollout(svc, ctx.store, svc["current"], "Updating", now, S.serving_version(svc, now))
+    ctx.save()
+    return json_response({"RequestId": new_request_id(), "Message": R.msg(ctx, svc["name"], "is restarting")})
 
 
 def _stop(request, body, ctx, services, svc) -> web.Response:
@@ -280,35 +186,24 @@ def _stop(request, body, ctx, services, svc) -> web.Response:
         svc["stopped"], svc["updated"] = True, now
         S.add_event(svc, now, "Normal", "Stopped", f"[{svc['name']}] service stopped")
         ctx.save()
-    return json_response({"RequestId": new_request_id(), "Message": _msg(ctx, svc["name"], "is stopped")})
+    return json_response({"RequestId": new_request_id(), "Message": R.msg(ctx, svc["name"], "is stopped")})
 
 
 def _delete(request, body, ctx, services, svc) -> web.Response:
     del services[svc["name"]]
     ctx.save()
-    return json_response({"RequestId": new_request_id(), "Message": _msg(ctx, svc["name"], "is deleting")})
-
-
-def _endpoints(request, body, ctx, services, svc) -> web.Response:
-    endpoint = f"{base_url(request)}/api/predict/{svc['name']}"
-    return json_response({
-        "RequestId": new_request_id(),
-        "AccessToken": svc["token"],
-        "Message": "",
-        "Endpoints": [{"BackendId": svc["service_id"], "EndpointType": "DefaultGateway",
-                       "InternetEndpoints": [endpoint], "IntranetEndpoints": [endpoint],
-                       "PathType": "Prefix", "Port": request.url.port}],
-    })
+    return json_response({"RequestId": new_request_id(), "Message": R.msg(ctx, svc["name"], "is deleting")})
 
 
 ACTIONS = {
     ("UpdateService", ""): _update,
-    ("DescribeService", ""): _describe,
+    ("DescribeService", ""): R.describe,
     ("DeleteService", ""): _delete,
-    ("ListServiceVersions", "versions"): _versions,
+    ("ListServiceVersions", "versions"): R.versions,
     ("UpdateServiceVersion", "version"): _update_version,
-    ("DescribeServiceEvent", "events"): _events,
+    ("DescribeServiceEvent", "events"): R.events,
     ("StartService", "start"): _start,
     ("StopService", "stop"): _stop,
-    ("DescribeServiceEndpoints", "endpoints"): _endpoints,
+    ("RestartService", "restart"): _restart,
+    ("DescribeServiceEndpoints", "endpoints"): R.endpoints,
 }

@@ -182,9 +182,12 @@ def test_create_service_returns_reachable_endpoints_and_goes_running(emu, client
     assert status == 200 and body["version"] == 1 and body["model_path"] == V1_PATH
 
 
-def test_create_keeps_a_given_token_and_rejects_duplicates_and_nameless(client):
-    create(client, "tok_model", V1_PATH, generate_token=False, token="my-token")
-    assert describe(client, "tok_model").access_token == "my-token"
+def test_create_keeps_a_given_token_and_labels_and_rejects_duplicates_and_nameless(client):
+    body = json.dumps({"name": "tok_model", "token": "my-token", "model_path": V1_PATH, "processor": "json_linear"})
+    client.create_service(m().CreateServiceRequest(body=body, labels={"team": "risk"}))
+    svc = describe(client, "tok_model")
+    assert svc.access_token == "my-token" and "token" not in json.loads(svc.service_config)
+    assert [(lb.label_key, lb.label_value) for lb in svc.labels] == [("team", "risk")]
     dup = error_of(lambda: create(client, "tok_model", V1_PATH))
     assert (dup.code, dup.statusCode) == ("InvalidService.AlreadyExists", 400)
     nameless = error_of(lambda: client.create_service(m().CreateServiceRequest(body='{"model_path": "x"}')))
@@ -235,6 +238,11 @@ def test_stop_start_delete(emu, client):
     emu.ctx.advance_clock(2)
     assert describe(client, "churn_model").status == "Running"
     assert predict(url, [[1, 2]], "scenario-token")[0] == 200
+    assert "restarting" in client.restart_service(REGION, "churn_model").body.message
+    assert describe(client, "churn_model").status == "Updating"
+    assert predict(url, [[1, 2]], "scenario-token")[0] == 200  # rolling: old instances keep serving
+    emu.ctx.advance_clock(2)
+    assert describe(client, "churn_model").status == "Running"
     assert client.delete_service(REGION, "churn_model").body.message
     assert error_of(lambda: describe(client, "churn_model")).code == "InvalidService.NotFound"
     assert predict(url, [[1, 2]], "scenario-token")[0] == 404
