@@ -15,8 +15,10 @@ from typing import Any
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 # OSS object keys: 1-1023 bytes of UTF-8, not starting with "/" or "\".
 _MAX_KEY_BYTES = 1023
-# EAS service names: start with a letter; letters, digits and underscores; at most 64 characters.
-_EAS_SERVICE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+# EAS service names (PAI console rule): a lowercase letter first, then lowercase letters, digits
+# and underscores; at most 64 characters. The name is part of the endpoint path
+# (/api/predict/<name>), hence no hyphens, dots or spaces.
+_EAS_SERVICE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 PROJECT_ENVS = ("PROD", "DEV")
 RUN_MODES = ("backfill", "manual")
@@ -31,7 +33,7 @@ def _fail(param: str, value: Any, fix: str) -> PaiParameterError:
 
 
 def validate_bucket_name(bucket: Any, param: str = "bucket") -> str:
-    if not isinstance(bucket, str) or not _BUCKET_RE.match(bucket):
+    if not isinstance(bucket, str) or not _BUCKET_RE.fullmatch(bucket):
         raise _fail(
             param,
             bucket,
@@ -65,12 +67,12 @@ def parse_oss_uri(uri: Any, param: str = "source") -> tuple[str, str]:
 
 
 def validate_eas_service_name(name: Any, param: str = "service_name") -> str:
-    if not isinstance(name, str) or not _EAS_SERVICE_RE.match(name):
+    if not isinstance(name, str) or not _EAS_SERVICE_RE.fullmatch(name):
         raise _fail(
             param,
             name,
-            "an EAS service name starts with a letter and has at most 64 letters, digits or "
-            "underscores (no hyphens or spaces), e.g. 'churn_model'.",
+            "an EAS service name starts with a lowercase letter and has at most 64 lowercase "
+            "letters, digits or underscores (no hyphens, dots or spaces), e.g. 'churn_model'.",
         )
     return name
 
@@ -85,7 +87,7 @@ def validate_bizdate(value: Any, param: str = "bizdate") -> str:
     if not isinstance(value, str):
         raise _fail(param, value, fix)
     text = value.strip()
-    for pattern, fmt in ((r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d"), (r"\d{8}", "%Y%m%d")):
+    for pattern, fmt in ((r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "%Y-%m-%d"), (r"[0-9]{8}", "%Y%m%d")):
         if re.fullmatch(pattern, text):
             try:
                 return datetime.datetime.strptime(text, fmt).date().isoformat()
