@@ -1,0 +1,478 @@
+"""Create, update and roll back PAI-EAS services: the seed's ``eascmd create / modify / version``.
+
+Every operator here submits, persists the console link, then waits in one of two ways that share
+``service_progress``: blocking through ``utils.polling.wait_until``, or deferred to
+``EasServiceTrigger`` (``execute_complete`` reads the event). What a deploy replaced
+(``previous_version``) is kept in XCom and, on Airflow 3.3, in ``task_state_store``, so the
+rollback knows its target and a retried deploy reattaches instead of adding a version.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Sequence
+
+from airflow.configuration import conf
+from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
+
+from airflow_provider_pai.links.eas import EasServiceLink
+from airflow_provider_pai.triggers.eas import (
+    EasServiceTrigger,
+    eas_schedule,
+    failure_message,
+    service_progress,
+    warning_text,
+)
+from airflow_provider_pai.utils.polling import PollTimeout, wait_until
+from airflow_provider_pai.utils.validation import (
+    PaiParameterError,
+    parse_oss_uri,
+    validate_eas_service_name,
+    validate_positive,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_pai.hooks.eas import EasHook
+
+# XCom key pushed as soon as an update is accepted: a failed deploy has no return value, yet
+# EasRollbackOperator must still learn what it replaced.
+DEPLOY_XCOM_KEY = "eas_deploy"
+# task_state_store key: survives retries of the same task instance (XCom does not on Airflow 3).
+DEPLOY_STATE_KEY = "eas_deploy"
+CREATE_STATE_KEY = "eas_created"
+
+
+def parse_service_config(value: Any, param: str = "service_config") -> dict:
+    """A service description (eascmd JSON) given as a dict or a JSON string."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise PaiParameterError(f"Invalid {param}: not valid JSON ({exc}); give a dict or a JSON object.") from None
+    if not isinstance(value, dict):
+        raise PaiParameterError(f"Invalid {param}={value!r}: expected a dict or a JSON object string.")
+    return value
+
+
+def current_config(service: dict) -> dict:
+    """DescribeService's ServiceConfig (a JSON string on the wire) as a dict."""
+    raw = service.get("ServiceConfig")
+    if isinstance(raw, dict):
+        return raw
+    try:
+        parsed = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+# Keys about the access token, not the deployment: EAS does not echo them in ServiceConfig.
+TOKEN_KEYS = ("token", "generate_token")
+
+
+def config_contains(current: dict, wanted: dict) -> bool:
+    """True if every key of ``wanted`` has that value in ``current`` (dicts compared key by key)."""
+    for key, value in wanted.items():
+        if key in TOKEN_KEYS:
+            continue
+        if isinstance(value, dict) and isinstance(current.get(key), dict):
+            if not config_contains(current[key], value):
+                return False
+        elif current.get(key) != value:
+            return False
+    return True
+
+
+def endpoint_of(service: dict) -> str | None:
+    return service.get("InternetEndpoint") or service.get("IntranetEndpoint")
+
+
+def state_store(context: Context):
+    """The Airflow 3.3 task_state_store, or None (older Airflow, or no store in this context)."""
+    try:
+        return context.get("task_state_store")
+    except Exception:  # Context is a plain dict in unit tests and older Airflow
+        return None
+
+
+class EasBaseOperator(BaseOperator):
+    """Shared parameters and the one submit-then-wait pattern of the EAS operators."""
+
+    operator_extra_links = (EasServiceLink(),)
+
+    def __init__(
+        self,
+        *,
+        pai_conn_id: str = "pai_default",
+        region_id: str | None = None,
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 15.0,
+        timeout: float = 1800.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.pai_conn_id = pai_conn_id
+        self.region_id = region_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = validate_positive(poll_interval, "poll_interval")
+        self.timeout = validate_positive(timeout, "timeout")
+
+    @cached_property
+    def hook(self) -> EasHook:
+        from airflow_provider_pai.hooks.eas import EasHook
+
+        return EasHook(pai_conn_id=self.pai_conn_id, region_id=self.region_id)
+
+    def persist_link(self, context: Context, service_name: str) -> None:
+        EasServiceLink.persist(context=context, region_id=self.hook.region_id, service_name=service_name)
+
+    def wait_running(self, service_name: str, version: int | None) -> dict:
+        """Block until Running on ``version`` with all instances ready; raise with events on Failed."""
+        last = {"where": ""}
+
+        def poll():
+            service = self.hook.describe_service(service_name)
+            state, where = service_progress(service, version=version)
+            changed = where != last["where"]
+            if changed:
+                self.log.info("EAS service %s: %s", service_name, where)
+                last["where"] = where
+            return state != "waiting", changed, (state, where, service)
+
+        try:
+            state, where, service = wait_until(poll, eas_schedule(self.poll_interval), timeout=self.timeout)
+        except PollTimeout as exc:
+            where = exc.last_value[1] if exc.last_value else "no answer"
+            raise AirflowException(
+                f"EAS service {service_name} not Running on version {version} after {exc.waited:.0f} s "
+                f"(timeout={self.timeout}); last seen {where}. Raise timeout or check the service events."
+            ) from None
+        if state == "failed":
+            raise AirflowException(self.failure_text(service_name, where))
+        return service
+
+    def failure_text(self, service_name: str, where: str) -> str:
+        try:
+            events = warning_text(self.hook.describe_service_events(service_name, event_type="Warning"))
+        except Exception as exc:  # the failure matters more than its events
+            events = f"  (could not read the service events: {exc})"
+        return failure_message(service_name, where, events)
+
+    def defer_until_running(self, service_name: str, version: int | None, method_name: str, kwargs: dict) -> None:
+        self.defer(
+            trigger=EasServiceTrigger(
+                service_name,
+                version=version,
+                pai_conn_id=self.pai_conn_id,
+                region_id=self.region_id,
+                poll_interval=self.poll_interval,
+                timeout=self.timeout,
+            ),
+            method_name=method_name,
+            kwargs=kwargs,
+            # The trigger times out itself with a clear message; this is only the backstop.
+            timeout=timedelta(seconds=self.timeout + 5 * self.poll_interval),
+        )
+
+    def finish_or_wait(self, context: Context, service_name: str, version: int | None, result: dict) -> dict:
+        """Return ``result`` once Running on ``version``: waits blocking, or defers."""
+        if not self.wait_for_completion:
+            return result
+        if self.deferrable:
+            service = self.hook.describe_service(service_name)
+            state, where = service_progress(service, version=version)
+            if state == "success":
+                return self.on_running(result, service)
+            if state == "failed":
+                return self.on_failed(context, result, self.failure_text(service_name, where))
+            self.defer_until_running(service_name, version, "execute_complete", {"result": result})
+        try:
+            service = self.wait_running(service_name, version)
+        except AirflowException as exc:
+            return self.on_failed(context, result, str(exc))
+        return self.on_running(result, service)
+
+    def execute_complete(self, context: Context, event: dict[str, Any], result: dict | None = None) -> dict:
+        result = result or {}
+        if event.get("status") == "success":
+            return self.on_running(result, event.get("service") or {})
+        return self.on_failed(context, result, event.get("message") or f"EAS wait ended: {event!r}")
+
+    def on_running(self, result: dict, service: dict) -> dict:
+        if service.get("CurrentVersion") is not None:
+            result["version"] = service["CurrentVersion"]
+        result["endpoint"] = endpoint_of(service) or result.get("endpoint")
+        self.log.info("EAS service %s is Running on version %s.", result.get("service_name"), result.get("version"))
+        return result
+
+    def on_failed(self, context: Context, result: dict, message: str) -> dict:
+        raise AirflowException(message)
+
+
+class EasCreateServiceOperator(EasBaseOperator):
+    """Create an EAS service from an eascmd service description (``eascmd create``).
+
+    :param service_config: the service JSON (dict or JSON string), with at least ``name``.
+    :param if_exists: ``fail`` (default), ``skip`` (return the existing service) or ``update``
+        (UpdateService with this config, merge).
+    Returns ``{service_name, region_id, version, endpoint}``.
+    """
+
+    template_fields: Sequence[str] = ("service_config",)
+    template_fields_renderers = {"service_config": "json"}
+
+    def __init__(self, *, service_config: dict | str, if_exists: str = "fail", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if if_exists not in ("fail", "skip", "update"):
+            raise PaiParameterError(f"Invalid if_exists={if_exists!r}: use 'fail', 'skip' or 'update'.")
+        self.service_config = service_config
+        self.if_exists = if_exists
+
+    def _existing(self, name: str) -> dict | None:
+        from airflow_provider_pai.hooks.base import PaiApiError
+
+        try:
+            return self.hook.describe_service(name)
+        except PaiApiError as exc:
+            if exc.status_code == 404 or "NotFound" in (exc.code or ""):
+                return None
+            raise
+
+    def execute(self, context: Context) -> dict:
+        config = parse_service_config(self.service_config)
+        name = validate_eas_service_name(config.get("name"), "service_config['name']")
+        if config.get("model_path", "").startswith("oss://"):
+            parse_oss_uri(config["model_path"], param="service_config['model_path']")
+        store = state_store(context)
+        result = {"service_name": name, "region_id": self.hook.region_id, "version": None, "endpoint": None}
+        existing = self._existing(name)
+        created_by_us = store is not None and store.get(CREATE_STATE_KEY) == name
+        if existing is None:
+            self.log.info("Creating EAS service %s.", name)
+            self.hook.create_service(config)
+            if store is not None:
+                store.set(CREATE_STATE_KEY, name)
+        elif created_by_us:
+            self.log.info("EAS service %s was created by an earlier try of this task; waiting for it.", name)
+        elif self.if_exists == "fail":
+            raise AirflowException(
+                f"EAS service {name} already exists (Status={existing.get('Status')}, version "
+                f"{existing.get('CurrentVersion')}). Use if_exists='skip' to keep it or 'update' to update it."
+            )
+        elif self.if_exists == "skip":
+            self.log.info("EAS service %s exists; if_exists='skip', leaving it as it is.", name)
+            self.persist_link(context, name)
+            return self.on_running(result, existing)
+        else:
+            self.log.info("EAS service %s exists; if_exists='update', updating it.", name)
+            self.hook.update_service(name, config, update_type="merge")
+        self.persist_link(context, name)
+        service = self.hook.describe_service(name)
+        result["version"] = service.get("LatestVersion") or service.get("CurrentVersion")
+        result["endpoint"] = endpoint_of(service)
+        return self.finish_or_wait(context, name, result["version"], result)
+
+
+class EasModifyServiceOperator(EasBaseOperator):
+    """Roll an EAS service onto a new model or config (``eascmd modify -s``) and know what it replaced.
+
+    :param service_name: the service to update.
+    :param model_path: ``oss://`` path of the new model (a shortcut for ``{"model_path": ...}``).
+    :param service_config: partial service JSON (dict or JSON string) merged into the service.
+    :param update_type: ``merge`` (default) or ``replace``.
+    :param rollback_on_failure: if the new version fails, put the previous one back before failing.
+    Returns ``{service_name, region_id, previous_version, version, model_path, endpoint}``.
+    """
+
+    template_fields: Sequence[str] = ("service_name", "model_path", "service_config")
+    template_fields_renderers = {"service_config": "json"}
+
+    def __init__(
+        self,
+        *,
+        service_name: str,
+        model_path: str | None = None,
+        service_config: dict | str | None = None,
+        update_type: str = "merge",
+        rollback_on_failure: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if update_type not in ("merge", "replace"):
+            raise PaiParameterError(f"Invalid update_type={update_type!r}: use 'merge' or 'replace'.")
+        if model_path is None and service_config is None:
+            raise PaiParameterError("EasModifyServiceOperator needs model_path or service_config (or both).")
+        self.service_name = service_name
+        self.model_path = model_path
+        self.service_config = service_config
+        self.update_type = update_type
+        self.rollback_on_failure = rollback_on_failure
+
+    def requested_config(self) -> dict:
+        config = parse_service_config(self.service_config) if self.service_config is not None else {}
+        if self.model_path is not None:
+            parse_oss_uri(self.model_path, param="model_path")
+            config = {**config, "model_path": self.model_path}
+        elif isinstance(config.get("model_path"), str) and config["model_path"].startswith("oss://"):
+            parse_oss_uri(config["model_path"], param="service_config['model_path']")
+        if not config:
+            raise PaiParameterError("Invalid service_config={}: give model_path or a non-empty service_config.")
+        return config
+
+    def execute(self, context: Context) -> dict:
+        name = validate_eas_service_name(self.service_name)
+        wanted = self.requested_config()
+        service = self.hook.describe_service(name)
+        current, latest = service.get("CurrentVersion"), service.get("LatestVersion") or 0
+        store = state_store(context)
+        saved = store.get(DEPLOY_STATE_KEY) if store is not None else None
+        if saved and (saved.get("service_name") != name or saved.get("wanted") != wanted):
+            saved = None  # a different request (e.g. the DAG changed between tries)
+        result = {
+            "service_name": name,
+            "region_id": self.hook.region_id,
+            "previous_version": saved["previous_version"] if saved else current,
+            "version": current,
+            "model_path": wanted.get("model_path") or current_config(service).get("model_path"),
+            "endpoint": endpoint_of(service),
+        }
+        has_config = config_contains(current_config(service), wanted)
+        if saved and latest > saved["latest_before"] and has_config:
+            # An earlier try of this task already submitted this update: reattach to it.
+            result["version"] = saved.get("target") or latest
+            self.log.info("An earlier try already rolled %s onto version %s; waiting for it.", name, result["version"])
+        elif has_config and service_progress(service)[0] == "success":
+            self.log.info("EAS service %s already serves this config on version %s; nothing to do.", name, current)
+            self.persist_link(context, name)
+            context["ti"].xcom_push(key=DEPLOY_XCOM_KEY, value=result)
+            return result
+        else:
+            result["version"] = self.submit(context, name, wanted, current, latest)
+        self.persist_link(context, name)
+        context["ti"].xcom_push(key=DEPLOY_XCOM_KEY, value=result)
+        if store is not None:
+            store.set(DEPLOY_STATE_KEY, {**self._state(name, wanted, result, latest), "target": result["version"]})
+        return self.finish_or_wait(context, name, result["version"], result)
+
+    def _state(self, name: str, wanted: dict, result: dict, latest_before: int) -> dict:
+        return {"service_name": name, "wanted": wanted, "previous_version": result["previous_version"],
+                "latest_before": latest_before}
+
+    def submit(self, context: Context, name: str, wanted: dict, current: int | None, latest: int) -> int | None:
+        store = state_store(context)
+        if store is not None:  # written before the update so a crash right after it still reattaches
+            store.set(DEPLOY_STATE_KEY, {"service_name": name, "wanted": wanted, "previous_version": current,
+                                         "latest_before": latest})
+        self.log.info("Updating EAS service %s (serving version %s) with %s.", name, current, sorted(wanted))
+        answer = self.hook.update_service(name, wanted, update_type=self.update_type)
+        if answer.get("Message"):
+            self.log.info("UpdateService: %s", answer["Message"])
+        after = self.hook.describe_service(name)
+        target = after.get("LatestVersion") or latest
+        if target == latest:  # no version added (e.g. only scaling changed): wait on what serves
+            target = after.get("CurrentVersion")
+        return target
+
+    def on_failed(self, context: Context, result: dict, message: str) -> dict:
+        previous, name = result.get("previous_version"), result["service_name"]
+        if not self.rollback_on_failure or not previous or previous == result.get("version"):
+            raise AirflowException(message)
+        self.log.error("%s\nRolling EAS service %s back to version %s.", message, name, previous)
+        self.hook.update_service_version(name, previous)
+        if self.deferrable:
+            self.defer_until_running(name, previous, "rollback_complete", {"result": result, "failure": message})
+        try:
+            self.wait_running(name, previous)
+        except AirflowException as exc:
+            raise AirflowException(f"{message}\nThe rollback to version {previous} failed too: {exc}") from None
+        raise AirflowException(f"{message}\nRolled back: version {previous} is Running again.")
+
+    def rollback_complete(self, context: Context, event: dict, result: dict, failure: str) -> None:
+        previous = result.get("previous_version")
+        if event.get("status") == "success":
+            raise AirflowException(f"{failure}\nRolled back: version {previous} is Running again.")
+        raise AirflowException(f"{failure}\nThe rollback to version {previous} failed too: {event.get('message')}")
+
+
+class EasRollbackOperator(EasBaseOperator):
+    """Put an EAS service back on an earlier version (``eascmd version``), by default the one a deploy replaced.
+
+    :param version: the version to serve; default: ``previous_version`` of the EasModifyService
+        task ``deploy_task_id``.
+    :param force: roll back even if another deploy has moved the service on since ``deploy_task_id``.
+    Returns ``{service_name, region_id, previous_version, version, endpoint}``.
+    """
+
+    template_fields: Sequence[str] = ("service_name", "version", "deploy_task_id")
+
+    def __init__(
+        self,
+        *,
+        service_name: str,
+        version: int | str | None = None,
+        deploy_task_id: str | None = None,
+        force: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if version is None and deploy_task_id is None:
+            raise PaiParameterError("EasRollbackOperator needs version or deploy_task_id (the EasModifyService task).")
+        self.service_name = service_name
+        self.version = version
+        self.deploy_task_id = deploy_task_id
+        self.force = force
+
+    def deploy_record(self, context: Context) -> dict | None:
+        if not self.deploy_task_id:
+            return None
+        ti = context["ti"]
+        record = ti.xcom_pull(task_ids=self.deploy_task_id)
+        if not isinstance(record, dict) or "previous_version" not in record:
+            record = ti.xcom_pull(task_ids=self.deploy_task_id, key=DEPLOY_XCOM_KEY)
+        if not isinstance(record, dict):
+            raise AirflowException(
+                f"Found no deployment record from task {self.deploy_task_id!r} (deploy_task_id): it must be an "
+                "EasModifyServiceOperator in this DAG run that got as far as UpdateService, or pass version."
+            )
+        return record
+
+    def target_version(self, record: dict | None) -> int:
+        value = self.version if self.version not in (None, "") else (record or {}).get("previous_version")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise PaiParameterError(f"Invalid version={value!r}: expected a service version number, e.g. 1.") from None
+
+    def execute(self, context: Context) -> dict:
+        name = validate_eas_service_name(self.service_name)
+        record = self.deploy_record(context)
+        target = self.target_version(record)
+        service = self.hook.describe_service(name)
+        current, latest = service.get("CurrentVersion"), service.get("LatestVersion") or 0
+        if not 1 <= target <= latest:
+            raise PaiParameterError(f"Invalid version={target}: service {name} has versions 1..{latest}.")
+        result = {"service_name": name, "region_id": self.hook.region_id, "previous_version": current,
+                  "version": target, "endpoint": endpoint_of(service)}
+        self.persist_link(context, name)
+        if current == target and service_progress(service, version=target)[0] == "success":
+            self.log.info("EAS service %s already Running on version %s; nothing to roll back.", name, target)
+            return result
+        deployed = (record or {}).get("version")
+        if record and deployed is not None and current not in (deployed, target) and not self.force:
+            raise AirflowException(
+                f"Refusing to roll {name} back to version {target}: task {self.deploy_task_id!r} deployed version "
+                f"{deployed} but version {current} is current now, so another deploy has moved the service on. "
+                "Pass force=True to roll back anyway."
+            )
+        if current == target:
+            self.log.info("EAS service %s is on version %s already; waiting for it to be Running.", name, target)
+        else:
+            self.log.info("Rolling EAS service %s back from version %s to version %s.", name, current, target)
+            self.hook.update_service_version(name, target)
+        return self.finish_or_wait(context, name, target, result)
