@@ -16,10 +16,15 @@ import math
 from aiohttp import web
 
 from . import eas_state as S
+from .common import new_request_id
+
+
+def _headers() -> dict[str, str]:
+    return {"x-eas-request-id": new_request_id()}  # what clients quote when reporting a failed call
 
 
 def _text(status: int, message: str) -> web.Response:
-    return web.Response(status=status, text=message)
+    return web.Response(status=status, text=message, headers=_headers())
 
 
 def _content_md5_ok(header: str, body: bytes) -> bool:
@@ -109,4 +114,5 @@ async def handle_predict(request: web.Request, ctx, service_name: str) -> web.Re
     status, result = _predict(model, body)
     if status != 200:
         return _text(status, str(result))
-    return web.json_response({"predictions": result, "version": version, "model_path": model_path})
+    return web.json_response({"predictions": result, "version": version, "model_path": model_path},
+                             headers=_headers())

@@ -140,6 +140,8 @@ def add_version(svc: dict, config: dict, now: float | None) -> int:
     number = len(svc["versions"]) + 1
     svc["versions"].append({"version": number, "config": version_config(config), "built": now,
                             "ok": None, "error": None})
+    if now is not None:  # scenario services (no clock yet) existed before anyone watched
+        add_event(svc, now, "Normal", "VersionCreated", f"[{svc['name']}] version {number} created")
     return number
 
 

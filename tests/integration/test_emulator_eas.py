@@ -354,6 +354,7 @@ def test_events_record_each_step_with_paging(emu, client):
     emu.ctx.advance_clock(2)
     body = events(client, "churn_model")
     assert all(e.type == "Normal" and e.time.endswith("Z") and e.reason for e in body.events)
+    assert any(e.reason == "VersionCreated" and "version 2 created" in e.message for e in body.events)
     assert any("updating version 2" in e.message for e in body.events)
     assert any("version 2" in e.message and "ready" in e.message for e in body.events)
     assert (body.page_num, body.total_count, body.total_page_num) == (1, len(body.events), 1)
