@@ -1,0 +1,301 @@
+"""Run a PAI Designer node scheduled in DataWorks, once per Airflow task, and (optionally) wait for it."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, conf
+
+from airflow_provider_pai.links.dataworks import DataWorksInstanceLink
+from airflow_provider_pai.sensors.dataworks import DataWorksInstanceWaitMixin
+from airflow_provider_pai.utils.polling import PollSchedule, PollTimeout, wait_until
+from airflow_provider_pai.utils.validation import (
+    PaiParameterError,
+    validate_bizdate,
+    validate_int_id,
+    validate_positive,
+    validate_project_env,
+    validate_run_mode,
+)
+from airflow_provider_pai.version_compat import get_task_state_store
+
+# task_state_store key (Airflow 3.3+): {"name", "dag_id", "instance_id"} of the run this task
+# started, written right after submitting, so a retry reattaches instead of starting another.
+RUN_STATE_KEY = "dataworks_run"
+DESIGNER_PROGRAM_TYPE = "PAI_STUDIO"
+DESIGNER_FILE_TYPE = 1117
+# DataWorks lists a DAG's instances a little after the run call returns.
+INSTANCE_APPEAR_TIMEOUT = 300.0
+_NAME_MAX = 128
+_UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
+_PARAM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+def run_name(dag_id: str, run_id: str, task_id: str, map_index: int | None = None) -> str:
+    """The DataWorks run ``Name`` for one Airflow task of one DAG run: the same on every try.
+
+    ``airflow__<dag>__<run>__<task>[__<map index>]__<hash>``: the readable part is sanitised and
+    shortened; the hash of the exact ids keeps names distinct when sanitising makes them alike.
+    """
+    parts = [dag_id, run_id, task_id] + ([str(map_index)] if map_index is not None and map_index >= 0 else [])
+    digest = hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()[:10]
+    readable = "__".join(_UNSAFE.sub("_", p).strip("_") for p in parts)
+    readable = readable[: _NAME_MAX - len("airflow____") - len(digest)]
+    return f"airflow__{readable}__{digest}"
+
+
+def validate_node_params(value: Any, param: str = "node_params") -> dict | None:
+    """``{name: value}`` for the node's scheduling parameters (DataWorks joins them as ``k=v k2=v2``)."""
+    if value is None or value == {}:
+        return None
+    if not isinstance(value, dict):
+        raise PaiParameterError(
+            f"Invalid {param}={value!r}: expected a dict of scheduling parameters, e.g. {{'alpha': '0.1'}}."
+        )
+    for key, val in value.items():
+        if not isinstance(key, str) or not _PARAM_KEY.match(key):
+            raise PaiParameterError(f"Invalid {param} key {key!r}: use a parameter name such as 'alpha'.")
+        if not isinstance(val, (str, int, float)) or isinstance(val, bool) or re.search(r"[\s=]", str(val)):
+            raise PaiParameterError(
+                f"Invalid {param}[{key!r}]={val!r}: DataWorks passes parameters as 'k=v k2=v2', so a "
+                "value must be a string or number without spaces or '='."
+            )
+    return dict(value)
+
+
+class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
+    """Start a run of a PAI Designer node in DataWorks and return its ids to XCom.
+
+    Returns ``{project_id, project_env, node_id, dag_id, instance_id, bizdate}``. A retry, or a
+    second run of the same Airflow task, reattaches to the DataWorks run it already started (found
+    by its run name, see ``run_name``) instead of starting another, billable one; only a run that
+    ended FAILURE is started afresh.
+
+    :param project_id: DataWorks workspace id. Templated.
+    :param node_id: the PAI Designer node (program type PAI_STUDIO, file type 1117). Templated.
+    :param bizdate: business date ``YYYY-MM-DD`` or ``YYYYMMDD``. Templated, default ``{{ ds }}``.
+    :param project_env: ``PROD`` or ``DEV``.
+    :param node_params: ``{name: value}`` scheduling parameters for the node. Templated.
+    :param run_mode: ``backfill`` (RunCycleDagNodes, for auto-triggered nodes) or ``manual``
+        (RunManualDagNodes, needs ``project_name`` and ``flow_name``).
+    :param wait_for_completion: wait until the instance ends, as WaitForInstanceSensor does.
+    :param deferrable: wait in the triggerer (``DataWorksInstanceTrigger``).
+    :param poll_interval: first interval (seconds) of the adaptive poll schedule.
+    :param timeout: seconds to wait for completion before failing (the instance keeps running).
+    :param cancel_on_kill: stop the instance when this task is killed while waiting.
+    :param check_node_type: refuse nodes that are not PAI Designer nodes.
+    """
+
+    template_fields: Sequence[str] = (
+        "project_id", "node_id", "bizdate", "node_params", "project_name", "flow_name", "project_env",
+    )
+    template_fields_renderers = {"node_params": "json"}
+    operator_extra_links = (DataWorksInstanceLink(),)
+    ui_color = "#ffe8cc"
+
+    def __init__(
+        self,
+        *,
+        project_id: Any,
+        node_id: Any,
+        bizdate: Any = "{{ ds }}",
+        project_env: str = "PROD",
+        node_params: dict | None = None,
+        run_mode: str = "backfill",
+        project_name: str | None = None,
+        flow_name: str | None = None,
+        wait_for_completion: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 60,
+        timeout: float | None = 7 * 24 * 3600,
+        cancel_on_kill: bool = True,
+        check_node_type: bool = True,
+        pai_conn_id: str = "pai_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.project_id = project_id
+        self.node_id = node_id
+        self.bizdate = bizdate
+        self.project_env = project_env
+        self.node_params = node_params
+        self.run_mode = run_mode
+        self.project_name = project_name
+        self.flow_name = flow_name
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.cancel_on_kill = cancel_on_kill
+        self.check_node_type = check_node_type
+        self.pai_conn_id = pai_conn_id
+
+    # ---- checks before any remote call ----------------------------------------------------------
+
+    def _validated(self) -> dict:
+        params = {
+            "project_id": validate_int_id(self.project_id, "project_id"),
+            "node_id": validate_int_id(self.node_id, "node_id"),
+            "bizdate": validate_bizdate(self.bizdate, "bizdate"),
+            "project_env": validate_project_env(self.project_env, "project_env"),
+            "node_params": validate_node_params(self.node_params),
+            "run_mode": validate_run_mode(self.run_mode, "run_mode"),
+        }
+        validate_positive(self.poll_interval, "poll_interval")
+        if self.timeout is not None:
+            validate_positive(self.timeout, "timeout")
+        if params["run_mode"] == "manual":
+            for name in ("project_name", "flow_name"):
+                value = getattr(self, name)
+                if not isinstance(value, str) or not value.strip():
+                    raise PaiParameterError(
+                        f"Invalid {name}={value!r}: run_mode='manual' runs the node inside a manually "
+                        f"triggered workflow and needs its {name.replace('_', ' ')} (a non-empty string)."
+                    )
+        return params
+
+    def _check_designer_node(self, p: dict) -> None:
+        node = self.dataworks_hook.get_node(p["node_id"], project_env=p["project_env"])
+        program, file_type = node.get("ProgramType"), node.get("FileType")
+        if program == DESIGNER_PROGRAM_TYPE or str(file_type) == str(DESIGNER_FILE_TYPE):
+            return
+        raise AirflowException(
+            f"DataWorks node {p['node_id']} ({node.get('NodeName')}) is not a PAI Designer node: its "
+            f"program type is {program} (file type {file_type}), expected {DESIGNER_PROGRAM_TYPE} "
+            f"(file type {DESIGNER_FILE_TYPE}). Check node_id, or pass check_node_type=False to run "
+            "any DataWorks node."
+        )
+
+    # ---- finding the run this task already started ------------------------------------------------
+
+    def _find_by_name(self, p: dict, name: str) -> dict | None:
+        """The newest backfill DAG named ``name`` among the node's instances for this bizdate."""
+        hook = self.dataworks_hook
+        instances = hook.list_instances(
+            project_id=p["project_id"], project_env=p["project_env"], node_id=p["node_id"], bizdate=p["bizdate"]
+        )
+        by_dag: dict[int, dict] = {}
+        for inst in instances:
+            # Backfill runs are SUPPLY_DATA DAGs: the node's daily instance is never ours.
+            if inst.get("DagId") and inst.get("DagType") in (None, "SUPPLY_DATA"):
+                by_dag.setdefault(int(inst["DagId"]), inst)
+        for dag_id in sorted(by_dag, reverse=True):
+            if hook.get_dag(dag_id, project_env=p["project_env"]).get("Name") == name:
+                inst = by_dag[dag_id]
+                return {"dag_id": dag_id, "instance_id": inst.get("InstanceId"), "status": inst.get("Status")}
+        return None
+
+    def _find_existing(self, p: dict, name: str, store: Any) -> dict | None:
+        """This task's earlier run, unless it failed: from task_state_store, else by run name."""
+        hook = self.dataworks_hook
+        found = None
+        saved = store.get(RUN_STATE_KEY) if store is not None else None
+        if saved and saved.get("name") == name and saved.get("dag_id"):
+            found = dict(saved)
+            if found.get("instance_id"):
+                found["status"] = hook.get_instance(found["instance_id"], project_env=p["project_env"]).get("Status")
+        elif p["run_mode"] == "backfill":
+            found = self._find_by_name(p, name)
+        if found and found.get("status") == "FAILURE":
+            self.log.warning(
+                "The DataWorks run this task started before (DAG %s, instance %s) ended FAILURE: "
+                "starting a new run.", found["dag_id"], found.get("instance_id"),
+            )
+            return None
+        return found
+
+    # ---- starting ---------------------------------------------------------------------------------
+
+    def _submit(self, p: dict, name: str) -> int:
+        hook = self.dataworks_hook
+        if p["run_mode"] == "manual":
+            return hook.run_manual_dag_nodes(
+                project_name=self.project_name, flow_name=self.flow_name, bizdate=p["bizdate"],
+                project_env=p["project_env"], node_id=p["node_id"], node_params=p["node_params"],
+                project_id=p["project_id"],
+            )
+
+        def took_effect() -> list[int] | None:
+            # Asked by the retry policy before repeating the call: did the lost attempt start a run?
+            found = self._find_by_name(p, name)
+            return [found["dag_id"]] if found else None
+
+        dag_ids = hook.run_cycle_dag_nodes(
+            node_id=p["node_id"], bizdate=p["bizdate"], name=name, project_env=p["project_env"],
+            node_params=p["node_params"], start_future_instance_immediately=True, is_done=took_effect,
+        )
+        if not dag_ids:
+            raise AirflowException(
+                f"RunCycleDagNodes for node {p['node_id']} on {p['bizdate']} returned no DAG: DataWorks "
+                "created no instance (is the node deployed in this project_env?)."
+            )
+        return int(dag_ids[0])
+
+    def _resolve_instance(self, p: dict, dag_id: int) -> int:
+        """Wait (on the one poll schedule) until the DAG's instance of our node is listed."""
+
+        def poll():
+            found = self.dataworks_hook.list_instances(
+                project_id=p["project_id"], project_env=p["project_env"], dag_id=dag_id
+            )
+            ours = [i for i in found if str(i.get("NodeId")) == str(p["node_id"])] or found
+            return bool(ours), False, ours[0]["InstanceId"] if ours else None
+
+        try:
+            return int(wait_until(poll, PollSchedule(1.0), timeout=INSTANCE_APPEAR_TIMEOUT))
+        except PollTimeout:
+            raise AirflowException(
+                f"DataWorks DAG {dag_id} was started but listed no instance within "
+                f"{INSTANCE_APPEAR_TIMEOUT:.0f} s; a retry of this task reattaches to it."
+            ) from None
+
+    def execute(self, context: Any) -> dict:
+        p = self._validated()
+        if self.check_node_type:
+            self._check_designer_node(p)
+        ti = context["ti"]
+        name = run_name(ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", None))
+        store = get_task_state_store(context)
+
+        found = self._find_existing(p, name, store)
+        if found:
+            dag_id, instance_id = found["dag_id"], found.get("instance_id")
+            self.log.info("Reattaching to the DataWorks run %r this task already started (DAG %s)", name, dag_id)
+        else:
+            dag_id, instance_id = self._submit(p, name), None
+            self.log.info("Started DataWorks run %r of node %s for %s: DAG %s", name, p["node_id"], p["bizdate"], dag_id)
+            if store is not None:
+                store.set(RUN_STATE_KEY, {"name": name, "dag_id": dag_id, "instance_id": None})
+        if not instance_id:
+            instance_id = self._resolve_instance(p, dag_id)
+            if store is not None:
+                store.set(RUN_STATE_KEY, {"name": name, "dag_id": dag_id, "instance_id": instance_id})
+        instance_id = int(instance_id)
+        self._persist_link(context, instance_id, p["project_env"], p["project_id"])
+        result = {
+            "project_id": p["project_id"], "project_env": p["project_env"], "node_id": p["node_id"],
+            "dag_id": dag_id, "instance_id": instance_id, "bizdate": p["bizdate"],
+        }
+        if not self.wait_for_completion:
+            return result
+
+        # The same wait as WaitForInstanceSensor (DataWorksInstanceWaitMixin).
+        self._project_id = p["project_id"]
+        self._start_watch(
+            context, instance_id, p["project_env"], self.poll_interval,
+            project_id=p["project_id"], node_id=p["node_id"],
+        )
+        if self.deferrable:
+            done, _, instance = self._poll_instance(self._watch)
+            if done:
+                self._finish_instance(instance, self._watch)
+                return result
+            self._defer_wait(self._watch, self.timeout, result=result)
+        self._wait_blocking(self._watch, self.timeout)
+        return result
+
+    def on_kill(self) -> None:
+        self._stop_on_kill()
