@@ -99,6 +99,17 @@ def state_store(context: Context):
         return None
 
 
+def switch_version(hook: EasHook, name: str, version: int) -> dict:
+    """UpdateServiceVersion; a retry after a lost answer first checks whether the switch happened."""
+
+    def landed() -> dict | None:
+        if hook.describe_service(name).get("CurrentVersion") == version:
+            return {"Message": f"{name} is already on version {version}"}
+        return None
+
+    return hook.update_service_version(name, version, is_done=landed)
+
+
 class EasBaseOperator(BaseOperator):
     """Shared parameters and the one submit-then-wait pattern of the EAS operators."""
 
@@ -255,7 +266,7 @@ class EasCreateServiceOperator(EasBaseOperator):
         created_by_us = store is not None and store.get(CREATE_STATE_KEY) == name
         if existing is None:
             self.log.info("Creating EAS service %s.", name)
-            self.hook.create_service(config)
+            self.hook.create_service(config, is_done=lambda: self._existing(name))
             if store is not None:
                 store.set(CREATE_STATE_KEY, name)
         elif created_by_us:
@@ -370,7 +381,9 @@ class EasModifyServiceOperator(EasBaseOperator):
             store.set(DEPLOY_STATE_KEY, {"service_name": name, "wanted": wanted, "previous_version": current,
                                          "latest_before": latest})
         self.log.info("Updating EAS service %s (serving version %s) with %s.", name, current, sorted(wanted))
-        answer = self.hook.update_service(name, wanted, update_type=self.update_type)
+        answer = self.hook.update_service(
+            name, wanted, update_type=self.update_type, is_done=lambda: self._update_landed(name, wanted, latest)
+        )
         if answer.get("Message"):
             self.log.info("UpdateService: %s", answer["Message"])
         after = self.hook.describe_service(name)
@@ -379,12 +392,19 @@ class EasModifyServiceOperator(EasBaseOperator):
             target = after.get("CurrentVersion")
         return target
 
+    def _update_landed(self, name: str, wanted: dict, latest_before: int) -> dict | None:
+        """For the retry policy: did an UpdateService whose answer was lost take effect anyway?"""
+        service = self.hook.describe_service(name)
+        if (service.get("LatestVersion") or 0) > latest_before and config_contains(current_config(service), wanted):
+            return {"Message": f"update of {name} already took effect (version {service.get('LatestVersion')})"}
+        return None
+
     def on_failed(self, context: Context, result: dict, message: str) -> dict:
         previous, name = result.get("previous_version"), result["service_name"]
         if not self.rollback_on_failure or not previous or previous == result.get("version"):
             raise AirflowException(message)
         self.log.error("%s\nRolling EAS service %s back to version %s.", message, name, previous)
-        self.hook.update_service_version(name, previous)
+        switch_version(self.hook, name, previous)
         if self.deferrable:
             self.defer_until_running(name, previous, "rollback_complete", {"result": result, "failure": message})
         try:
@@ -474,5 +494,5 @@ class EasRollbackOperator(EasBaseOperator):
             self.log.info("EAS service %s is on version %s already; waiting for it to be Running.", name, target)
         else:
             self.log.info("Rolling EAS service %s back from version %s to version %s.", name, current, target)
-            self.hook.update_service_version(name, target)
+            switch_version(self.hook, name, target)
         return self.finish_or_wait(context, name, target, result)

@@ -1,0 +1,365 @@
+"""EAS operators and sensor with a mocked EasHook: validation, idempotency, rollback and deferral."""
+
+from __future__ import annotations
+
+import json
+from unittest import mock
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import TaskDeferred
+
+from airflow_provider_pai.hooks.eas import EasHook
+from airflow_provider_pai.operators.eas import (
+    DEPLOY_STATE_KEY,
+    DEPLOY_XCOM_KEY,
+    EasCreateServiceOperator,
+    EasModifyServiceOperator,
+    EasRollbackOperator,
+)
+from airflow_provider_pai.sensors.eas import EasServiceSensor
+from airflow_provider_pai.triggers.eas import EasServiceTrigger
+from airflow_provider_pai.utils.validation import PaiParameterError
+
+OLD, NEW = "oss://pai-demo/models/churn/initial/", "oss://pai-demo/models/churn/20261101/"
+
+
+def svc(status="Running", current=1, latest=1, model_path=OLD, running=1, total=1):
+    return {
+        "ServiceName": "churn_model", "Status": status, "CurrentVersion": current, "LatestVersion": latest,
+        "RunningInstance": running, "TotalInstance": total, "Reason": status, "Message": f"{status} message",
+        "InternetEndpoint": "http://eas/api/predict/churn_model",
+        "ServiceConfig": json.dumps({"name": "churn_model", "model_path": model_path, "processor": "json_linear"}),
+    }
+
+
+class FakeStore:
+    def __init__(self, data=None):
+        self.data = dict(data or {})
+
+    def get(self, key, default=None):
+        return self.data.get(key, default)
+
+    def set(self, key, value):
+        self.data[key] = value
+
+
+def make_context(store=None, xcoms=None):
+    ti = mock.MagicMock()
+    xcoms = xcoms or {}
+    ti.xcom_pull.side_effect = lambda task_ids=None, key="return_value": xcoms.get((task_ids, key))
+    ctx = {"ti": ti}
+    if store is not None:
+        ctx["task_state_store"] = store
+    return ctx
+
+
+def with_hook(op, describes, events=()):
+    hook = mock.create_autospec(EasHook, instance=True)
+    hook.region_id = "cn-shanghai"
+    hook.describe_service.side_effect = list(describes)
+    hook.describe_service_events.return_value = list(events)
+    hook.update_service.return_value = {"Message": "updating"}
+    hook.update_service_version.return_value = {"Message": "starting"}
+    op.__dict__["hook"] = hook
+    return hook
+
+
+def modify(**kw):
+    kw.setdefault("model_path", NEW)
+    return EasModifyServiceOperator(task_id="deploy", service_name="churn_model", poll_interval=0.01, **kw)
+
+
+# ---- EasModifyServiceOperator ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "param"),
+    [
+        ({"service_name": "Churn-Model"}, "service_name"),
+        ({"model_path": "s3://bucket/model/"}, "model_path"),
+        ({"model_path": "oss://Bad_Bucket/model/"}, "model_path"),
+        ({"model_path": None, "service_config": "{not json"}, "service_config"),
+    ],
+)
+def test_modify_rejects_bad_input_before_any_call(kwargs, param):
+    op = EasModifyServiceOperator(task_id="deploy", **{"service_name": "churn_model", "model_path": NEW, **kwargs})
+    hook = with_hook(op, [])
+    with pytest.raises(PaiParameterError, match=param):
+        op.execute(make_context())
+    hook.update_service.assert_not_called()
+    hook.describe_service.assert_not_called()
+
+
+def test_modify_needs_model_path_or_config():
+    with pytest.raises(PaiParameterError, match="model_path or service_config"):
+        EasModifyServiceOperator(task_id="deploy", service_name="churn_model")
+
+
+def test_modify_updates_waits_and_returns_versions():
+    op = modify()
+    hook = with_hook(op, [svc(), svc("Updating", 2, 2, NEW), svc("Updating", 2, 2, NEW), svc("Running", 2, 2, NEW)])
+    store = FakeStore()
+    ctx = make_context(store)
+    result = op.execute(ctx)
+    assert result == {"service_name": "churn_model", "region_id": "cn-shanghai", "previous_version": 1,
+                      "version": 2, "model_path": NEW, "endpoint": "http://eas/api/predict/churn_model"}
+    hook.update_service.assert_called_once()
+    assert hook.update_service.call_args.args[:2] == ("churn_model", {"model_path": NEW})
+    assert store.data[DEPLOY_STATE_KEY]["previous_version"] == 1
+    pushed = {c.kwargs["key"]: c.kwargs["value"] for c in ctx["ti"].xcom_push.call_args_list}
+    assert pushed[DEPLOY_XCOM_KEY]["previous_version"] == 1
+    assert pushed["eas_service"]["service_name"] == "churn_model"  # the console link, before waiting
+
+
+def test_modify_waits_for_all_instances():
+    op = modify()
+    with_hook(op, [svc(), svc("Updating", 2, 2, NEW), svc("Running", 2, 2, NEW, running=1, total=2),
+                   svc("Running", 2, 2, NEW, running=2, total=2)])
+    assert op.execute(make_context())["version"] == 2
+
+
+def test_modify_already_serving_model_is_a_noop():
+    op = modify()
+    hook = with_hook(op, [svc("Running", 3, 3, NEW)])
+    result = op.execute(make_context(FakeStore()))
+    hook.update_service.assert_not_called()
+    assert result["version"] == result["previous_version"] == 3
+
+
+def test_retried_modify_reattaches_instead_of_adding_a_version():
+    op = modify()
+    saved = {"service_name": "churn_model", "wanted": {"model_path": NEW}, "previous_version": 1, "latest_before": 1}
+    hook = with_hook(op, [svc("Updating", 2, 2, NEW), svc("Running", 2, 2, NEW)])
+    result = op.execute(make_context(FakeStore({DEPLOY_STATE_KEY: saved})))
+    hook.update_service.assert_not_called()
+    assert (result["previous_version"], result["version"]) == (1, 2)
+
+
+def test_retry_of_a_changed_request_submits_again():
+    op = modify()
+    saved = {"service_name": "churn_model", "wanted": {"model_path": OLD + "x/"}, "previous_version": 1,
+             "latest_before": 1}
+    hook = with_hook(op, [svc("Running", 2, 2, OLD + "x/"), svc("Updating", 3, 3, NEW), svc("Running", 3, 3, NEW)])
+    result = op.execute(make_context(FakeStore({DEPLOY_STATE_KEY: saved})))
+    hook.update_service.assert_called_once()
+    assert (result["previous_version"], result["version"]) == (2, 3)
+
+
+def test_failed_deploy_rolls_back_and_raises_with_events():
+    op = modify()
+    events = [{"Type": "Warning", "Reason": "FailedLoadModel", "Message": "failed to download model", "Time": "t"}]
+    hook = with_hook(op, [svc(), svc("Updating", 2, 2, NEW), svc("Failed", 2, 2, NEW, running=1),
+                          svc("Updating", 1, 2), svc("Running", 1, 2)], events)
+    with pytest.raises(AirflowException) as err:
+        op.execute(make_context())
+    assert "failed to download model" in str(err.value)
+    assert "Rolled back: version 1" in str(err.value)
+    hook.update_service_version.assert_called_once()
+    assert hook.update_service_version.call_args.args == ("churn_model", 1)
+
+
+def test_failed_deploy_without_rollback_leaves_service():
+    op = modify(rollback_on_failure=False)
+    hook = with_hook(op, [svc(), svc("Updating", 2, 2, NEW), svc("Failed", 2, 2, NEW)])
+    with pytest.raises(AirflowException, match="Failed"):
+        op.execute(make_context())
+    hook.update_service_version.assert_not_called()
+
+
+def test_modify_timeout_names_where_it_stood():
+    op = modify(timeout=0.05)
+    hook = with_hook(op, [svc(), svc("Updating", 2, 2, NEW)])
+    hook.describe_service.side_effect = [svc(), svc("Updating", 2, 2, NEW)] + [svc("Updating", 2, 2, NEW)] * 1000
+    with pytest.raises(AirflowException, match="not Running on version 2.*Status=Updating"):
+        op.execute(make_context())
+
+
+def test_deferrable_modify_defers_with_trigger_for_new_version():
+    op = modify(deferrable=True)
+    with_hook(op, [svc(), svc("Updating", 2, 2, NEW), svc("Updating", 2, 2, NEW)])
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(make_context())
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, EasServiceTrigger)
+    assert (trigger.service_name, trigger.version, trigger.target_status) == ("churn_model", 2, "Running")
+    assert deferred.value.method_name == "execute_complete"
+    assert deferred.value.kwargs["result"]["previous_version"] == 1
+
+
+def test_deferrable_modify_finished_before_deferring_returns():
+    op = modify(deferrable=True)
+    with_hook(op, [svc(), svc("Updating", 2, 2, NEW), svc("Running", 2, 2, NEW)])
+    assert op.execute(make_context())["version"] == 2
+
+
+def test_execute_complete_failed_event_defers_rollback():
+    op = modify(deferrable=True)
+    hook = with_hook(op, [])
+    result = {"service_name": "churn_model", "previous_version": 1, "version": 2}
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute_complete(make_context(), {"status": "failed", "message": "boom events"}, result=result)
+    hook.update_service_version.assert_called_once()
+    assert deferred.value.trigger.version == 1
+    assert deferred.value.method_name == "rollback_complete"
+    with pytest.raises(AirflowException, match="boom events\nRolled back: version 1"):
+        op.rollback_complete(make_context(), {"status": "success"}, **deferred.value.kwargs)
+
+
+def test_execute_complete_success_returns_result():
+    op = modify(deferrable=True)
+    with_hook(op, [])
+    out = op.execute_complete(make_context(), {"status": "success", "service": svc("Running", 2, 2, NEW)},
+                              result={"service_name": "churn_model", "previous_version": 1, "version": 2})
+    assert out["version"] == 2 and out["endpoint"]
+
+
+# ---- EasRollbackOperator -----------------------------------------------------------------------
+
+
+def rollback(**kw):
+    return EasRollbackOperator(task_id="rollback", service_name="churn_model", poll_interval=0.01, **kw)
+
+
+DEPLOYED = {"service_name": "churn_model", "previous_version": 1, "version": 2}
+
+
+def test_rollback_defaults_to_the_deploys_previous_version():
+    op = rollback(deploy_task_id="deploy")
+    hook = with_hook(op, [svc("Running", 2, 2, NEW), svc("Updating", 1, 2), svc("Running", 1, 2)])
+    result = op.execute(make_context(xcoms={("deploy", "return_value"): DEPLOYED}))
+    assert hook.update_service_version.call_args.args == ("churn_model", 1)
+    assert (result["previous_version"], result["version"]) == (2, 1)
+
+
+def test_rollback_reads_the_record_of_a_failed_deploy():
+    op = rollback(deploy_task_id="deploy")
+    with_hook(op, [svc("Failed", 2, 2, NEW), svc("Running", 1, 2)])
+    result = op.execute(make_context(xcoms={("deploy", DEPLOY_XCOM_KEY): DEPLOYED}))
+    assert result["version"] == 1
+
+
+@pytest.mark.parametrize("version", [0, 3, "x"])
+def test_rollback_version_out_of_range_fails_naming_version(version):
+    op = rollback(version=version)
+    hook = with_hook(op, [svc("Running", 2, 2)])
+    with pytest.raises(PaiParameterError, match="version"):
+        op.execute(make_context())
+    hook.update_service_version.assert_not_called()
+
+
+def test_rollback_already_on_version_is_a_noop():
+    op = rollback(version="1")
+    hook = with_hook(op, [svc("Running", 1, 2)])
+    assert op.execute(make_context())["version"] == 1
+    hook.update_service_version.assert_not_called()
+
+
+def test_rollback_refuses_when_another_deploy_moved_on():
+    op = rollback(deploy_task_id="deploy")
+    hook = with_hook(op, [svc("Running", 3, 3)])
+    with pytest.raises(AirflowException, match="another deploy has moved the service on.*force=True"):
+        op.execute(make_context(xcoms={("deploy", "return_value"): DEPLOYED}))
+    hook.update_service_version.assert_not_called()
+
+
+def test_rollback_force_overrides_the_guard():
+    op = rollback(deploy_task_id="deploy", force=True)
+    hook = with_hook(op, [svc("Running", 3, 3), svc("Running", 1, 3)])
+    assert op.execute(make_context(xcoms={("deploy", "return_value"): DEPLOYED}))["version"] == 1
+    hook.update_service_version.assert_called_once()
+
+
+def test_rollback_without_a_record_says_so():
+    op = rollback(deploy_task_id="deploy")
+    with_hook(op, [])
+    with pytest.raises(AirflowException, match="deploy_task_id"):
+        op.execute(make_context())
+
+
+# ---- EasCreateServiceOperator ------------------------------------------------------------------
+
+CONFIG = {"name": "churn_model", "model_path": OLD, "processor": "json_linear"}
+
+
+def not_found():
+    from airflow_provider_pai.hooks.base import PaiApiError
+
+    return PaiApiError("DescribeService", "InvalidService.NotFound", "not found", "rid", 404)
+
+
+def test_create_creates_and_waits():
+    op = EasCreateServiceOperator(task_id="create", service_config=json.dumps(CONFIG), poll_interval=0.01)
+    hook = with_hook(op, [not_found(), svc("Creating"), svc("Running")])
+    store = FakeStore()
+    result = op.execute(make_context(store))
+    hook.create_service.assert_called_once()
+    assert result == {"service_name": "churn_model", "region_id": "cn-shanghai", "version": 1,
+                      "endpoint": "http://eas/api/predict/churn_model"}
+
+
+def test_create_if_exists_fail_and_skip():
+    op = EasCreateServiceOperator(task_id="create", service_config=CONFIG)
+    hook = with_hook(op, [svc()])
+    with pytest.raises(AirflowException, match="already exists.*if_exists"):
+        op.execute(make_context())
+    op = EasCreateServiceOperator(task_id="create", service_config=CONFIG, if_exists="skip")
+    hook = with_hook(op, [svc("Running", 4, 4)])
+    assert op.execute(make_context())["version"] == 4
+    hook.create_service.assert_not_called()
+
+
+def test_create_retry_of_own_creation_waits_instead_of_failing():
+    op = EasCreateServiceOperator(task_id="create", service_config=CONFIG, poll_interval=0.01)
+    hook = with_hook(op, [svc("Creating"), svc("Creating"), svc("Running")])
+    op.execute(make_context(FakeStore({"eas_created": "churn_model"})))
+    hook.create_service.assert_not_called()
+
+
+def test_create_rejects_bad_name_and_if_exists():
+    with pytest.raises(PaiParameterError, match="if_exists"):
+        EasCreateServiceOperator(task_id="create", service_config=CONFIG, if_exists="replace")
+    op = EasCreateServiceOperator(task_id="create", service_config={**CONFIG, "name": "9bad"})
+    hook = with_hook(op, [])
+    with pytest.raises(PaiParameterError, match="name"):
+        op.execute(make_context())
+    hook.create_service.assert_not_called()
+
+
+# ---- EasServiceSensor --------------------------------------------------------------------------
+
+
+def sensor(**kw):
+    return EasServiceSensor(task_id="wait", service_name="churn_model", **kw)
+
+
+def test_sensor_poke_states():
+    op = sensor(version=2)
+    with_hook(op, [svc("Running", 1, 2), svc("Updating", 2, 2), svc("Running", 2, 2)])
+    assert [op.poke({}) for _ in range(3)] == [False, False, True]
+
+
+def test_sensor_failed_raises_with_events():
+    op = sensor()
+    with_hook(op, [svc("Failed")], [{"Type": "Warning", "Reason": "FailedLoadModel", "Message": "no model"}])
+    with pytest.raises(AirflowFailException, match="no model"):
+        op.poke({})
+
+
+def test_sensor_deferrable_defers_with_timeout():
+    op = sensor(deferrable=True, timeout=120, poke_interval=3)
+    with_hook(op, [svc("Updating")])
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(make_context())
+    assert deferred.value.trigger.timeout == 120
+    assert deferred.value.trigger.poll_interval == 3
+
+
+def test_sensor_execute_complete_timeout_respects_soft_fail():
+    from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException
+
+    with pytest.raises(AirflowSensorTimeout):
+        sensor().execute_complete({}, {"status": "timeout", "message": "slow"})
+    op = sensor(soft_fail=True)
+    with pytest.raises(AirflowSkipException):
+        op.resume_execution("execute_complete", {"event": {"status": "timeout", "message": "slow"}}, {})
