@@ -70,9 +70,13 @@ def advance(ctx: Ctx) -> None:
         now, changed = ctx.now_ms(), False
         for inst in state["instances"].values():
             for run in inst["runs"]:
+                # a finished run never changes again (stop needs a live run, restart appends a new one)
+                if run.get("settled") or m.timeline(run)["end"] > now:
+                    continue
                 if not run["outputs_written"] and m.ran_successfully(run, now):
                     _write_outputs(ctx, inst, state["nodes"][str(inst["node_id"])])
-                    run["outputs_written"] = changed = True
+                    run["outputs_written"] = True
+                run["settled"] = changed = True
         if changed:
             ctx.save()
 
@@ -115,6 +119,7 @@ def _list_instances(params, ctx):
                 or (params.get("NodeName") and n["node_name"] != params["NodeName"])
                 or (params.get("ProgramType") and n["program_type"] != params["ProgramType"])
                 or (params.get("Owner") and n.get("owner", "") != params["Owner"])
+                or (params.get("BizName") and n.get("biz_name", "") != params["BizName"])
                 or (bizdate is not None and inst["bizdate_ms"] != bizdate)
                 or (begin is not None and inst["bizdate_ms"] < begin)
                 or (end is not None and inst["bizdate_ms"] > end)):

@@ -122,12 +122,10 @@ def run_manual_dag_nodes(params, ctx):
     proj = next((p for p in state["projects"].values() if p["project_name"] == project_name), None)
     if proj is None or integer(params, "ProjectId", proj["project_id"]) != proj["project_id"]:
         raise DwError(400, "Invalid.Tenant.ProjectNotExists", f"The project {project_name} does not exist.")
-    if params.get("BizDate"):
-        bizdates = [_bizdate(params, "BizDate")]
-    elif params.get("StartBizDate") or params.get("EndBizDate"):
+    if not params.get("BizDate") and (params.get("StartBizDate") or params.get("EndBizDate")):
         bizdates = _bizdates(params, "StartBizDate", "EndBizDate")
     else:
-        required(params, "BizDate")
+        bizdates = [_bizdate(params, "BizDate")]
     today_ms = m.parse_bizdate(m.bizdate_str(ctx.now_ms()))
     if bizdates[-1] > today_ms - m.DAY_MS:
         raise DwError(400, "InvalidParameter", "The business date of a manual workflow must be at most yesterday.")
