@@ -7,11 +7,8 @@ import base64
 import email.utils
 import hashlib
 import hmac
-import importlib
 import json
-import sys
 import threading
-import types
 import urllib.error
 import urllib.request
 
@@ -25,36 +22,28 @@ V2_PATH = f"oss://{BUCKET}/models/churn/v2/"
 V1_MODEL = {"weights": [0.3, -1.0], "bias": 0.0}
 V2_MODEL = {"weights": [2.0, 1.0], "bias": -0.5}
 
+BROKEN_PATH = f"oss://{BUCKET}/models/churn/broken/"
+SINGLE_PATH = f"oss://{BUCKET}/models/single/model.json"
+
 SCENARIO = {
     "region_id": REGION,
     "credentials": [{"access_key_id": AK, "access_key_secret": SK}],
-    "oss": {"buckets": [BUCKET]},
+    "oss": {
+        "buckets": [BUCKET],
+        "objects": [
+            {"uri": V1_PATH + "model.json", "content": json.dumps(V1_MODEL)},
+            {"uri": V2_PATH + "model.json", "content": json.dumps(V2_MODEL)},
+            {"uri": BROKEN_PATH + "model.json", "content": '{"weights": [1, 1], "bias": 0, "broken": true}'},
+            {"uri": SINGLE_PATH, "content": json.dumps(V2_MODEL)},
+        ],
+    },
     "eas": {"services": [{"name": "churn_model", "model_path": V1_PATH, "processor": "json_linear",
                           "start_seconds": 2, "token": "scenario-token"}]},
 }
 
 
-def _make_app():
-    # Until the sibling OSS/DataWorks emulators import cleanly, stand in for them: these tests touch only EAS.
-    for name in ("dataworks", "oss"):
-        full = f"airflow_provider_pai.emulator.{name}"
-        try:
-            importlib.import_module(full)
-        except ImportError:
-            stub = types.ModuleType(full)
-            stub.classify = lambda request: "Unknown"
-            stub.init_state = lambda scenario: {}
-
-            async def handle(*args, **kwargs):
-                raise NotImplementedError
-
-            stub.handle = handle
-            sys.modules[full] = stub
-    return importlib.import_module("airflow_provider_pai.emulator.server").make_app
-
-
 class Emulator:
-    """The emulator app served in-process on 127.0.0.1, so tests can drive its clock and store."""
+    """The emulator app served in-process on 127.0.0.1 (same surface as the pai_emulator fixture: url, advance_clock)."""
 
     def __init__(self, tmp_path):
         from aiohttp import web
@@ -62,24 +51,24 @@ class Emulator:
         from airflow_provider_pai.emulator import eas
         from airflow_provider_pai.emulator.common import Ctx
         from airflow_provider_pai.emulator.oss_store import ObjectStore
+        from airflow_provider_pai.emulator.server import make_app
 
-        self.store = ObjectStore(tmp_path / "oss")
-        self.put(V1_PATH + "model.json", V1_MODEL)
-        self.ctx = Ctx(SCENARIO, state={"eas": eas.init_state(SCENARIO), "clock_offset": 0.0}, store=self.store)
-        app = _make_app()(self.ctx)
+        store = ObjectStore(tmp_path / "oss")
+        for obj in SCENARIO["oss"]["objects"]:
+            bucket, key = obj["uri"][len("oss://"):].split("/", 1)
+            store.put(bucket, key, obj["content"].encode())
+        self.ctx = Ctx(SCENARIO, state={"eas": eas.init_state(SCENARIO), "clock_offset": 0.0}, store=store)
         self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(app)
+        self.runner = web.AppRunner(make_app(self.ctx))
         self.loop.run_until_complete(self.runner.setup())
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         self.loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
 
-    def put(self, uri: str, content) -> None:
-        bucket, key = uri[len("oss://"):].split("/", 1)
-        self.store.put(bucket, key, json.dumps(content).encode() if isinstance(content, dict) else content)
+    def advance_clock(self, seconds: float) -> None:
+        self.ctx.advance_clock(seconds)
 
     def close(self) -> None:
         asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
@@ -100,7 +89,7 @@ def client(emu):
     from alibabacloud_eas20210701.client import Client
     from alibabacloud_tea_openapi.models import Config
 
-    return Client(Config(access_key_id=AK, access_key_secret=SK, endpoint=f"127.0.0.1:{emu.port}", protocol="http"))
+    return Client(Config(access_key_id=AK, access_key_secret=SK, endpoint=emu.url.split("://", 1)[1], protocol="http"))
 
 
 def m():
@@ -171,7 +160,7 @@ def test_create_service_returns_reachable_endpoints_and_goes_running(emu, client
     status, text = predict(created.internet_endpoint, [[1, 2]], svc.access_token)
     assert (status, text) == (503, "no healthy upstream")
 
-    emu.ctx.advance_clock(2)
+    emu.advance_clock(2)
     svc = describe(client, "fraud_model")
     assert (svc.status, svc.running_instance, svc.total_instance, svc.pending_instance) == ("Running", 1, 1, 0)
     assert svc.message and svc.reason and svc.create_time.endswith("Z")
@@ -209,7 +198,7 @@ def test_unknown_service_and_other_cluster_are_not_found(client):
 def test_list_services_filters_and_pages(emu, client):
     create(client, "a_model", V1_PATH)
     create(client, "b_model", "")  # no model: goes Failed
-    emu.ctx.advance_clock(2)
+    emu.advance_clock(2)
     everything = client.list_services(m().ListServicesRequest()).body
     assert everything.total_count == 3 and {s.service_name for s in everything.services} == {
         "a_model", "b_model", "churn_model"}
@@ -235,13 +224,13 @@ def test_stop_start_delete(emu, client):
     assert predict(url, [[1, 2]], "scenario-token")[0] == 503
     client.start_service(REGION, "churn_model")
     assert describe(client, "churn_model").status == "Starting"
-    emu.ctx.advance_clock(2)
+    emu.advance_clock(2)
     assert describe(client, "churn_model").status == "Running"
     assert predict(url, [[1, 2]], "scenario-token")[0] == 200
     assert "restarting" in client.restart_service(REGION, "churn_model").body.message
     assert describe(client, "churn_model").status == "Updating"
     assert predict(url, [[1, 2]], "scenario-token")[0] == 200  # rolling: old instances keep serving
-    emu.ctx.advance_clock(2)
+    emu.advance_clock(2)
     assert describe(client, "churn_model").status == "Running"
     assert client.delete_service(REGION, "churn_model").body.message
     assert error_of(lambda: describe(client, "churn_model")).code == "InvalidService.NotFound"
@@ -252,7 +241,6 @@ def test_stop_start_delete(emu, client):
 
 
 def test_update_rolls_to_new_version_and_update_service_version_rolls_back(emu, client):
-    emu.put(V2_PATH + "model.json", V2_MODEL)
     before = describe(client, "churn_model")
     url, token, x = before.internet_endpoint, before.access_token, [1.0, 2.0]
 
@@ -263,7 +251,7 @@ def test_update_rolls_to_new_version_and_update_service_version_rolls_back(emu, 
     status, body = predict(url, [x], token)  # the old version serves during the rollout
     assert status == 200 and body["version"] == 1
 
-    emu.ctx.advance_clock(2)
+    emu.advance_clock(2)
     svc = describe(client, "churn_model")
     assert (svc.status, svc.current_version) == ("Running", 2)
     assert json.loads(svc.service_config)["model_path"] == V2_PATH
@@ -282,7 +270,7 @@ def test_update_rolls_to_new_version_and_update_service_version_rolls_back(emu, 
     rollback = client.update_service_version(REGION, "churn_model", m().UpdateServiceVersionRequest(version=1))
     assert "is starting" in rollback.body.message
     assert (describe(client, "churn_model").status, describe(client, "churn_model").current_version) == ("Updating", 1)
-    emu.ctx.advance_clock(2)
+    emu.advance_clock(2)
     svc = describe(client, "churn_model")
     assert (svc.status, svc.current_version, svc.latest_version) == ("Running", 1, 2)
     status, body = predict(url, [x], token)
@@ -299,7 +287,6 @@ def test_identical_update_and_pure_scaling_add_no_version(client):
 
 
 def test_replace_update_drops_keys_merge_keeps(emu, client):
-    emu.put(V2_PATH + "model.json", V2_MODEL)
     update(client, "churn_model", {"metadata": {"cpu": 4}})
     assert json.loads(describe(client, "churn_model").service_config)["metadata"] == {"cpu": 4}
     update(client, "churn_model", {"model_path": V2_PATH, "processor": "json_linear"}, update_type="replace")
@@ -311,7 +298,7 @@ def test_replace_update_drops_keys_merge_keeps(emu, client):
 def test_update_to_empty_model_path_fails_and_previous_version_keeps_serving(emu, client):
     url = describe(client, "churn_model").internet_endpoint
     update(client, "churn_model", {"model_path": f"oss://{BUCKET}/models/churn/missing/"})
-    emu.ctx.advance_clock(2)
+    emu.advance_clock(2)
     svc = describe(client, "churn_model")
     assert (svc.status, svc.current_version, svc.latest_version) == ("Failed", 2, 2)
     assert "model" in svc.message.lower() and svc.reason
@@ -324,13 +311,13 @@ def test_update_to_empty_model_path_fails_and_previous_version_keeps_serving(emu
     assert [v.service_runnable for v in versions.versions] == ["true", "false"]
 
     client.update_service_version(REGION, "churn_model", m().UpdateServiceVersionRequest(version=1))
-    emu.ctx.advance_clock(2)
+    emu.advance_clock(2)
     assert (describe(client, "churn_model").status, describe(client, "churn_model").current_version) == ("Running", 1)
 
 
 def test_create_with_empty_model_path_fails_with_warning_and_never_serves(emu, client):
     created = create(client, "empty_model", "")
-    emu.ctx.advance_clock(2)
+    emu.advance_clock(2)
     svc = describe(client, "empty_model")
     assert (svc.status, svc.running_instance) == ("Failed", 0)
     assert any(e.type == "Warning" and "failed to download model" in e.message
@@ -347,11 +334,10 @@ def test_update_service_version_refuses_zero_past_latest_and_current(client):
 
 
 def test_events_record_each_step_with_paging(emu, client):
-    emu.put(V2_PATH + "model.json", V2_MODEL)
     update(client, "churn_model", {"model_path": V2_PATH})
     pending = events(client, "churn_model").events
     assert not any("version 2" in e.message and "ready" in e.message for e in pending)  # not yet happened
-    emu.ctx.advance_clock(2)
+    emu.advance_clock(2)
     body = events(client, "churn_model")
     assert all(e.type == "Normal" and e.time.endswith("Z") and e.reason for e in body.events)
     assert any(e.reason == "VersionCreated" and "version 2 created" in e.message for e in body.events)
@@ -397,19 +383,15 @@ def test_predict_dimension_mismatch_is_400_and_broken_model_is_500(emu, client):
     assert status == 400 and "3 features" in text and "expects 2" in text
     assert predict(url, None, "scenario-token", raw=b"not json")[0] == 400
 
-    broken = f"oss://{BUCKET}/models/churn/broken/"
-    emu.put(broken + "model.json", {"weights": [1, 1], "bias": 0, "broken": True})
-    update(client, "churn_model", {"model_path": broken})
-    emu.ctx.advance_clock(2)
+    update(client, "churn_model", {"model_path": BROKEN_PATH})
+    emu.advance_clock(2)
     assert describe(client, "churn_model").status == "Running"  # it loads; it fails when asked
     assert predict(url, [[1, 2]], "scenario-token")[0] == 500
 
 
 def test_predict_accepts_a_single_object_model_path(emu, client):
-    path = f"oss://{BUCKET}/models/single/model.json"
-    emu.put(path, V2_MODEL)
-    created = create(client, "single_model", path)
-    emu.ctx.advance_clock(2)
+    created = create(client, "single_model", SINGLE_PATH)
+    emu.advance_clock(2)
     token = describe(client, "single_model").access_token
     status, body = predict(created.internet_endpoint, [[1, 1]], token)
     assert status == 200 and body["predictions"] == pytest.approx([sigmoid_dot(V2_MODEL, [1, 1])])
