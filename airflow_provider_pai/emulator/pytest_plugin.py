@@ -1,0 +1,43 @@
+"""pytest plugin (entry point ``pytest11``): the ``pai_emulator`` fixture.
+
+Loaded into every pytest session where the package is installed, so it imports only the standard
+library and ``emulator.process`` (no Airflow, no aiohttp).
+
+Override the scenario in a test module or conftest::
+
+    @pytest.fixture
+    def pai_emulator_scenario():
+        return {"region_id": "cn-shanghai", "credentials": [...], ...}
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .process import CONN_ENV, PROXY_VARS, EmulatorProcess
+from .state import DEMO_SCENARIO, load_scenario
+
+__all__ = ["EmulatorProcess", "pai_emulator", "pai_emulator_scenario"]
+
+
+@pytest.fixture
+def pai_emulator_scenario() -> dict:
+    """The scenario the emulator starts from (default: the packaged demo scenario)."""
+    return load_scenario(DEMO_SCENARIO)
+
+
+@pytest.fixture
+def pai_emulator(pai_emulator_scenario, tmp_path_factory, monkeypatch):
+    """A running emulator (subprocess, 127.0.0.1, fresh data dir) with ``pai_default`` pointing at it.
+
+    While active, ``AIRFLOW_CONN_PAI_DEFAULT`` is set and proxy variables are removed.
+    """
+    emu = EmulatorProcess(pai_emulator_scenario, data_dir=tmp_path_factory.mktemp("pai-emulator"))
+    emu.start()
+    try:
+        for var in PROXY_VARS:
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv(CONN_ENV, emu.connection_json())
+        yield emu
+    finally:
+        emu.stop()
