@@ -12,7 +12,7 @@ class EasServiceLink(PaiBaseLink):
 
     URL pattern from Alibaba's own PAI Python SDK (aliyun/pai-python-sdk, ``pai/predictor.py``,
     ``_PAI_SERVICE_CONSOLE_URI_PATTERN``). ``workspaceId`` comes from DescribeService's
-    ``WorkspaceId``; it is left empty when the service has none.
+    ``WorkspaceId``; it is left out when unknown (the console then opens its default workspace).
     """
 
     name = "EAS service"
@@ -21,6 +21,10 @@ class EasServiceLink(PaiBaseLink):
         "https://pai.console.aliyun.com/?regionId={region_id}&workspaceId={workspace_id}"
         "#/eas/serviceDetail/{service_name}/detail"
     )
+
+    @classmethod
+    def format_link(cls, **fields: Any) -> str:
+        return super().format_link(**fields).replace("&workspaceId=#", "#")
 
     @classmethod
     def persist(  # type: ignore[override]
