@@ -125,9 +125,8 @@ def _update(request, body, ctx, services, svc) -> web.Response:
     now = ctx.now()
     current = S.get_version(svc, svc["current"])
     new = S.deep_merge(current["config"], patch) if update_type == "merge" else {**patch, "name": svc["name"]}
-    if S.truthy(patch.get("generate_token")):
-        svc["token"] = S.new_token()
-    elif patch.get("token"):
+    # The seed re-sends its create JSON (generate_token: true) on every modify; the token must survive that.
+    if patch.get("token"):
         svc["token"] = patch["token"]
     new = S.version_config(new)
     if new == current["config"]:

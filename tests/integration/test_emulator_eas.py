@@ -279,8 +279,10 @@ def test_update_rolls_to_new_version_and_update_service_version_rolls_back(emu, 
 
 
 def test_identical_update_and_pure_scaling_add_no_version(client):
-    msg = update(client, "churn_model", {"model_path": V1_PATH, "processor": "json_linear"}).message
+    msg = update(client, "churn_model", {"name": "churn_model", "generate_token": "true", "model_path": V1_PATH,
+                                         "processor": "json_linear"}).message
     assert "not changed" in msg
+    assert describe(client, "churn_model").access_token == "scenario-token"  # re-sent generate_token keeps it
     update(client, "churn_model", {"metadata": {"instance": 3}})
     svc = describe(client, "churn_model")
     assert (svc.latest_version, svc.status, svc.total_instance) == (1, "Running", 3)
