@@ -124,9 +124,10 @@ def bizdate(days_ago: int, emu) -> str:
     return f"{day:%Y-%m-%d} 00:00:00"
 
 
-def backfill(client, node_id, start, end=None, immediate=True, **extra) -> list[int]:
+def backfill(client, node_id, start, end=None, immediate=True, include_node_ids=None, **extra) -> list[int]:
     req = M().RunCycleDagNodesRequest(
-        name=f"airflow_{node_id}", root_node_id=node_id, include_node_ids=str(node_id), start_biz_date=start,
+        name=f"airflow_{node_id}", root_node_id=node_id, include_node_ids=include_node_ids or str(node_id),
+        start_biz_date=start,
         end_biz_date=end or start, parallelism=False, project_env="PROD",
         start_future_instance_immediately=immediate, **extra)
     body = client.run_cycle_dag_nodes(req).body
@@ -408,3 +409,12 @@ def test_status_survives_a_restart_of_the_emulator(client, emu):
     assert dataworks_model.status_at(saved["runs"][-1], reloaded.now_ms())[0] == "SUCCESS"
     dataworks.advance(reloaded)
     assert [o.key for o in emu.store.list("pai-out")] == [key]
+
+
+def test_excluded_nodes_get_dry_run_instances_and_node_params_reach_the_instance(client, emu):
+    (dag_id,) = backfill(client, TRAIN, bizdate(2, emu), include_node_ids=f"{TRAIN},{FAILS}",
+                         exclude_node_ids=str(FAILS), node_params=json.dumps({str(TRAIN): "epochs=3"}))
+    emu.at(emu.ctx.state["dataworks"]["dags"][str(dag_id)]["create_ms"] + 80_000)
+    by_node = {i.node_id: i for i in instances(client, dag_id=dag_id).instances}
+    assert (by_node[FAILS].status, by_node[FAILS].task_type) == ("SUCCESS", "SKIP(3)")
+    assert (by_node[TRAIN].status, by_node[TRAIN].param_values) == ("SUCCESS", "epochs=3")
