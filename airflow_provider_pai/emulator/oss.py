@@ -10,7 +10,7 @@ import asyncio
 import base64
 import logging
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
 
 from . import oss_multipart
 from .common import new_request_id
@@ -73,6 +73,13 @@ async def handle(request: web.Request, ctx) -> web.StreamResponse:
             raise OssError(501, "NotImplemented", "The emulator does not implement this OSS operation.")
         return await handler(OssRequest(request, request_id, bucket, key, params, headers), ctx)
     except OssError as err:
+        return error_response(err, request_id, request.method, request.host)
+    except (ConnectionError, ClientPayloadError) as exc:  # the client went away mid-body: nobody to answer
+        log.debug("OSS %s %s: client went away (%s)", request.method, request.path, exc)
+        return web.Response(status=400, headers=base_headers(request_id))
+    except Exception:  # a bug here must still look like an OSS error to the client
+        log.exception("OSS %s %s failed", request.method, request.path)
+        err = OssError(500, "InternalError", "We encountered an internal error. Please try again.")
         return error_response(err, request_id, request.method, request.host)
 
 
@@ -223,20 +230,34 @@ async def put_bucket(r: OssRequest, ctx) -> web.Response:
     return web.Response(headers={**base_headers(r.request_id), "Location": f"/{r.bucket}"})
 
 
+def _bucket_fields(r: OssRequest, ctx, name: str) -> str:
+    host = r.request.host
+    return "".join([
+        element("Name", name), element("Location", f"oss-{ctx.region_id}"), element("Region", ctx.region_id),
+        element("CreationDate", iso_time(0)), element("StorageClass", "Standard"),
+        element("ExtranetEndpoint", host), element("IntranetEndpoint", host),
+    ])
+
+
+_OWNER = "<Owner><ID>emulator</ID><DisplayName>emulator</DisplayName></Owner>"
+
+
 async def list_buckets(r: OssRequest, ctx) -> web.Response:
-    buckets = "".join(
-        "<Bucket>" + element("Name", b) + element("Location", f"oss-{ctx.region_id}") + element("Region", ctx.region_id)
-        + element("CreationDate", iso_time(0)) + element("StorageClass", "Standard")
-        + element("ExtranetEndpoint", r.request.host) + element("IntranetEndpoint", r.request.host) + "</Bucket>"
-        for b in ctx.store.buckets()
-    )
-    owner = "<Owner><ID>emulator</ID><DisplayName>emulator</DisplayName></Owner>"
-    return xml_response("ListAllMyBucketsResult", [owner, f"<Buckets>{buckets}</Buckets>"], r.request_id)
+    buckets = "".join(f"<Bucket>{_bucket_fields(r, ctx, b)}</Bucket>" for b in ctx.store.buckets())
+    return xml_response("ListAllMyBucketsResult", [_OWNER, f"<Buckets>{buckets}</Buckets>"], r.request_id)
+
+
+async def get_bucket_info(r: OssRequest, ctx) -> web.Response:
+    bucket = require_bucket(ctx.store, r.bucket)
+    acl = "<AccessControlList><Grant>private</Grant></AccessControlList>"
+    return xml_response("BucketInfo", [f"<Bucket>{_bucket_fields(r, ctx, bucket)}{_OWNER}{acl}</Bucket>"],
+                        r.request_id)
 
 
 HANDLERS = {
     "PutObject": put_object, "GetObject": get_object, "HeadObject": head_object, "GetObjectMeta": head_object,
     "CopyObject": copy_object, "DeleteObject": delete_object, "ListObjects": list_objects,
     "ListObjectsV2": list_objects, "PutBucket": put_bucket, "ListBuckets": list_buckets,
+    "GetBucketInfo": get_bucket_info,
     **oss_multipart.HANDLERS,
 }

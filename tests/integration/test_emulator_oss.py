@@ -353,3 +353,34 @@ def test_v2_sdk_refusals(emu):
             client.put_object(oss.PutObjectRequest(bucket=bucket, key="k", body=b"x"))
         assert err.value.unwrap().code == code
     assert emu.store.head(BUCKET, "k") is None
+
+
+def test_oss2_list_buckets_and_bucket_info(emu):
+    import oss2
+
+    buckets = oss2.Service(_oss2_auth("v4"), emu.url, region=REGION).list_buckets().buckets
+    assert [b.name for b in buckets] == [BUCKET]
+    info = _bucket(emu).get_bucket_info()
+    assert (info.name, info.location) == (BUCKET, f"oss-{REGION}")
+    with pytest.raises(oss2.exceptions.NoSuchBucket):
+        _bucket(emu, name="no-such-bucket").get_bucket_info()
+
+
+def test_upload_cut_off_mid_body_leaves_nothing(emu):
+    import socket
+    import time
+
+    import oss2
+
+    req = oss2.http.Request("PUT", f"{emu.url}/{BUCKET}/cut", headers={"Content-Length": "1000000"})
+    oss2.Auth(AK, SK)._sign_request(req, BUCKET, "cut")
+    head = "".join(f"{k}: {v}\r\n" for k, v in req.headers.items() if v is not None)
+    with socket.create_connection(("127.0.0.1", int(emu.url.rsplit(":", 1)[1]))) as sock:
+        sock.sendall(f"PUT /{BUCKET}/cut HTTP/1.1\r\nHost: emu\r\n{head}\r\n".encode() + b"x" * 1000)
+    # a later request is served after the cut one has started; then the cut one's temp file must go
+    _bucket(emu).put_object("after", b"1")
+    deadline = time.monotonic() + 10
+    while any(p.is_file() for p in emu.store.tmp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(p.is_file() for p in emu.store.tmp.iterdir())
+    assert emu.store.head(BUCKET, "cut") is None
