@@ -132,3 +132,34 @@ def test_task_state_store_is_read_from_context_on_3_3_only():
         assert vc.get_task_state_store(None) is None
     with mock.patch.object(vc, "AIRFLOW_V_3_3_PLUS", False):
         assert vc.get_task_state_store({"task_state_store": store}) is None
+
+
+LINK_DAG = '''
+from airflow.sdk import DAG, BaseOperator
+from airflow_provider_pai.links.eas import EasServiceLink
+
+
+class SubmitThenFail(BaseOperator):
+    operator_extra_links = (EasServiceLink(),)
+
+    def execute(self, context):
+        EasServiceLink.persist(context, region_id="cn-shanghai", service_name="churn_model", workspace_id="77")
+        raise RuntimeError("remote job failed after submit")
+
+
+with DAG("pai_link_persist", schedule=None, catchup=False):
+    SubmitThenFail(task_id="deploy", retries=0)
+'''
+
+
+@pytest.mark.slow
+def test_link_survives_a_failed_task_in_real_airflow(airflow_env):
+    """The worker stores what the Airflow 3 API server shows; a failure after persist() keeps it."""
+    (airflow_env.dags_folder / "pai_link_persist.py").write_text(LINK_DAG)
+    result = airflow_env.dags_test("pai_link_persist")
+    assert airflow_env.task_states("pai_link_persist") == {"deploy": "failed"}, result.stdout + result.stderr
+    expected = "https://pai.console.aliyun.com/?regionId=cn-shanghai&workspaceId=77#/eas/serviceDetail/churn_model/detail"
+    assert airflow_env.xcom("pai_link_persist", "deploy", key="eas_service") == {
+        "region_id": "cn-shanghai", "service_name": "churn_model", "workspace_id": "77"
+    }
+    assert airflow_env.xcom("pai_link_persist", "deploy", key="_link_EasServiceLink") == expected
