@@ -186,5 +186,6 @@ async def apply_fault(rule: FaultRule, request: web.Request, service: str) -> we
         return None
     if rule.kind == "reset":
         reset_connection(request)
-        raise ConnectionResetError("emulator fault: connection reset")
+        # Never delivered: aiohttp finds the transport closed and drops it quietly.
+        return web.Response(status=500)
     return fault_response(rule, service)
