@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import email.utils
 import hashlib
 import hmac
 import json
-import threading
 import urllib.error
 import urllib.request
 
@@ -42,46 +40,15 @@ SCENARIO = {
 }
 
 
-class Emulator:
-    """The emulator app served in-process on 127.0.0.1 (same surface as the pai_emulator fixture: url, advance_clock)."""
-
-    def __init__(self, tmp_path):
-        from aiohttp import web
-
-        from airflow_provider_pai.emulator import eas
-        from airflow_provider_pai.emulator.common import Ctx
-        from airflow_provider_pai.emulator.oss_store import ObjectStore
-        from airflow_provider_pai.emulator.server import make_app
-
-        store = ObjectStore(tmp_path / "oss")
-        for obj in SCENARIO["oss"]["objects"]:
-            bucket, key = obj["uri"][len("oss://"):].split("/", 1)
-            store.put(bucket, key, obj["content"].encode())
-        self.ctx = Ctx(SCENARIO, state={"eas": eas.init_state(SCENARIO), "clock_offset": 0.0}, store=store)
-        self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(make_app(self.ctx))
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def advance_clock(self, seconds: float) -> None:
-        self.ctx.advance_clock(seconds)
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+@pytest.fixture
+def pai_emulator_scenario():
+    return SCENARIO
 
 
 @pytest.fixture
-def emu(tmp_path):
-    e = Emulator(tmp_path)
-    yield e
-    e.close()
+def emu(pai_emulator):
+    """The emulator process (url, advance_clock) started from SCENARIO."""
+    return pai_emulator
 
 
 @pytest.fixture
