@@ -27,18 +27,17 @@ SCENARIO = {
 
 
 class Emulator:
-    """The emulator app served in-process on 127.0.0.1 (its own loop in a thread)."""
+    """The emulator app served in-process on 127.0.0.1 (its own loop in a thread), so tests can see its store
+    and its log records; test_served_by_the_emulator_process covers the CLI process."""
 
     def __init__(self, tmp_path):
         from aiohttp import web
 
-        from airflow_provider_pai.emulator.common import Ctx
-        from airflow_provider_pai.emulator.oss_store import ObjectStore
         from airflow_provider_pai.emulator.server import make_app
+        from airflow_provider_pai.emulator.state import open_ctx
 
-        self.store = ObjectStore(tmp_path / "oss")
-        self.store.create_bucket(BUCKET)
-        self.ctx = Ctx(SCENARIO, state={}, store=self.store)
+        self.ctx = open_ctx(SCENARIO, tmp_path / "data")  # seeds the scenario's bucket as the CLI does
+        self.store = self.ctx.store
         self.loop = asyncio.new_event_loop()
         self.runner = web.AppRunner(make_app(self.ctx))
         self.loop.run_until_complete(self.runner.setup())
