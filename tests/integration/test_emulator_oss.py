@@ -383,3 +383,28 @@ def test_upload_cut_off_mid_body_leaves_nothing(emu):
         time.sleep(0.05)
     assert not any(p.is_file() for p in emu.store.tmp.iterdir())
     assert emu.store.head(BUCKET, "cut") is None
+
+
+@pytest.fixture
+def pai_emulator_scenario():
+    return SCENARIO
+
+
+def test_served_by_the_emulator_process(pai_emulator):
+    """The CLI process: actions are counted under the names classify() gives, and OSS faults reach oss2."""
+    import oss2
+
+    bucket = oss2.Bucket(oss2.AuthV4(AK, SK), pai_emulator.url, BUCKET, region=REGION)
+    bucket.put_object("p/k", b"data")
+    assert bucket.object_exists("p/k") and bucket.get_object("p/k").read() == b"data"
+    bucket.copy_object(BUCKET, "p/k", "p/k2")
+    assert [o.key for o in oss2.ObjectIteratorV2(bucket, prefix="p/")] == ["p/k", "p/k2"]
+    calls = pai_emulator.calls()["oss"]
+    assert {a: calls.get(a) for a in ("PutObject", "GetObjectMeta", "GetObject", "CopyObject", "ListObjectsV2")} == {
+        "PutObject": 1, "GetObjectMeta": 1, "GetObject": 1, "CopyObject": 1, "ListObjectsV2": 1}
+
+    pai_emulator.fault(service="oss", action="GetObject", kind="error", count=1)
+    with pytest.raises(oss2.exceptions.ServerError) as err:
+        bucket.get_object("p/k")
+    assert err.value.status == 500
+    assert bucket.get_object("p/k").read() == b"data"
