@@ -189,7 +189,8 @@ class ObjectStore:
         upload_id = uuid.uuid4().hex.upper()
         d = self._upload_dir(upload_id)
         d.mkdir(parents=True)
-        info = {"bucket": bucket, "key": key, "content_type": content_type, "meta": meta or {}, "initiated": time.time()}
+        info = {"bucket": bucket, "key": key, "content_type": content_type, "meta": meta or {},
+                "initiated": time.time()}
         (d / "upload.json").write_text(json.dumps(info))
         return upload_id
 
