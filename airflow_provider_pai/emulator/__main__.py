@@ -12,7 +12,7 @@ import logging
 import resource
 import sys
 
-from .state import DEMO_SCENARIO, load_scenario, open_ctx
+from .scenario import DEMO_SCENARIO, load_scenario
 
 
 def loopback_host(host: str) -> str:
@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     raise_fd_limit()
-    from .server import serve_forever  # after argument errors, which need no aiohttp
+    from .server import serve_forever  # after argument checks, which need no aiohttp
+    from .state import open_ctx
 
     ctx = open_ctx(load_scenario(args.scenario), args.data_dir)
     url_host = f"[{host}]" if ":" in host else host

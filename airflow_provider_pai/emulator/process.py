@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .state import DEMO_SCENARIO, load_scenario
+from .scenario import DEMO_SCENARIO, load_scenario
 
 URL_PREFIX = "PAI_EMULATOR_URL="
 PROXY_VARS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 from .process import CONN_ENV, PROXY_VARS, EmulatorProcess
-from .state import DEMO_SCENARIO, load_scenario
+from .scenario import DEMO_SCENARIO, load_scenario
 
 __all__ = ["EmulatorProcess", "pai_emulator", "pai_emulator_scenario"]
 

@@ -13,24 +13,12 @@ import os
 import threading
 from pathlib import Path
 
-import yaml
-
 from .common import Ctx
 from .oss_store import ObjectStore
+from .scenario import DEMO_SCENARIO, load_scenario  # noqa: F401  (re-exported)
 
 STATE_FILE = "state.json"
-DEMO_SCENARIO = Path(__file__).parent / "scenarios" / "demo.yaml"
 _save_lock = threading.Lock()  # one writer of state.json.tmp at a time
-
-
-def load_scenario(path: str | os.PathLike) -> dict:
-    """A scenario from a YAML or JSON file (JSON is read as JSON, anything else as YAML)."""
-    path = Path(path)
-    text = path.read_text()
-    scenario = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    if not isinstance(scenario, dict):
-        raise ValueError(f"scenario {path} must be a mapping, got {type(scenario).__name__}")
-    return scenario
 
 
 def split_oss_uri(uri: str) -> tuple[str, str]:
