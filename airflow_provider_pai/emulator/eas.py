@@ -21,20 +21,25 @@ PREFIX = "/api/v2/services"
 
 
 def init_state(scenario: dict) -> dict:
-    """Scenario services at version 1, Running once the emulator first looks at them."""
-    services = {}
-    for spec in (scenario.get("eas") or {}).get("services") or []:
+    """Scenario services at version 1, Running once the emulator first looks at them.
+
+    ``eas.start_seconds`` (default 2) is how long services created through the API take to start;
+    each scenario service may set its own ``start_seconds``.
+    """
+    services, eas = {}, scenario.get("eas") or {}
+    default_start = S.start_seconds(eas.get("start_seconds", S.DEFAULT_START_SECONDS))
+    for spec in eas.get("services") or []:
         name = spec["name"]
         config = {"name": name, "model_path": spec.get("model_path", ""),
                   "processor": spec.get("processor", "json_linear")}
         if spec.get("metadata"):
             config["metadata"] = spec["metadata"]
         svc = S.new_service(name, spec.get("token") or S.new_token(), spec.get("labels"), None,
-                            spec.get("start_seconds", S.DEFAULT_START_SECONDS))
+                            spec.get("start_seconds", default_start))
         S.add_version(svc, config, None)
         svc["current"] = 1
         services[name] = svc
-    return {"services": services}
+    return {"services": services, "start_seconds": default_start}
 
 
 def _services(ctx) -> dict:
@@ -103,7 +108,8 @@ def _create(request, body, ctx, services) -> web.Response:
     if S.truthy(config.get("generate_token")) or not token:
         token = S.new_token()
     now = ctx.now()
-    svc = S.new_service(name, token, labels if isinstance(labels, dict) else {}, now)
+    svc = S.new_service(name, token, labels if isinstance(labels, dict) else {}, now,
+                        ctx.state["eas"].get("start_seconds", S.DEFAULT_START_SECONDS))
     S.add_version(svc, config, now)
     S.start_rollout(svc, ctx.store, 1, "Creating", now, None)
     services[name] = svc

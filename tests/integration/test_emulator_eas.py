@@ -20,6 +20,7 @@ V2_PATH = f"oss://{BUCKET}/models/churn/v2/"
 V1_MODEL = {"weights": [0.3, -1.0], "bias": 0.0}
 V2_MODEL = {"weights": [2.0, 1.0], "bias": -0.5}
 
+START = 60
 BROKEN_PATH = f"oss://{BUCKET}/models/churn/broken/"
 SINGLE_PATH = f"oss://{BUCKET}/models/single/model.json"
 
@@ -35,8 +36,9 @@ SCENARIO = {
             {"uri": SINGLE_PATH, "content": json.dumps(V2_MODEL)},
         ],
     },
-    "eas": {"services": [{"name": "churn_model", "model_path": V1_PATH, "processor": "json_linear",
-                          "start_seconds": 2, "token": "scenario-token"}]},
+    # Long start times (crossed with advance_clock) keep "still Updating" checks independent of machine speed.
+    "eas": {"start_seconds": START, "services": [{"name": "churn_model", "model_path": V1_PATH,
+                                                  "processor": "json_linear", "token": "scenario-token"}]},
 }
 
 
@@ -127,7 +129,7 @@ def test_create_service_returns_reachable_endpoints_and_goes_running(emu, client
     status, text = predict(created.internet_endpoint, [[1, 2]], svc.access_token)
     assert (status, text) == (503, "no healthy upstream")
 
-    emu.advance_clock(2)
+    emu.advance_clock(START)
     svc = describe(client, "fraud_model")
     assert (svc.status, svc.running_instance, svc.total_instance, svc.pending_instance) == ("Running", 1, 1, 0)
     assert svc.message and svc.reason and svc.create_time.endswith("Z")
@@ -165,7 +167,7 @@ def test_unknown_service_and_other_cluster_are_not_found(client):
 def test_list_services_filters_and_pages(emu, client):
     create(client, "a_model", V1_PATH)
     create(client, "b_model", "")  # no model: goes Failed
-    emu.advance_clock(2)
+    emu.advance_clock(START)
     everything = client.list_services(m().ListServicesRequest()).body
     assert everything.total_count == 3 and {s.service_name for s in everything.services} == {
         "a_model", "b_model", "churn_model"}
@@ -191,13 +193,13 @@ def test_stop_start_delete(emu, client):
     assert predict(url, [[1, 2]], "scenario-token")[0] == 503
     client.start_service(REGION, "churn_model")
     assert describe(client, "churn_model").status == "Starting"
-    emu.advance_clock(2)
+    emu.advance_clock(START)
     assert describe(client, "churn_model").status == "Running"
     assert predict(url, [[1, 2]], "scenario-token")[0] == 200
     assert "restarting" in client.restart_service(REGION, "churn_model").body.message
     assert describe(client, "churn_model").status == "Updating"
     assert predict(url, [[1, 2]], "scenario-token")[0] == 200  # rolling: old instances keep serving
-    emu.advance_clock(2)
+    emu.advance_clock(START)
     assert describe(client, "churn_model").status == "Running"
     assert client.delete_service(REGION, "churn_model").body.message
     assert error_of(lambda: describe(client, "churn_model")).code == "InvalidService.NotFound"
@@ -218,7 +220,7 @@ def test_update_rolls_to_new_version_and_update_service_version_rolls_back(emu, 
     status, body = predict(url, [x], token)  # the old version serves during the rollout
     assert status == 200 and body["version"] == 1
 
-    emu.advance_clock(2)
+    emu.advance_clock(START)
     svc = describe(client, "churn_model")
     assert (svc.status, svc.current_version) == ("Running", 2)
     assert json.loads(svc.service_config)["model_path"] == V2_PATH
@@ -237,7 +239,7 @@ def test_update_rolls_to_new_version_and_update_service_version_rolls_back(emu, 
     rollback = client.update_service_version(REGION, "churn_model", m().UpdateServiceVersionRequest(version=1))
     assert "is starting" in rollback.body.message
     assert (describe(client, "churn_model").status, describe(client, "churn_model").current_version) == ("Updating", 1)
-    emu.advance_clock(2)
+    emu.advance_clock(START)
     svc = describe(client, "churn_model")
     assert (svc.status, svc.current_version, svc.latest_version) == ("Running", 1, 2)
     status, body = predict(url, [x], token)
@@ -267,7 +269,7 @@ def test_replace_update_drops_keys_merge_keeps(emu, client):
 def test_update_to_empty_model_path_fails_and_previous_version_keeps_serving(emu, client):
     url = describe(client, "churn_model").internet_endpoint
     update(client, "churn_model", {"model_path": f"oss://{BUCKET}/models/churn/missing/"})
-    emu.advance_clock(2)
+    emu.advance_clock(START)
     svc = describe(client, "churn_model")
     assert (svc.status, svc.current_version, svc.latest_version) == ("Failed", 2, 2)
     assert "model" in svc.message.lower() and svc.reason
@@ -280,13 +282,13 @@ def test_update_to_empty_model_path_fails_and_previous_version_keeps_serving(emu
     assert [v.service_runnable for v in versions.versions] == ["true", "false"]
 
     client.update_service_version(REGION, "churn_model", m().UpdateServiceVersionRequest(version=1))
-    emu.advance_clock(2)
+    emu.advance_clock(START)
     assert (describe(client, "churn_model").status, describe(client, "churn_model").current_version) == ("Running", 1)
 
 
 def test_create_with_empty_model_path_fails_with_warning_and_never_serves(emu, client):
     created = create(client, "empty_model", "")
-    emu.advance_clock(2)
+    emu.advance_clock(START)
     svc = describe(client, "empty_model")
     assert (svc.status, svc.running_instance) == ("Failed", 0)
     assert any(e.type == "Warning" and "failed to download model" in e.message
@@ -306,7 +308,7 @@ def test_events_record_each_step_with_paging(emu, client):
     update(client, "churn_model", {"model_path": V2_PATH})
     pending = events(client, "churn_model").events
     assert not any("version 2" in e.message and "ready" in e.message for e in pending)  # not yet happened
-    emu.advance_clock(2)
+    emu.advance_clock(START)
     body = events(client, "churn_model")
     assert all(e.type == "Normal" and e.time.endswith("Z") and e.reason for e in body.events)
     assert any(e.reason == "VersionCreated" and "version 2 created" in e.message for e in body.events)
@@ -353,14 +355,32 @@ def test_predict_dimension_mismatch_is_400_and_broken_model_is_500(emu, client):
     assert predict(url, None, "scenario-token", raw=b"not json")[0] == 400
 
     update(client, "churn_model", {"model_path": BROKEN_PATH})
-    emu.advance_clock(2)
+    emu.advance_clock(START)
     assert describe(client, "churn_model").status == "Running"  # it loads; it fails when asked
     assert predict(url, [[1, 2]], "scenario-token")[0] == 500
 
 
 def test_predict_accepts_a_single_object_model_path(emu, client):
     created = create(client, "single_model", SINGLE_PATH)
-    emu.advance_clock(2)
+    emu.advance_clock(START)
     token = describe(client, "single_model").access_token
     status, body = predict(created.internet_endpoint, [[1, 1]], token)
     assert status == 200 and body["predictions"] == pytest.approx([sigmoid_dot(V2_MODEL, [1, 1])])
+
+
+def test_rollout_survives_an_emulator_restart(emu):
+    from alibabacloud_eas20210701.client import Client
+    from alibabacloud_tea_openapi.models import Config
+
+    def connect():
+        return Client(Config(access_key_id=AK, access_key_secret=SK, endpoint=emu.url.split("://", 1)[1],
+                             protocol="http"))
+
+    update(connect(), "churn_model", {"model_path": V2_PATH})
+    emu.restart()
+    client = connect()
+    assert describe(client, "churn_model").status == "Updating"
+    emu.advance_clock(START)
+    svc = describe(client, "churn_model")
+    assert (svc.status, svc.current_version, svc.latest_version, svc.access_token) == ("Running", 2, 2, "scenario-token")
+    assert predict(svc.internet_endpoint, [[1, 2]], svc.access_token)[1]["version"] == 2
