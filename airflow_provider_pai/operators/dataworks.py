@@ -75,7 +75,8 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
     ended FAILURE is started afresh.
 
     :param project_id: DataWorks workspace id. Templated.
-    :param node_id: the PAI Designer node (program type PAI_STUDIO, file type 1117). Templated.
+    :param node_id: the PAI Designer node (program type PAI_STUDIO, file type 1117). Templated
+        (kept as the attribute ``dataworks_node_id``: ``BaseOperator.node_id`` is the task's graph id).
     :param bizdate: business date ``YYYY-MM-DD`` or ``YYYYMMDD``. Templated, default ``{{ ds }}``.
     :param project_env: ``PROD`` or ``DEV``.
     :param node_params: ``{name: value}`` scheduling parameters for the node. Templated.
@@ -90,7 +91,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        "project_id", "node_id", "bizdate", "node_params", "project_name", "flow_name", "project_env",
+        "project_id", "dataworks_node_id", "bizdate", "node_params", "project_name", "flow_name", "project_env",
     )
     template_fields_renderers = {"node_params": "json"}
     operator_extra_links = (DataWorksInstanceLink(),)
@@ -118,7 +119,8 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.project_id = project_id
-        self.node_id = node_id
+        # ``node_id`` is taken: BaseOperator.node_id is the task's id in the DAG graph.
+        self.dataworks_node_id = node_id
         self.bizdate = bizdate
         self.project_env = project_env
         self.node_params = node_params
@@ -138,7 +140,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
     def _validated(self) -> dict:
         params = {
             "project_id": validate_int_id(self.project_id, "project_id"),
-            "node_id": validate_int_id(self.node_id, "node_id"),
+            "node_id": validate_int_id(self.dataworks_node_id, "node_id"),
             "bizdate": validate_bizdate(self.bizdate, "bizdate"),
             "project_env": validate_project_env(self.project_env, "project_env"),
             "node_params": validate_node_params(self.node_params),

@@ -1,0 +1,108 @@
+"""DataWorksInstanceTrigger and InstanceWatch (the shared wait state), with a mocked hook."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+
+from airflow_provider_pai.triggers.dataworks import DataWorksInstanceTrigger, InstanceWatch, end_note
+from airflow_provider_pai.utils.polling import PollSchedule
+
+
+def _inst(status, **extra):
+    return {"InstanceId": 42, "Status": status, "NodeName": "train", "TaskType": "NORMAL(0)", **extra}
+
+
+def test_serialize_round_trips():
+    watch = InstanceWatch(42, "DEV", schedule=PollSchedule(5, expected_duration=100), lines_shown=3).to_dict()
+    trigger = DataWorksInstanceTrigger(42, "DEV", "my_conn", watch=watch, end_time=123.5, cancel_on_kill=False)
+    path, kwargs = trigger.serialize()
+    assert path == "airflow_provider_pai.triggers.dataworks.DataWorksInstanceTrigger"
+    again = DataWorksInstanceTrigger(**kwargs)
+    assert again.serialize() == (path, kwargs)
+    assert InstanceWatch.from_dict(kwargs["watch"]).schedule.expected_duration == 100
+    assert "secret" not in repr(kwargs).lower()
+
+
+def test_watch_shows_each_complete_line_once():
+    watch = InstanceWatch(1)
+    watch.observe(_inst("RUNNING"))
+    assert watch.new_lines("a\nb\npartial") == ["a", "b"]  # the partial line may still grow
+    assert watch.new_lines("a\nb\npartial line\nc\n") == ["partial line", "c"]
+    assert watch.new_lines("a\nb\npartial line\nc\n") == []
+    watch.observe(_inst("SUCCESS"))
+    assert watch.new_lines("a\nb\npartial line\nc\nend") == ["end"]  # at the end, the last line counts
+
+
+def test_watch_fetches_log_on_change_every_few_polls_and_at_the_end():
+    watch = InstanceWatch(1)
+    assert watch.wants_log(watch.observe(_inst("RUNNING")))
+    watch.new_lines("")
+    wanted = [watch.wants_log(watch.observe(_inst("RUNNING"))) for _ in range(4)]
+    assert wanted == [False, False, False, True]
+    watch.new_lines("")
+    assert watch.wants_log(watch.observe(_inst("SUCCESS")))
+
+
+def test_end_note_names_frozen_and_skipped_instances():
+    assert "FROZEN" in end_note(_inst("FAILURE", TaskType="PAUSE(2)"))
+    assert "SKIPPED" in end_note(_inst("SUCCESS", TaskType="SKIP(3)"))
+    assert end_note(_inst("SUCCESS")) is None
+
+
+def _trigger_with(statuses, log_texts, **kwargs):
+    trigger = DataWorksInstanceTrigger(42, "PROD", watch=InstanceWatch(42, schedule=PollSchedule(0.01)).to_dict(), **kwargs)
+    hook = mock.Mock()
+    hook.get_instance_async = mock.AsyncMock(side_effect=[_inst(s) for s in statuses])
+    hook.get_instance_log_async = mock.AsyncMock(side_effect=log_texts)
+    hook.stop_instance_async = mock.AsyncMock(return_value=True)
+    trigger._hook = hook
+    return trigger, hook
+
+
+async def _events(trigger):
+    return [event async for event in trigger.run()]
+
+
+async def test_run_yields_success_with_summary_and_streams_lines(capsys):
+    trigger, hook = _trigger_with(["RUNNING", "RUNNING", "SUCCESS"], ["one\n", "one\ntwo\nthree\n"])
+    (event,) = await _events(trigger)
+    assert event.payload["status"] == "success"
+    assert event.payload["instance"]["status"] == "SUCCESS"
+    assert event.payload["lines_shown"] == 3
+    # Airflow logs through structlog to stdout: each remote line exactly once, in order.
+    shown = [line.split("[dataworks] ", 1)[1].split()[0] for line in capsys.readouterr().out.splitlines()
+             if "[dataworks] " in line]
+    assert shown == ["one", "two", "three"]
+    assert hook.get_instance_log_async.await_count == 2  # first sight and the end, not every poll
+
+
+async def test_run_yields_failure_with_log_tail():
+    trigger, _ = _trigger_with(["FAILURE"], ["\n".join(f"line {i}" for i in range(30)) + "\n"])
+    (event,) = await _events(trigger)
+    assert event.payload["status"] == "failure"
+    assert event.payload["log_tail"][-1] == "line 29" and len(event.payload["log_tail"]) == 20
+
+
+async def test_run_yields_timeout_after_end_time():
+    trigger, _ = _trigger_with(["RUNNING"] * 50, ["x\n"] * 50, end_time=0.0)
+    (event,) = await _events(trigger)
+    assert event.payload["status"] == "timeout"
+    assert event.payload["instance_status"] == "RUNNING"
+
+
+async def test_on_kill_stops_the_instance_only_with_cancel_on_kill():
+    trigger, hook = _trigger_with([], [])
+    await trigger.on_kill()
+    hook.stop_instance_async.assert_awaited_once_with(42, project_env="PROD")
+    trigger, hook = _trigger_with([], [], cancel_on_kill=False)
+    await trigger.on_kill()
+    hook.stop_instance_async.assert_not_awaited()
+
+
+def test_hook_is_built_once_per_trigger():
+    trigger = DataWorksInstanceTrigger(42)
+    with mock.patch("airflow_provider_pai.hooks.dataworks.DataWorksHook") as hook_cls:
+        assert trigger.hook is trigger.hook
+    hook_cls.assert_called_once_with(pai_conn_id="pai_default")
