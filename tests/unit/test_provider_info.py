@@ -1,0 +1,81 @@
+"""Provider registration: schema-valid provider info, discovery by the real `airflow` CLI, the connection type."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import airflow
+import jsonschema
+import pytest
+
+from airflow_provider_pai.get_provider_info import get_provider_info
+
+SCHEMA_DIR = Path(airflow.__file__).parent
+
+
+def test_provider_info_matches_airflow_schema():
+    info = get_provider_info()
+    jsonschema.validate(info, json.loads((SCHEMA_DIR / "provider_info.schema.json").read_text()))
+    # The declarative connection form is checked against provider.yaml's stricter definition.
+    yaml_schema = json.loads((SCHEMA_DIR / "provider.yaml.schema.json").read_text())
+    jsonschema.validate(info["connection-types"], yaml_schema["properties"]["connection-types"])
+    assert info["package-name"] == "airflow-provider-pai"
+
+
+def test_connection_type_and_form():
+    (conn,) = get_provider_info()["connection-types"]
+    assert conn["connection-type"] == "alibaba_cloud_pai"
+    assert conn["hook-class-name"] == "airflow_provider_pai.hooks.base.AlibabaCloudBaseHook"
+    fields = conn["conn-fields"]
+    assert fields["region_id"]["schema"]["type"] == "string" and fields["region_id"]["schema"]["minLength"] == 1
+    assert fields["auth_type"]["schema"]["enum"] == [
+        "access_key", "sts", "ram_role_arn", "ecs_ram_role", "oidc_role_arn", "default_chain"]
+    assert fields["security_token"]["schema"]["format"] == "password"
+    for extra in ("role_arn", "role_session_name", "ecs_ram_role_name", "oidc_provider_arn", "oidc_token_file_path",
+                  "dataworks_endpoint", "eas_endpoint", "oss_endpoint", "protocol"):
+        assert extra in fields
+    behaviour = conn["ui-field-behaviour"]
+    assert set(behaviour["hidden-fields"]) == {"host", "schema", "port"}
+    assert behaviour["relabeling"] == {"login": "AccessKey ID", "password": "AccessKey Secret"}
+
+
+def test_listed_modules_and_classes_are_the_fixed_names():
+    info = get_provider_info()
+    modules = {m for key in ("hooks", "operators", "sensors", "triggers") for e in info[key] for m in e["python-modules"]}
+    assert {
+        "airflow_provider_pai.hooks.dataworks", "airflow_provider_pai.hooks.eas", "airflow_provider_pai.hooks.oss",
+        "airflow_provider_pai.operators.dataworks", "airflow_provider_pai.operators.oss",
+        "airflow_provider_pai.operators.eas", "airflow_provider_pai.sensors.dataworks",
+        "airflow_provider_pai.sensors.eas", "airflow_provider_pai.triggers.dataworks",
+        "airflow_provider_pai.triggers.eas",
+    } == modules
+    assert {i["integration-name"] for i in info["integrations"]} == {"DataWorks", "PAI-EAS", "OSS"}
+    assert info["extra-links"] == [
+        "airflow_provider_pai.links.dataworks.DataWorksInstanceLink",
+        "airflow_provider_pai.links.eas.EasServiceLink",
+    ]
+
+
+@pytest.mark.slow
+def test_airflow_cli_discovers_the_provider_and_the_connection_type(airflow_env):
+    listed = airflow_env.airflow("providers", "list", "-o", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert "airflow-provider-pai" in {p["package_name"] for p in json.loads(listed.stdout[listed.stdout.index("["):])}
+
+    secret = "cli-s3cr3t-value"
+    added = airflow_env.airflow(
+        "connections", "add", "pai_cli_test", "--conn-type", "alibaba_cloud_pai", "--conn-login", "LTAIcli",
+        "--conn-password", secret, "--conn-extra", json.dumps({"region_id": "cn-shanghai"}),
+    )
+    assert added.returncode == 0, added.stderr
+    assert secret not in added.stdout + added.stderr
+    got = airflow_env.airflow("connections", "get", "pai_cli_test", "-o", "json")
+    assert got.returncode == 0, got.stderr
+    (conn,) = json.loads(got.stdout[got.stdout.index("["):])
+    assert conn["conn_type"] == "alibaba_cloud_pai"
+    assert conn["extra_dejson"] == {"region_id": "cn-shanghai"}
+
+    hooks = airflow_env.airflow("providers", "hooks", "-o", "json")
+    assert hooks.returncode == 0, hooks.stderr
+    assert "alibaba_cloud_pai" in hooks.stdout
