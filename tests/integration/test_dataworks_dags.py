@@ -4,7 +4,7 @@ with the real DataWorks SDK against the emulator."""
 from __future__ import annotations
 
 import copy
-import os
+import re
 import signal
 import subprocess
 import time
@@ -38,7 +38,8 @@ def dw(airflow_env, pai_emulator, tmp_path):
 
 def _remote_lines(output: str, text: str) -> int:
     """How often one remote log line was written into the Airflow log."""
-    return sum(1 for line in output.splitlines() if "[dataworks]" in line and line.rstrip().endswith(text))
+    pattern = re.compile(r"\[dataworks\] \S+ \S+ INFO " + re.escape(text) + r"(\s|$)")
+    return sum(1 for line in output.splitlines() if pattern.search(line))
 
 
 def _output(result: subprocess.CompletedProcess) -> str:
