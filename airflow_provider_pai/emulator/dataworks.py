@@ -208,7 +208,19 @@ def _list_nodes(params, ctx):
     return _ok({"Nodes": page, "PageNumber": number, "PageSize": size, "TotalCount": len(rows)})
 
 
+def _list_projects(params, ctx):
+    # ListProjects answers with PageResult (no Data/Success); the provider's connection test calls it.
+    number, size = paging(params)
+    rows = [{"ProjectId": p["project_id"], "ProjectName": p["project_name"], "ProjectStatusCode": "AVAILABLE",
+             "ProjectStatus": "AVAILABLE"} for p in sorted(ctx.state["dataworks"]["projects"].values(),
+                                                           key=lambda p: p["project_id"])]
+    page = {"PageNumber": number, "PageSize": size, "TotalCount": len(rows),
+            "ProjectList": rows[(number - 1) * size: number * size]}
+    return json_response({"RequestId": new_request_id(), "PageResult": page})
+
+
 ACTIONS = {
+    "ListProjects": _list_projects,
     "RunCycleDagNodes": runs.run_cycle_dag_nodes,
     "RunManualDagNodes": runs.run_manual_dag_nodes,
     "RunSmokeTest": runs.run_smoke_test,
