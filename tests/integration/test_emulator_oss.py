@@ -259,12 +259,14 @@ def test_oss2_unknown_key_and_wrong_token(emu):
 def test_unread_copy_responses_log_no_errors(emu, caplog):
     bucket = _bucket(emu)
     bucket.put_object("src", b"x" * 1000)
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.WARNING):
         for i in range(5):
             bucket.copy_object(BUCKET, "src", f"dst/{i}")  # oss2 does not read these replies
         bucket.get_object("src").read(10)  # nor the rest of this one
         assert bucket.get_object("dst/4").read() == b"x" * 1000
-    assert not [r for r in caplog.records if r.name.startswith("aiohttp")]
+    ours = [f"{r.name}: {r.getMessage()}" for r in caplog.records
+            if r.thread == emu.thread.ident and r.levelno >= logging.WARNING]
+    assert ours == []  # records of this emulator's thread only: other tests' servers may still be winding down
 
 
 # alibabacloud-oss-v2 -------------------------------------------------------------------------------------
