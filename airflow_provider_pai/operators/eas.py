@@ -44,6 +44,7 @@ DEPLOY_XCOM_KEY = "eas_deploy"
 # task_state_store key: survives retries of the same task instance (XCom does not on Airflow 3).
 DEPLOY_STATE_KEY = "eas_deploy"
 CREATE_STATE_KEY = "eas_created"
+PENDING_XCOM_KEY = "eas_pending"
 
 
 def parse_service_config(value: Any, param: str = "service_config") -> dict:
@@ -202,6 +203,7 @@ class EasBaseOperator(BaseOperator):
                 return self.on_running(result, service)
             if state == "failed":
                 return self.on_failed(context, result, self.failure_text(service_name, where))
+            self.stash(context, result)
             self.defer_until_running(service_name, version, "execute_complete", {"result": result})
         try:
             service = self.wait_running(service_name, version)
@@ -209,8 +211,18 @@ class EasBaseOperator(BaseOperator):
             return self.on_failed(context, result, str(exc))
         return self.on_running(result, service)
 
+    # `airflow dags test` (3.3) resumes with only {"event": ...}, dropping the defer kwargs; the
+    # triggerer keeps them. Stashing in XCom (same try) makes both work.
+    def stash(self, context: Context, result: dict) -> None:
+        context["ti"].xcom_push(key=PENDING_XCOM_KEY, value=result)
+
+    def unstash(self, context: Context) -> dict:
+        value = context["ti"].xcom_pull(task_ids=self.task_id, key=PENDING_XCOM_KEY)
+        return dict(value) if isinstance(value, dict) else {}
+
     def execute_complete(self, context: Context, event: dict[str, Any], result: dict | None = None) -> dict:
-        result = result or {}
+        result = dict(result or self.unstash(context))
+        result.pop("failure", None)
         if event.get("status") == "success":
             return self.on_running(result, event.get("service") or {})
         return self.on_failed(context, result, event.get("message") or f"EAS wait ended: {event!r}")
@@ -406,6 +418,7 @@ class EasModifyServiceOperator(EasBaseOperator):
         self.log.error("%s\nRolling EAS service %s back to version %s.", message, name, previous)
         switch_version(self.hook, name, previous)
         if self.deferrable:
+            self.stash(context, {**result, "failure": message})
             self.defer_until_running(name, previous, "rollback_complete", {"result": result, "failure": message})
         try:
             self.wait_running(name, previous)
@@ -413,7 +426,12 @@ class EasModifyServiceOperator(EasBaseOperator):
             raise AirflowException(f"{message}\nThe rollback to version {previous} failed too: {exc}") from None
         raise AirflowException(f"{message}\nRolled back: version {previous} is Running again.")
 
-    def rollback_complete(self, context: Context, event: dict, result: dict, failure: str) -> None:
+    def rollback_complete(self, context: Context, event: dict, result: dict | None = None,
+                          failure: str | None = None) -> None:
+        if result is None:
+            result = self.unstash(context)
+            failure = result.get("failure")
+        failure = failure or f"EAS service {self.service_name} failed to deploy (see the log above)."
         previous = result.get("previous_version")
         if event.get("status") == "success":
             raise AirflowException(f"{failure}\nRolled back: version {previous} is Running again.")

@@ -363,3 +363,16 @@ def test_sensor_execute_complete_timeout_respects_soft_fail():
     op = sensor(soft_fail=True)
     with pytest.raises(AirflowSkipException):
         op.resume_execution("execute_complete", {"event": {"status": "timeout", "message": "slow"}}, {})
+
+
+def test_execute_complete_without_defer_kwargs_uses_the_stash():
+    """`airflow dags test` resumes with only the event: the result stashed before deferring is used."""
+    op = modify(deferrable=True)
+    with_hook(op, [svc(), svc("Updating", 2, 2, NEW), svc("Updating", 2, 2, NEW)])
+    ctx = make_context()
+    with pytest.raises(TaskDeferred):
+        op.execute(ctx)
+    stash = {c.kwargs["key"]: c.kwargs["value"] for c in ctx["ti"].xcom_push.call_args_list}["eas_pending"]
+    resumed = make_context(xcoms={("deploy", "eas_pending"): stash})
+    out = op.execute_complete(resumed, {"status": "success", "service": svc("Running", 2, 2, NEW)})
+    assert (out["previous_version"], out["version"], out["model_path"]) == (1, 2, NEW)
