@@ -418,3 +418,15 @@ def test_excluded_nodes_get_dry_run_instances_and_node_params_reach_the_instance
     by_node = {i.node_id: i for i in instances(client, dag_id=dag_id).instances}
     assert (by_node[FAILS].status, by_node[FAILS].task_type) == ("SUCCESS", "SKIP(3)")
     assert (by_node[TRAIN].status, by_node[TRAIN].param_values) == ("SUCCESS", "epochs=3")
+
+
+def test_outputs_are_there_for_an_observer_that_only_looks_at_oss(client, emu):
+    import urllib.request
+
+    key = f"designer/churn/{bizdate(4, emu)[:10].replace('-', '')}/model.json"
+    _, inst, created = start_one(client, emu, TRAIN, days_ago=4)
+    emu.at(created + 100_000)  # finished, and no DataWorks call has looked at it since
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"http://127.0.0.1:{emu.port}/_emulator/state", timeout=10) as resp:
+        listing = json.loads(resp.read())["oss"]
+    assert [o["key"] for o in listing["pai-out"]] == [key]
