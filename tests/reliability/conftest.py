@@ -1,0 +1,123 @@
+"""Fixtures and helpers of the reliability tests: an STS scenario with recognisable secrets, the
+remote calls that change state, an in-process task context, and a secret scanner."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_pai.emulator.process import CONN_ENV, PROXY_VARS, EmulatorProcess
+from airflow_provider_pai.emulator.scenario import DEMO_SCENARIO, load_scenario
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE_DAG = REPO / "example_dags" / "pai_train_deploy.py"
+DAGS = Path(__file__).parent / "dags"
+
+# Distinctive values, so a scan for them cannot match anything by accident.
+STS_ACCESS_KEY_ID = "STS.reliability-ak-id"
+STS_SECRET = "Rel1abilitySecretValue-9f3c7a2e"
+STS_TOKEN = "CAIS-reliability-sts-token-Q7x2mZ8pL4"
+SECRETS = (STS_SECRET, STS_TOKEN)
+
+# Every action the emulator serves that only reads. Anything else changes remote state.
+READ_ONLY_ACTIONS = {
+    "dataworks": {"ListProjects", "GetNode", "ListNodes", "GetDag", "GetInstance", "GetInstanceLog",
+                  "ListInstances", "ListInstanceHistory"},
+    "eas": {"DescribeService", "ListServices", "ListServiceVersions", "DescribeServiceEvent",
+            "DescribeServiceEndpoints"},
+    "oss": {"ListBuckets", "GetBucketInfo", "GetBucketLocation", "ListMultipartUploads", "ListObjects",
+            "ListObjectsV2", "ListParts", "GetObject", "HeadObject", "GetObjectMeta"},
+    "predict": {"Predict"},
+}
+
+
+def reliability_scenario(*, slow: bool = False) -> dict:
+    """The demo scenario, authenticated with an STS credential (so both secrets are in play).
+
+    ``slow``: training and EAS rollouts take long enough to kill or restart things mid-wait
+    (the tests shorten them with ``advance_clock`` once the disruption is done).
+    """
+    scenario = copy.deepcopy(load_scenario(DEMO_SCENARIO))
+    scenario["credentials"] = [
+        {"access_key_id": STS_ACCESS_KEY_ID, "access_key_secret": STS_SECRET, "security_token": STS_TOKEN}
+    ]
+    if slow:
+        for node in scenario["dataworks"]["projects"][0]["nodes"]:
+            node["run_seconds"] = 600
+        for service in scenario["eas"]["services"]:
+            service["start_seconds"] = 600
+        scenario["eas"]["start_seconds"] = 600
+    return scenario
+
+
+def mutating_calls(calls: dict[str, dict[str, int]]) -> dict[str, int]:
+    """``{"service.Action": count}`` of the calls that change remote state."""
+    return {
+        f"{service}.{action}": count
+        for service, actions in calls.items()
+        for action, count in actions.items()
+        if count and action not in READ_ONLY_ACTIONS.get(service, set())
+    }
+
+
+def remote_state(emu: EmulatorProcess) -> dict:
+    """What a user's cloud account holds: DataWorks runs, EAS services and versions, OSS objects."""
+    state = emu.state()
+    services = {
+        name: {"current": svc.get("current"), "versions": [v.get("config") for v in svc.get("versions", [])]}
+        for name, svc in state["eas"]["services"].items()
+    }
+    return {"dags": state["dataworks"]["dags"], "instances": state["dataworks"]["instances"],
+            "services": services, "oss": state["oss"]}
+
+
+def latest_version(emu: EmulatorProcess, service: str = "churn_model") -> int:
+    return len(emu.state()["eas"]["services"][service]["versions"])
+
+
+def calls_of(emu: EmulatorProcess, service: str, action: str) -> int:
+    return (emu.calls().get(service) or {}).get(action, 0)
+
+
+def assert_no_secrets(where: str, text: Any) -> None:
+    text = text if isinstance(text, str) else json.dumps(text, default=str)
+    for secret in SECRETS:
+        assert secret not in text, f"a secret ({secret[:4]}...) leaked into {where}"
+
+
+class TaskInstanceStub:
+    """The few TaskInstance methods the operators call, for running ``execute()`` in-process."""
+
+    def __init__(self, dag_id: str = "reliability", task_id: str = "task", run_id: str = "manual__reliability"):
+        self.dag_id, self.task_id, self.run_id, self.map_index, self.try_number = dag_id, task_id, run_id, -1, 1
+        self.xcoms: dict[tuple[str, str], Any] = {}
+
+    def xcom_push(self, key: str, value: Any, **_: Any) -> None:
+        self.xcoms[(self.task_id, key)] = value
+
+    def xcom_pull(self, task_ids: str | None = None, key: str = "return_value", **_: Any) -> Any:
+        return self.xcoms.get((task_ids or self.task_id, key))
+
+
+def task_context(task_id: str = "task", **kwargs: Any) -> dict:
+    return {"ti": TaskInstanceStub(task_id=task_id, **kwargs)}
+
+
+@pytest.fixture
+def pai_emulator_scenario() -> dict:
+    return reliability_scenario()
+
+
+@pytest.fixture(scope="module")
+def shared_emulator(tmp_path_factory):
+    """One emulator for a module whose tests change nothing remote (each resets the call counts)."""
+    emu = EmulatorProcess(reliability_scenario(), data_dir=tmp_path_factory.mktemp("pai-emulator"))
+    with pytest.MonkeyPatch.context() as mp, emu:
+        for var in PROXY_VARS:
+            mp.delenv(var, raising=False)
+        mp.setenv(CONN_ENV, emu.connection_json())
+        yield emu
