@@ -6,15 +6,12 @@ away from a phase boundary, so it holds however slow the machine is.
 
 from __future__ import annotations
 
-import asyncio
-import importlib
 import json
-import sys
-import threading
-import types
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
+from tests.integration import emulator_clients
 
 AK, SK = "emulator-ak", "emulator-secret"
 PID = 10001
@@ -47,70 +44,42 @@ SCENARIO = {
 }
 
 
-def _make_app():
-    # Until the sibling OSS/EAS emulators import cleanly, stand in for them: these tests touch only DataWorks.
-    for name in ("eas", "oss"):
-        full = f"airflow_provider_pai.emulator.{name}"
-        try:
-            importlib.import_module(full)
-        except ImportError:
-            stub = types.ModuleType(full)
-            stub.classify = lambda request: "Unknown"
-            stub.init_state = lambda scenario: {}
-
-            async def handle(*args, **kwargs):
-                raise NotImplementedError
-
-            stub.handle = stub.handle_predict = handle
-            sys.modules[full] = stub
-    return importlib.import_module("airflow_provider_pai.emulator.server").make_app
+@pytest.fixture
+def pai_emulator_scenario():
+    return SCENARIO
 
 
 class Emulator:
-    """The emulator app served in-process on 127.0.0.1, so tests can set its clock and read its store."""
+    """The ``pai_emulator`` fixture plus what these tests read: its clock, DAG creation times, OSS keys."""
 
-    def __init__(self, tmp_path):
-        from aiohttp import web
+    def __init__(self, proc):
+        self.proc = proc
 
-        from airflow_provider_pai.emulator import dataworks
-        from airflow_provider_pai.emulator.common import Ctx
-        from airflow_provider_pai.emulator.oss_store import ObjectStore
-
-        self.store = ObjectStore(tmp_path / "oss")
-        self.ctx = Ctx(SCENARIO, state={"dataworks": dataworks.init_state(SCENARIO)}, store=self.store)
-        self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(_make_app()(self.ctx))
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
+    def now_ms(self) -> int:
+        return int(self.proc.now() * 1000)
 
     def at(self, ms: int) -> None:
         """Set the emulator clock to epoch ``ms`` (forwards or back)."""
-        self.ctx.advance_clock((ms - self.ctx.now_ms()) / 1000)
+        self.proc.advance_clock((ms - self.now_ms()) / 1000)
 
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+    def created(self, client, dag_id: int) -> int:
+        return client.get_dag(M().GetDagRequest(dag_id=dag_id, project_env="PROD")).body.data.create_time
 
+    def keys(self, bucket: str = "pai-out") -> list[str]:
+        return [o["key"] for o in self.proc.state()["oss"].get(bucket, [])]
 
-@pytest.fixture
-def emu(tmp_path):
-    e = Emulator(tmp_path)
-    yield e
-    e.close()
+    def bucket(self, name: str = "pai-out"):
+        return emulator_clients.bucket(self.proc, name)
 
 
 @pytest.fixture
-def client(emu):
-    from alibabacloud_dataworks_public20200518.client import Client
-    from alibabacloud_tea_openapi.models import Config
+def emu(pai_emulator):
+    return Emulator(pai_emulator)
 
-    return Client(Config(access_key_id=AK, access_key_secret=SK, endpoint=f"127.0.0.1:{emu.port}", protocol="http"))
+
+@pytest.fixture
+def client(pai_emulator):
+    return emulator_clients.dataworks(pai_emulator)
 
 
 def M():
@@ -120,7 +89,7 @@ def M():
 
 
 def bizdate(days_ago: int, emu) -> str:
-    day = datetime.fromtimestamp(emu.ctx.now(), CST).date() - timedelta(days=days_ago)
+    day = datetime.fromtimestamp(emu.now_ms() / 1000, CST).date() - timedelta(days=days_ago)
     return f"{day:%Y-%m-%d} 00:00:00"
 
 
@@ -156,7 +125,7 @@ def history(client, iid):
 def start_one(client, emu, node_id, days_ago=1):
     """Backfill one node for one date; returns (dag id, the instance as ListInstances shows it)."""
     (dag_id,) = backfill(client, node_id, bizdate(days_ago, emu))
-    created = emu.ctx.state["dataworks"]["dags"][str(dag_id)]["create_ms"]
+    created = emu.created(client, dag_id)
     emu.at(created + 1000)
     (inst,) = instances(client, dag_id=dag_id).instances
     return dag_id, inst, created
@@ -173,7 +142,7 @@ def error_of(call):
 def test_full_run_to_success_grows_the_log_and_writes_outputs_once(client, emu):
     day = bizdate(1, emu)
     (dag_id,) = backfill(client, TRAIN, day)
-    created = emu.ctx.state["dataworks"]["dags"][str(dag_id)]["create_ms"]
+    created = emu.created(client, dag_id)
 
     emu.at(created + 200)  # instances are generated a moment after the call: callers poll
     assert instances(client, dag_id=dag_id).instances == []
@@ -200,7 +169,7 @@ def test_full_run_to_success_grows_the_log_and_writes_outputs_once(client, emu):
     emu.at(created + 30_000)  # line i of the scenario log appears at i/3 of the running time
     text = log(client, inst.instance_id)
     assert text.splitlines()[-1].endswith("INFO training") and "AUC 0.91" not in text
-    assert not emu.store.bucket_exists("pai-out")
+    assert emu.keys() == []
 
     emu.at(created + 70_000)
     data = get(client, inst.instance_id)
@@ -209,24 +178,14 @@ def test_full_run_to_success_grows_the_log_and_writes_outputs_once(client, emu):
     assert lines[-1].endswith(f"Instance {inst.instance_id} finished with status SUCCESS")
     assert any(line.endswith("INFO AUC 0.91") for line in lines)
     key = f"designer/churn/{day[:10].replace('-', '')}/model.json"
-    assert emu.store.get("pai-out", key) == MODEL.encode()
+    assert emu.bucket().get_object(key).read() == MODEL.encode()
 
     dag = client.get_dag(M().GetDagRequest(dag_id=dag_id, project_env="PROD")).body.data
     assert (dag.name, dag.status, dag.type, dag.project_id) == (f"airflow_{TRAIN}", "SUCCESS", "SUPPLY_DATA", PID)
 
-    emu.store.delete("pai-out", key)  # written once per run: later observations do not write again
+    emu.bucket().delete_object(key)  # written once per run: later observations do not write again
     get(client, inst.instance_id)
-    assert emu.store.head("pai-out", key) is None
-
-
-def test_advance_materialises_outputs_without_any_api_call(client, emu):
-    from airflow_provider_pai.emulator import dataworks
-
-    key = f"designer/churn/{bizdate(3, emu)[:10].replace('-', '')}/model.json"
-    _, inst, created = start_one(client, emu, TRAIN, days_ago=3)
-    emu.at(created + 120_000)
-    dataworks.advance(emu.ctx)
-    assert emu.store.get("pai-out", key) == MODEL.encode()
+    assert emu.keys() == []
 
 
 def test_failure_outcome_writes_nothing(client, emu):
@@ -236,7 +195,7 @@ def test_failure_outcome_writes_nothing(client, emu):
     assert "finished with status FAILURE" in log(client, inst.instance_id)
     dag = client.get_dag(M().GetDagRequest(dag_id=dag_id, project_env="PROD")).body.data
     assert dag.status == "FAILURE"
-    assert not emu.store.bucket_exists("pai-out")
+    assert emu.keys() == []
 
 
 async def test_stop_ends_in_failure_and_says_so_async(client, emu):
@@ -252,7 +211,7 @@ async def test_stop_ends_in_failure_and_says_so_async(client, emu):
     text = (await client.get_instance_log_async(
         M().GetInstanceLogRequest(instance_id=inst.instance_id, project_env="PROD"))).body.data
     assert "stopped by user" in text and "AUC 0.91" not in text
-    assert not emu.store.bucket_exists("pai-out")
+    assert emu.keys() == []
 
     err = error_of(lambda: client.stop_instance(req))  # already finished
     assert err.code == "Invalid.Instance.Status" and err.status_code == 400
@@ -289,13 +248,13 @@ def test_frozen_node_fails_and_skipped_node_succeeds_without_running(client, emu
     assert (f.status, f.task_type, f.begin_running_time) == ("FAILURE", "PAUSE(2)", None)
     assert (s.status, s.task_type, s.begin_running_time) == ("SUCCESS", "SKIP(3)", None)
     assert "frozen" in log(client, frozen.instance_id)
-    assert not emu.store.bucket_exists("pai-out")  # a dry run writes no outputs
+    assert emu.keys() == []  # a dry run writes no outputs
 
 
 def test_future_instance_waits_for_its_time_unless_started_immediately(client, emu):
     (waiting,) = backfill(client, FAILS, bizdate(0, emu), immediate=False)
     (now_dag,) = backfill(client, FAILS, bizdate(0, emu), immediate=True)
-    created = emu.ctx.state["dataworks"]["dags"][str(waiting)]["create_ms"]
+    created = emu.created(client, waiting)
     emu.at(created + 15_000)
     assert instances(client, dag_id=waiting).instances[0].status == "WAIT_TIME"
     assert instances(client, dag_id=now_dag).instances[0].status == "RUNNING"
@@ -311,7 +270,7 @@ def test_history_gives_past_durations(client):
 def test_pagination(client, emu):
     dag_ids = backfill(client, FAILS, bizdate(9, emu), bizdate(5, emu))
     assert len(dag_ids) == 5 and len(set(dag_ids)) == 5
-    emu.at(emu.ctx.now_ms() + 1_000)
+    emu.at(emu.now_ms() + 1_000)
     seen = []
     for number in (1, 2, 3):
         page = instances(client, node_id=FAILS, page_size=2, page_number=number)
@@ -332,7 +291,7 @@ def test_manual_workflow_and_smoke_test(client, emu):
     smoke = client.run_smoke_test(M().RunSmokeTestRequest(
         bizdate=bizdate(1, emu), name="smoke", node_id=TRAIN, project_env="PROD")).body
     assert smoke.success is True
-    emu.at(emu.ctx.now_ms() + 1_000)
+    emu.at(emu.now_ms() + 1_000)
     (manual,) = instances(client, dag_id=body.dag_id).instances
     (smoked,) = instances(client, dag_id=smoke.data).instances
     assert (manual.node_id, manual.dag_type) == (SQL, "MANUAL")
@@ -397,36 +356,26 @@ def test_unknown_action_is_not_found(client):
 
 
 def test_status_survives_a_restart_of_the_emulator(client, emu):
-    from airflow_provider_pai.emulator import dataworks, dataworks_model
-    from airflow_provider_pai.emulator.common import Ctx
-
     key = f"designer/churn/{bizdate(1, emu)[:10].replace('-', '')}/model.json"
     _, inst, created = start_one(client, emu, TRAIN)
-    # a restarted emulator has only the persisted JSON state; its clock has moved past the run's end
-    reloaded = Ctx(SCENARIO, state=json.loads(json.dumps(emu.ctx.state)), store=emu.store)
-    reloaded.clock_offset = emu.ctx.clock_offset + (created + 70_000 - emu.ctx.now_ms()) / 1000
-    saved = reloaded.state["dataworks"]["instances"][str(inst.instance_id)]
-    assert dataworks_model.status_at(saved["runs"][-1], reloaded.now_ms())[0] == "SUCCESS"
-    dataworks.advance(reloaded)
-    assert [o.key for o in emu.store.list("pai-out")] == [key]
+    emu.proc.restart()  # a new process that has only the persisted state
+    emu.at(created + 70_000)
+    assert get(client, inst.instance_id).status == "SUCCESS"
+    assert emu.keys() == [key]
 
 
 def test_excluded_nodes_get_dry_run_instances_and_node_params_reach_the_instance(client, emu):
     (dag_id,) = backfill(client, TRAIN, bizdate(2, emu), include_node_ids=f"{TRAIN},{FAILS}",
                          exclude_node_ids=str(FAILS), node_params=json.dumps({str(TRAIN): "epochs=3"}))
-    emu.at(emu.ctx.state["dataworks"]["dags"][str(dag_id)]["create_ms"] + 80_000)
+    emu.at(emu.created(client, dag_id) + 80_000)
     by_node = {i.node_id: i for i in instances(client, dag_id=dag_id).instances}
     assert (by_node[FAILS].status, by_node[FAILS].task_type) == ("SUCCESS", "SKIP(3)")
     assert (by_node[TRAIN].status, by_node[TRAIN].param_values) == ("SUCCESS", "epochs=3")
 
 
 def test_outputs_are_there_for_an_observer_that_only_looks_at_oss(client, emu):
-    import urllib.request
-
     key = f"designer/churn/{bizdate(4, emu)[:10].replace('-', '')}/model.json"
     _, inst, created = start_one(client, emu, TRAIN, days_ago=4)
     emu.at(created + 100_000)  # finished, and no DataWorks call has looked at it since
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(f"http://127.0.0.1:{emu.port}/_emulator/state", timeout=10) as resp:
-        listing = json.loads(resp.read())["oss"]
-    assert [o["key"] for o in listing["pai-out"]] == [key]
+    assert emu.keys() == [key]
+    assert emu.bucket().get_object(key).read() == MODEL.encode()
