@@ -125,25 +125,28 @@ def test_retry_after_worker_death_reattaches_to_the_same_run(dw, crash_after):
 
 
 @pytest.mark.parametrize("pai_emulator_scenario", [_scenario(run_seconds=600)], ids=["long-run"])
-def test_killing_the_waiting_task_stops_the_instance(dw):
+def test_killing_the_waiting_task_stops_the_instance(dw, tmp_path):
     airflow_env, emu, env = dw
-    env["DW_POLL_INTERVAL"] = "5"
-    proc = subprocess.Popen(
-        [AIRFLOW_BIN, "dags", "test", "dataworks_wait_in_worker", "2026-11-05"],
-        env=airflow_env.env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    log_path = tmp_path / "dags_test.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [AIRFLOW_BIN, "dags", "test", "dataworks_wait_no_retry", "2026-11-05"],
+            env=airflow_env.env(env), stdout=log, stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 300
         while emu.calls()["dataworks"].get("GetInstance", 0) < 1:  # waiting on the instance now
-            assert proc.poll() is None and time.monotonic() < deadline, "the task never started waiting"
+            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()[-5000:]
             time.sleep(0.5)
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=120)
+        proc.send_signal(signal.SIGTERM)  # the task runner's SIGTERM handler calls on_kill()
+        deadline = time.monotonic() + 120
+        while "StopInstance" not in emu.calls()["dataworks"] and time.monotonic() < deadline:
+            time.sleep(0.5)
     finally:
         if proc.poll() is None:
             proc.kill()
-    calls = emu.calls()["dataworks"]
-    assert calls.get("StopInstance") == 1, out[-5000:]
-    instances = emu.state()["dataworks"]["instances"]
-    (inst,) = [i for i in instances.values() if i["node_id"] == 700001]
+            proc.wait()
+    assert emu.calls()["dataworks"].get("StopInstance") == 1, log_path.read_text()[-5000:]
+    assert emu.calls()["dataworks"]["RunCycleDagNodes"] == 1
+    (inst,) = [i for i in emu.state()["dataworks"]["instances"].values() if i["node_id"] == 700001]
     assert inst["runs"][-1]["stopped_ms"] is not None

@@ -71,3 +71,10 @@ with DAG("dataworks_wait_in_worker", schedule=None, start_date=START, params=PAR
         poll_interval=float(os.environ.get("DW_POLL_INTERVAL", "1")), retries=1,
         retry_delay=pendulum.duration(seconds=1),
     )
+
+# The operator waits in the worker, no retries: for the kill test.
+with DAG("dataworks_wait_no_retry", schedule=None, start_date=START, params=PARAMS):
+    TriggerDesignerNodeOperator(
+        task_id="train", project_id=10001, node_id="{{ params.node_id }}", wait_for_completion=True,
+        poll_interval=5,
+    )
