@@ -7,7 +7,7 @@ from unittest import mock
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
-from airflow.sdk.exceptions import TaskDeferred
+from airflow.providers.common.compat.sdk import TaskDeferred
 
 from airflow_provider_pai.hooks.eas import EasHook
 from airflow_provider_pai.operators.eas import (
