@@ -65,7 +65,7 @@ def main() -> None:
     rounds = 2 if args.quick else 15
     provider = PROVIDER[:2] if args.quick else PROVIDER + [ALL]
     sdks = SDKS[:1] if args.quick else SDKS
-    from airflow.sdk import DAG, BaseOperator  # noqa: F401  (the parent: what every DAG file has)
+    from airflow.providers.common.compat.sdk import DAG, BaseOperator  # noqa: F401  (the parent: what every DAG file has)
 
     names = [BASELINE, *provider, *sdks]
     samples: dict[str, list[float]] = {n: [] for n in names}

@@ -98,7 +98,10 @@ def sensor(instance_id: int, node_id: int, **kwargs):
 
 
 def wait_poke(iid, node_id, vt):
-    with mock.patch("airflow.sdk.bases.sensor.time", types.SimpleNamespace(monotonic=vt.now, sleep=vt.sleep)):
+    from airflow.providers.common.compat.sdk import BaseSensorOperator
+
+    # The sensor base module differs by Airflow version (airflow.sdk.bases.sensor / airflow.sensors.base).
+    with mock.patch(f"{BaseSensorOperator.__module__}.time", types.SimpleNamespace(monotonic=vt.now, sleep=vt.sleep)):
         return sensor(iid, node_id, mode="poke", deferrable=False).execute(context())
 
 
@@ -110,7 +113,7 @@ def wait_worker(iid, node_id, vt):
 
 
 def wait_deferrable(iid, node_id, vt):
-    from airflow.sdk.exceptions import TaskDeferred
+    from airflow.providers.common.compat.sdk import TaskDeferred
 
     s = sensor(iid, node_id, deferrable=True)
     ctx = context()
