@@ -68,7 +68,8 @@ def render(results: list[dict], quick: bool, command: str, total: float) -> str:
         "`benchmarks/README.md` in the repository, and the docstring of each `benchmarks/bench_*.py`.",
         "",
         f"- Command: `{command}`" + (" (**quick mode: figures meaningless**)" if quick else ""),
-        f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}; whole run {total:.0f} s",
+        f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}; whole run "
+        f"{sum(r.get('seconds', 0) for r in results):.0f} s (sum of the benchmarks' own times)",
         f"- Machine: {m['nproc']} CPUs, {m['platform']}, load average at the end "
         f"{', '.join(f'{x:.1f}' for x in m['load_avg'])} (shared, noisy: hence side-by-side baselines, "
         "medians and ratios)",
@@ -106,18 +107,28 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), help="run only these")
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--results-dir", help="keep each benchmark's JSON here; with --only, the page "
+                        "also shows the other benchmarks' results already in it")
     args = parser.parse_args()
     names = args.only or list(BENCHMARKS)
     started = time.monotonic()
-    results = []
+    results = {}
     with tempfile.TemporaryDirectory(prefix="pai-bench-run-") as tmp:
+        workdir = Path(args.results_dir or tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         for name in names:
             print(f"running {name} ...", flush=True)
-            results.append(run_one(name, args.quick, Path(tmp)))
-            r = results[-1]
+            r = results[name] = run_one(name, args.quick, workdir)
+            if "error" not in r:
+                (workdir / f"{name}.json").write_text(json.dumps(r, indent=2, default=str))
             print(f"  {name}: {'ERROR ' + r['error'] if 'error' in r else 'done'} in {r['seconds']:.0f} s", flush=True)
-    command = "python benchmarks/run_all.py" + (" --quick" if args.quick else "") + (
-        f" --only {' '.join(args.only)}" if args.only else "")
+        for name in BENCHMARKS:  # earlier results kept in --results-dir
+            if name not in results and (workdir / f"{name}.json").exists():
+                results[name] = json.loads((workdir / f"{name}.json").read_text())
+    results = [results[n] for n in BENCHMARKS if n in results]
+    command = "python benchmarks/run_all.py" + (" --quick" if args.quick else "")
+    if args.only:
+        command += f" (benchmarks {', '.join(args.only)} re-run with --only; the others from the same --results-dir)"
     Path(args.output).write_text(render(results, args.quick, command, time.monotonic() - started))
     print(f"wrote {args.output}")
     return 1 if any("error" in r for r in results) else 0
