@@ -158,6 +158,17 @@ def measure(emu, hook, vt, label, fn) -> dict:
             "delay_s": noticed - finish / 1000.0}
 
 
+def calls_note(r: dict, base: dict, met: bool) -> str:
+    note = ", ".join(f"{k} {v}" for k, v in sorted(r["by_action"].items()))
+    if met:
+        return note
+    polls, logs = r["by_action"].get("GetInstance", 0), r["by_action"].get("GetInstanceLog", 0)
+    return (f"{note}. MISSED: without history the schedule may sleep at most max(60 s, 5% of the time "
+            f"elapsed) to keep the end-notice bound, which alone costs {polls} GetInstance "
+            f"({polls / base['calls']:.0%}); the {logs} log fetches (streaming the log every few polls) "
+            "push it over the target")
+
+
 def main() -> None:
     args = parse_args(__doc__)
     run_seconds = 600.0 if args.quick else 7200.0
@@ -196,7 +207,7 @@ def main() -> None:
             ok_status = r["status"] == "SUCCESS" and base["status"] == "SUCCESS"
             rows.append(row(f"{case}: {r['label']}: DataWorks calls", base["calls"], r["calls"], ratio=share,
                             target=f"<= {TARGET_SHARE:.0%} of baseline", met=share <= TARGET_SHARE and ok_status,
-                            note=", ".join(f"{k} {v}" for k, v in sorted(r["by_action"].items()))))
+                            note=calls_note(r, base, share <= TARGET_SHARE)))
             rows.append(row(f"{case}: {r['label']}: end noticed after", f"{base['delay_s']:.0f} s",
                             f"{r['delay_s']:.0f} s", target=f"<= {bound:.0f} s", met=r["delay_s"] <= bound))
     emit({
