@@ -14,6 +14,7 @@ from airflow_provider_pai.operators.dataworks import (
     validate_node_params,
 )
 from airflow_provider_pai.utils.validation import PaiParameterError
+from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
 
 DESIGNER = {"NodeId": 700001, "NodeName": "train", "ProgramType": "PAI_STUDIO", "FileType": 1117}
 
@@ -98,7 +99,10 @@ def test_first_try_submits_records_and_returns_ids(hook):
     kwargs = hook["run_cycle_dag_nodes"].call_args.kwargs
     assert kwargs["name"] == _name() and kwargs["node_params"] == {"alpha": 0.1}
     assert kwargs["start_future_instance_immediately"] is True
-    assert store.data[RUN_STATE_KEY] == {"name": _name(), "dag_id": 9, "instance_id": 77}
+    if AIRFLOW_V_3_3_PLUS:
+        assert store.data[RUN_STATE_KEY] == {"name": _name(), "dag_id": 9, "instance_id": 77}
+    else:  # no task_state_store below 3.3: nothing recorded, a retry finds the run by its name
+        assert RUN_STATE_KEY not in store.data
     context["ti"].xcom_push.assert_any_call(
         key="dataworks_instance",
         value={"region_id": "cn-shanghai", "project_id": 10001, "instance_id": 77, "env": "prod"},
@@ -106,10 +110,14 @@ def test_first_try_submits_records_and_returns_ids(hook):
 
 
 def test_retry_reattaches_from_task_state_store(hook):
+    """3.3+: the recorded run, no look-up. Below 3.3 the store is not there: the name look-up reattaches."""
     store = FakeStore({RUN_STATE_KEY: {"name": _name(), "dag_id": 9, "instance_id": 77}})
     hook["get_instance"].return_value = {"InstanceId": 77, "Status": "RUNNING"}
+    hook["list_instances"].return_value = [{"InstanceId": 77, "DagId": 9, "DagType": "SUPPLY_DATA", "Status": "RUNNING"}]
+    hook["get_dag"].return_value = {"Name": _name()}
     assert _op().execute(_context(store))["instance_id"] == 77
     hook["run_cycle_dag_nodes"].assert_not_called()
+    assert hook["get_dag"].called is not AIRFLOW_V_3_3_PLUS
 
 
 def test_retry_after_death_before_recording_finds_the_run_by_name(hook):
