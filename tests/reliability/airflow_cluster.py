@@ -212,18 +212,24 @@ class AirflowCluster(AirflowEnv):
         return self.api("GET", f"/dags/{dag_id}/dagRuns/{_q(run_id)}/taskInstances/{task_id}")
 
     def wait_for_task_state(self, dag_id: str, run_id: str, task_id: str, states: tuple[str, ...],
-                            timeout: float = 120) -> dict:
+                            timeout: float = 120, try_number: int | None = None) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive()
             ti = self.task_instance(dag_id, run_id, task_id)
-            if ti["state"] in states:
+            if ti["state"] in states and try_number in (None, ti["try_number"]):
                 return ti
             time.sleep(0.5)
         raise TimeoutError(f"{task_id} not in {states} after {timeout}s: {ti}\n{self.output_tail()}")
 
     def links(self, dag_id: str, run_id: str, task_id: str) -> dict[str, str | None]:
         return self.api("GET", f"/dags/{dag_id}/dagRuns/{_q(run_id)}/taskInstances/{task_id}/links")["extra_links"]
+
+    def xcoms(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+        """Every XCom of a task instance, deserialized, by key."""
+        base = f"/dags/{dag_id}/dagRuns/{_q(run_id)}/taskInstances/{task_id}/xcomEntries"
+        keys = [e["key"] for e in self.api("GET", base)["xcom_entries"]]
+        return {key: self.api("GET", f"{base}/{_q(key)}?deserialize=true")["value"] for key in keys}
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
         """The task log as served by the API server, one line per structured log event."""
