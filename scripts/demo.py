@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,24 @@ def task_states(env: dict, run_id: str) -> dict[str, str]:
         if len(parts) >= 4 and parts[0] == DAG_ID:
             states[parts[2]] = parts[3]
     return states
+
+
+def links(home: Path, run_id: str) -> list[str]:
+    """The console links the tasks persisted (what the Airflow UI shows as extra links)."""
+    with sqlite3.connect(home / "airflow.db") as db:
+        rows = db.execute(
+            "SELECT DISTINCT value FROM xcom WHERE dag_id=? AND run_id=? AND key LIKE '_link_%'", (DAG_ID, run_id)
+        ).fetchall()
+    return sorted(json.loads(value) for (value,) in rows)
+
+
+def deployed_version(home: Path, run_id: str) -> int | None:
+    with sqlite3.connect(home / "airflow.db") as db:
+        row = db.execute(
+            "SELECT value FROM xcom WHERE dag_id=? AND run_id=? AND task_id='deploy' AND key='return_value'",
+            (DAG_ID, run_id),
+        ).fetchone()
+    return json.loads(row[0]).get("version") if row else None
 
 
 def serving() -> tuple[int, str]:
@@ -88,6 +107,7 @@ def main() -> int:
             result = airflow("dags", "test", DAG_ID, date, "-c", json.dumps(conf), env=env, check=False)
             log_path = home / f"dags-test-{date}.log"
             log_path.write_text(result.stdout + result.stderr)
+            remote_lines = sum("[dataworks]" in line for line in (result.stdout + result.stderr).splitlines())
             run_id = airflow("dags", "list-runs", DAG_ID, "-o", "plain", env=env).stdout
             run_id = next(line.split()[1] for line in run_id.splitlines() if date in line and line.startswith(DAG_ID))
             states = task_states(env, run_id)
@@ -101,11 +121,14 @@ def main() -> int:
             ok = ok and run_ok
             summary.append(
                 f"{'PASS' if run_ok else 'FAIL'}  {label:13} serving v{before[0]} ({before[1]}) -> "
-                f"v{after[0]} ({after[1]})\n      tasks: {states}\n      log: {log_path}"
+                f"v{after[0]} ({after[1]}); deployed v{deployed_version(home, run_id)}\n      tasks: {states}\n"
+                f"      DataWorks log lines in the task log: {remote_lines}\n"
+                + "".join(f"      link: {url}\n" for url in links(home, run_id))
+                + f"      full log: {log_path}"
             )
         print("\n=== summary ===")
         print("\n".join(summary))
-        print(f"console links (real Alibaba Cloud): see the task pages in the Airflow UI; calls: {emulator.calls()}")
+        print(f"emulator API calls: {json.dumps(emulator.calls())}")
     if not args.keep:
         shutil.rmtree(data_dir, ignore_errors=True)
     print("demo " + ("passed" if ok else "FAILED"))
