@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Create (or update) the project's virtualenv from the pinned constraints. Idempotent.
 #   VENV=.venv  CONSTRAINTS=constraints/constraints-airflow-3.txt  PYTHON=python3
+# The Airflow 2.11 leg: VENV=.venv-af2 CONSTRAINTS=constraints/constraints-airflow-2.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 CONSTRAINTS=${CONSTRAINTS:-constraints/constraints-airflow-3.txt}
 PYTHON=${PYTHON:-python3}
-uv_version=$(grep -E '^uv==' constraints/constraints-airflow-3.txt | cut -d= -f3)
+uv_version=$(grep -E '^uv==' "$CONSTRAINTS" | cut -d= -f3)
 
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
