@@ -188,12 +188,13 @@ class EasHook(AlibabaCloudBaseHook):
                         return resp.json()
                     except ValueError:
                         return text
-            warming = status is None or status == 503 or (status == 404 and not text.strip())
+            # 429 is the gateway's rate limit: back off and retry as for warm-up (a 500 is the model's answer).
+            warming = status is None or status in (429, 503) or (status == 404 and not text.strip())
             if not warming or time.monotonic() + delay > deadline:
                 code = f"HTTP{status}" if status else "ConnectionError"
                 raise PaiApiError("Predict", code, f"{service_name}: {text[:500]}", request_id, status,
                                   hint=self._predict_hint(status))
-            self.log.warning("Predict %s answered %s; service warming up, retrying in %.1f s",
+            self.log.warning("Predict %s answered %s (warming up or rate-limited); retrying in %.1f s",
                              service_name, status or "no connection", delay)
             self._sleep(delay)
             delay = min(delay * 2, _WARMUP_MAX_DELAY)
@@ -202,6 +203,8 @@ class EasHook(AlibabaCloudBaseHook):
     def _predict_hint(status: int | None) -> str:
         if status in (401, 403):
             return "the service token was refused: check the service's token / generate_token"
+        if status == 429:
+            return "the service's rate limit was hit: lower the request rate or scale the service"
         if status in (404, 503, None):
             return "the service is not serving yet: wait for Running (EasServiceSensor) or raise timeout"
         return "the model answered with an error: check the model files and the payload format"
