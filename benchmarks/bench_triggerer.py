@@ -179,6 +179,17 @@ def forked(kind: str, ids: list[int], interval: float, emu) -> dict:
     return result
 
 
+def cpu_note(tr: list[dict], met: bool, per_call_ratio: float) -> str:
+    note = ("floor = bare get_instance_async on one shared client; trigger polls include their "
+            f"GetInstanceLog calls (per API call {per_call_ratio:.2f}x the floor)")
+    if met:
+        return note
+    logs = sum(r["calls"].get("GetInstanceLog", 0) for r in tr) / max(sum(r["polls"] for r in tr), 1)
+    return (f"{note}. MISSED: each poll also fetches the log {logs:.2f} times on average (on every status "
+            "change and every few polls, so the log streams), each trigger builds its own hook and SDK "
+            "client, and connection errors under the burst are retried")
+
+
 def main() -> None:
     args = parse_args(__doc__)
     n, run_seconds, interval = (10, 2.0, 0.5) if args.quick else (1000, 30.0, 5.0)
@@ -212,8 +223,7 @@ def main() -> None:
             f"{min(r['ok'] for r in tr + [mem])}/{n}", target=f"{n}/{n}", met=all_ok),
         row("CPU per poll (ms)", f"{f_poll:.2f}", f"{t_poll:.2f}", ratio=ratio, target=f"<= {CPU_TARGET}x floor",
             met=ratio <= CPU_TARGET,
-            note=(f"floor = bare get_instance_async on one shared client; trigger polls include their "
-                  f"GetInstanceLog calls (per API call: {median([r['cpu_ms_per_call'] for r in tr]):.2f} ms)")),
+            note=cpu_note(tr, ratio <= CPU_TARGET, median([r["cpu_ms_per_call"] for r in tr]) / f_poll)),
         row(f"memory for {n} triggers, tracemalloc peak (MB)", "", f"{mem['traced_mb']:.1f}",
             target=f"<= {MEM_TARGET_MB:.0f} MB", met=mem["traced_mb"] <= MEM_TARGET_MB, note=client_note),
         row(f"memory for {n} triggers, RSS peak above empty loop (MB)", f"{median([r['rss_mb'] for r in fl]):.1f}",
