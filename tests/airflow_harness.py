@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -15,7 +16,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_pai.version_compat import AIRFLOW_V_3_0_PLUS
+
 AIRFLOW_BIN = str(Path(sys.executable).with_name("airflow"))
+# Airflow 2's `dags test` echoes every task log record twice on stdout: once through the stream
+# handler it adds to the task logger (this format), once through the root console handler.
+_AF2_DAGS_TEST_ECHO = re.compile(
+    r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] \{[^}]+\} \w+ - .*\n"  # the record's first line
+    r"(?:(?!\[\d{4}-\d\d-\d\d[ T]\d\d:).*\n)*",  # and its continuation lines (tracebacks, log tails)
+    re.MULTILINE,
+)
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
@@ -75,7 +85,10 @@ class AirflowEnv:
             args.append(logical_date)
         if conf is not None:
             args += ["-c", json.dumps(conf)]
-        return self.airflow(*args, env=env, timeout=timeout)
+        result = self.airflow(*args, env=env, timeout=timeout)
+        if not AIRFLOW_V_3_0_PLUS:  # keep one copy of each record, as Airflow 3 prints it
+            result.stdout = _AF2_DAGS_TEST_ECHO.sub("", result.stdout)
+        return result
 
     def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with sqlite3.connect(self.db_path) as db:
