@@ -93,7 +93,7 @@ def render(results: list[dict], quick: bool, command: str, total: float) -> str:
             lines += [f"The benchmark failed ({r['error']}). Last lines of its log:", "", "```",
                       r["log_tail"], "```"]
             continue
-        lines += [r.get("method", ""), "", f"Took {r['seconds']:.0f} s.", "",
+        lines += [r.get("method", ""), "", f"Took {r.get('seconds', 0):.0f} s.", "",
                   "| Metric | Baseline | Ours | Ratio | Target | Met? | Note |",
                   "|---|---|---|---|---|---|---|"]
         for x in r["rows"]:
