@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
 
 NEW_MODEL = "oss://pai-demo/models/churn/v2/"
 EMPTY = "oss://pai-demo/models/churn/nothing-here/"
@@ -62,7 +63,10 @@ def test_retried_deploy_creates_no_second_version(airflow_env, pai_emulator, eas
     assert (tmp_path / "crashed").exists()  # the first try did die after UpdateService
     assert airflow_env.task_states("eas_deploy_crash_retry") == {"deploy": "success"}, out[-4000:]
     deployed = airflow_env.xcom("eas_deploy_crash_retry", "deploy")
-    assert (deployed["previous_version"], deployed["version"]) == (latest, latest + 1)
+    # Below 3.3 there is no task_state_store: the retry only sees the service already on the new config,
+    # so it cannot know the version its first try replaced (the documented degradation).
+    previous = latest if AIRFLOW_V_3_3_PLUS else latest + 1
+    assert (deployed["previous_version"], deployed["version"]) == (previous, latest + 1)
     # Running the deploy again (a cleared task, a rerun) adds nothing either.
     run(airflow_env, pai_emulator, "eas_deploy_only", NEW_MODEL)
     assert airflow_env.task_states("eas_deploy_only") == {"deploy": "success"}
