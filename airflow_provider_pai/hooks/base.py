@@ -250,6 +250,21 @@ class AlibabaCloudBaseHook(BaseHook):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(pai_conn_id={self.pai_conn_id!r}, region_id={self._region_id!r})"
 
+    # A triggerer runs hundreds of waits on one connection: they share one hook (so one credentials
+    # client and one SDK client) instead of building one each. Renewed after a few minutes so a
+    # rotated secret is picked up.
+    shared_hook_ttl = 300.0
+    _shared_hooks: dict[tuple, tuple[float, AlibabaCloudBaseHook]] = {}
+
+    @classmethod
+    def shared(cls, pai_conn_id: str = default_conn_name, region_id: str | None = None):
+        key = (cls, pai_conn_id, region_id)
+        now = time.monotonic()
+        entry = AlibabaCloudBaseHook._shared_hooks.get(key)
+        if entry is None or now - entry[0] > cls.shared_hook_ttl:
+            entry = AlibabaCloudBaseHook._shared_hooks[key] = (now, cls(pai_conn_id=pai_conn_id, region_id=region_id))
+        return entry[1]
+
     __str__ = __repr__
 
     # ---- connection (read lazily, once) -------------------------------------------------------

@@ -150,7 +150,7 @@ class DataWorksInstanceWaitMixin:
         changed = watch.observe(instance)
         if changed:
             self.log.info("DataWorks instance %s: %s -> %s", watch.instance_id, previous, watch.status)
-        if watch.wants_log(changed):
+        if watch.wants_log(instance):
             self._last_log = hook.get_instance_log(watch.instance_id, project_env=watch.project_env)
             for line in watch.new_lines(self._last_log):
                 self.log.info("[dataworks] %s", line)

@@ -17,9 +17,13 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_pai.utils.polling import PollSchedule, PollTimeout, instance_elapsed, wait_until_async
 
 TERMINAL_STATUSES = ("SUCCESS", "FAILURE")
-# The log is the most expensive thing to watch (it grows); fetch it on a status change, at the
-# end, and otherwise only every few polls, so log streaming stays within the call budget.
+# DataWorks bills every call and the Basic edition allows 100 a day. Status polls come first (they
+# bound how late the end is noticed); the log is fetched while the instance runs only when a wait's
+# calls stay within CALL_BUDGET of what fixed 30 s polling would have spent by then, at most every
+# LOG_EVERY_POLLS polls, and always once at the end, so every line still reaches the task log.
 LOG_EVERY_POLLS = 4
+CALL_BUDGET = 0.25
+FIXED_POLL_SECONDS = 30.0
 TAIL_LINES = 20
 
 
@@ -36,6 +40,7 @@ class InstanceWatch:
         lines_shown: int = 0,
         polls: int = 0,
         polls_since_log: int = 0,
+        log_fetches: int = 0,
         started_at: float | None = None,
     ) -> None:
         self.instance_id = int(instance_id)
@@ -45,6 +50,7 @@ class InstanceWatch:
         self.lines_shown = lines_shown
         self.polls = polls
         self.polls_since_log = polls_since_log
+        self.log_fetches = log_fetches
         self.started_at = time.time() if started_at is None else started_at
 
     def observe(self, instance: dict) -> bool:
@@ -56,12 +62,18 @@ class InstanceWatch:
         self.polls_since_log += 1
         return changed
 
-    def wants_log(self, changed: bool) -> bool:
-        return changed or self.status in TERMINAL_STATUSES or self.polls_since_log >= LOG_EVERY_POLLS
+    def wants_log(self, instance: dict | None = None) -> bool:
+        if self.status in TERMINAL_STATUSES:
+            return True
+        if self.status != "RUNNING" or self.polls_since_log < LOG_EVERY_POLLS:
+            return False  # waiting instances have no log yet
+        fixed_polling_calls = self.elapsed(instance) / FIXED_POLL_SECONDS + 1
+        return self.polls + self.log_fetches + 1 <= CALL_BUDGET * fixed_polling_calls
 
     def new_lines(self, log_text: str | None) -> list[str]:
         """Lines of the whole-log-so-far text not shown yet; a trailing partial line waits for its end."""
         self.polls_since_log = 0
+        self.log_fetches += 1
         text = log_text or ""
         lines = text.splitlines()
         if lines and not text.endswith("\n") and self.status not in TERMINAL_STATUSES:
@@ -87,6 +99,7 @@ class InstanceWatch:
             "lines_shown": self.lines_shown,
             "polls": self.polls,
             "polls_since_log": self.polls_since_log,
+            "log_fetches": self.log_fetches,
             "started_at": self.started_at,
         }
 
@@ -100,6 +113,7 @@ class InstanceWatch:
             lines_shown=d.get("lines_shown", 0),
             polls=d.get("polls", 0),
             polls_since_log=d.get("polls_since_log", 0),
+            log_fetches=d.get("log_fetches", 0),
             started_at=d.get("started_at"),
         )
 
@@ -191,11 +205,10 @@ class DataWorksInstanceTrigger(BaseTrigger):
 
     @property
     def hook(self):
-        # One hook (and so one cached SDK client) per trigger, not one per poll.
         if self._hook is None:
             from airflow_provider_pai.hooks.dataworks import DataWorksHook
 
-            self._hook = DataWorksHook(pai_conn_id=self.pai_conn_id)
+            self._hook = DataWorksHook.shared(pai_conn_id=self.pai_conn_id)
         return self._hook
 
     async def _poll(self, watch: InstanceWatch) -> tuple[bool, bool, dict]:
@@ -204,7 +217,7 @@ class DataWorksInstanceTrigger(BaseTrigger):
         changed = watch.observe(instance)
         if changed:
             self.log.info("DataWorks instance %s: %s -> %s", self.instance_id, previous, watch.status)
-        if watch.wants_log(changed):
+        if watch.wants_log(instance):
             text = await self.hook.get_instance_log_async(self.instance_id, project_env=self.project_env)
             for line in watch.new_lines(text):
                 self.log.info("[dataworks] %s", line)

@@ -102,7 +102,7 @@ class EasServiceTrigger(BaseTrigger):
     def _hook(self):
         from airflow_provider_pai.hooks.eas import EasHook
 
-        return EasHook(pai_conn_id=self.pai_conn_id, region_id=self.region_id)
+        return EasHook.shared(pai_conn_id=self.pai_conn_id, region_id=self.region_id)
 
     def _event(self, status: str, message: str, service: dict | None = None) -> TriggerEvent:
         return TriggerEvent(

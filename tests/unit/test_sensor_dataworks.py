@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from unittest import mock
 
 import pytest
@@ -122,9 +123,11 @@ def test_skipped_instance_succeeds_and_says_so(hook):
     assert _sensor().poke(_context()).xcom_value["skipped"] is True
 
 
-def test_log_lines_are_not_repeated_across_reschedules(hook, capsys):
+def test_log_lines_are_not_repeated_across_reschedules(hook, capsys, monkeypatch):
+    monkeypatch.setattr("airflow_provider_pai.triggers.dataworks.LOG_EVERY_POLLS", 1)
     store = FakeStore()
-    hook["get_instance"].side_effect = [_inst("RUNNING"), _inst("SUCCESS")]
+    running = _inst("RUNNING", BeginRunningTime=int((time.time() - 3600) * 1000))  # budget has room for the log
+    hook["get_instance"].side_effect = [running, _inst("SUCCESS")]
     hook["get_instance_log"].side_effect = ["a\nb\n", "a\nb\nc\n"]
     first = _sensor(mode="reschedule")
     assert first.poke(_context(store)) is False
@@ -159,7 +162,9 @@ def test_deferrable_defers_with_the_watch_and_timeout(hook):
         _sensor(deferrable=True, timeout=600).execute(_context())
     trigger = deferred.value.trigger
     assert isinstance(trigger, DataWorksInstanceTrigger)
-    assert trigger.instance_id == 77 and trigger.watch["lines_shown"] == 1  # no line shown twice
+    # The watch travels with the trigger: what the worker saw and showed is not repeated there.
+    assert trigger.instance_id == 77 and trigger.watch["polls"] == 1
+    assert trigger.watch["lines_shown"] == hook["get_instance_log"].call_count == 0  # just started: no budget for the log
     assert deferred.value.timeout.total_seconds() == 600 and trigger.end_time is not None
 
 

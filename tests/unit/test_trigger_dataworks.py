@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from unittest import mock
 
 import pytest
@@ -35,14 +36,39 @@ def test_watch_shows_each_complete_line_once():
     assert watch.new_lines("a\nb\npartial line\nc\nend") == ["end"]  # at the end, the last line counts
 
 
-def test_watch_fetches_log_on_change_every_few_polls_and_at_the_end():
+def _running_for(seconds):
+    return _inst("RUNNING", BeginRunningTime=int((time.time() - seconds) * 1000))
+
+
+def test_watch_fetches_no_log_while_waiting_and_always_at_the_end():
     watch = InstanceWatch(1)
-    assert watch.wants_log(watch.observe(_inst("RUNNING")))
-    watch.new_lines("")
-    wanted = [watch.wants_log(watch.observe(_inst("RUNNING"))) for _ in range(4)]
-    assert wanted == [False, False, False, True]
-    watch.new_lines("")
-    assert watch.wants_log(watch.observe(_inst("SUCCESS")))
+    for status in ("NOT_RUN", "WAIT_TIME", "WAIT_RESOURCE"):
+        watch.observe(_inst(status))
+        assert not watch.wants_log(_inst(status))
+    watch.observe(_inst("SUCCESS"))
+    assert watch.wants_log(_inst("SUCCESS"))
+
+
+def test_watch_streams_the_log_every_few_polls_while_the_call_budget_allows():
+    watch = InstanceWatch(1)
+    long_run = _running_for(3600)  # an hour in: fixed 30 s polling would have spent 121 calls
+    wanted = []
+    for _ in range(8):
+        watch.observe(long_run)
+        wanted.append(watch.wants_log(long_run))
+        if wanted[-1]:
+            watch.new_lines("")
+    assert wanted == [False, False, False, True, False, False, False, True]
+
+
+def test_watch_skips_the_log_when_status_polls_used_up_the_call_budget():
+    watch = InstanceWatch(1)
+    just_started = _running_for(60)  # fixed 30 s polling: 3 calls so far, a quarter of that is < 1
+    for _ in range(4):
+        watch.observe(just_started)
+    assert not watch.wants_log(just_started)
+    assert watch.log_fetches == 0
+    assert InstanceWatch.from_dict(watch.to_dict()).polls == 4
 
 
 def test_end_note_names_frozen_and_skipped_instances():
@@ -54,7 +80,7 @@ def test_end_note_names_frozen_and_skipped_instances():
 def _trigger_with(statuses, log_texts, **kwargs):
     trigger = DataWorksInstanceTrigger(42, "PROD", watch=InstanceWatch(42, schedule=PollSchedule(0.01)).to_dict(), **kwargs)
     hook = mock.Mock()
-    hook.get_instance_async = mock.AsyncMock(side_effect=[_inst(s) for s in statuses])
+    hook.get_instance_async = mock.AsyncMock(side_effect=[s if isinstance(s, dict) else _inst(s) for s in statuses])
     hook.get_instance_log_async = mock.AsyncMock(side_effect=log_texts)
     hook.stop_instance_async = mock.AsyncMock(return_value=True)
     trigger._hook = hook
@@ -66,7 +92,8 @@ async def _events(trigger):
 
 
 async def test_run_yields_success_with_summary_and_streams_lines(capsys):
-    trigger, hook = _trigger_with(["RUNNING", "RUNNING", "SUCCESS"], ["one\n", "one\ntwo\nthree\n"])
+    running = _running_for(3600)  # an hour in: the call budget has room to stream the log
+    trigger, hook = _trigger_with([running] * 4 + ["SUCCESS"], ["one\n", "one\ntwo\nthree\n"])
     (event,) = await _events(trigger)
     assert event.payload["status"] == "success"
     assert event.payload["instance"]["status"] == "SUCCESS"
@@ -75,7 +102,7 @@ async def test_run_yields_success_with_summary_and_streams_lines(capsys):
     shown = [line.split("[dataworks] ", 1)[1].split()[0] for line in capsys.readouterr().out.splitlines()
              if "[dataworks] " in line]
     assert shown == ["one", "two", "three"]
-    assert hook.get_instance_log_async.await_count == 2  # first sight and the end, not every poll
+    assert hook.get_instance_log_async.await_count == 2  # every 4th poll and the end, not every poll
 
 
 async def test_run_yields_failure_with_log_tail():
@@ -101,8 +128,10 @@ async def test_on_kill_stops_the_instance_only_with_cancel_on_kill():
     hook.stop_instance_async.assert_not_awaited()
 
 
-def test_hook_is_built_once_per_trigger():
-    trigger = DataWorksInstanceTrigger(42)
-    with mock.patch("airflow_provider_pai.hooks.dataworks.DataWorksHook") as hook_cls:
-        assert trigger.hook is trigger.hook
-    hook_cls.assert_called_once_with(pai_conn_id="pai_default")
+def test_triggers_on_one_connection_share_one_hook():
+    from airflow_provider_pai.hooks.dataworks import DataWorksHook
+
+    first, second, other = DataWorksInstanceTrigger(42), DataWorksInstanceTrigger(43), DataWorksInstanceTrigger(44, pai_conn_id="other")
+    assert first.hook is first.hook
+    assert first.hook is second.hook  # one credentials client and one SDK client for a thousand waits
+    assert isinstance(first.hook, DataWorksHook) and other.hook is not first.hook
