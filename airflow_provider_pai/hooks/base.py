@@ -512,13 +512,16 @@ class AlibabaCloudBaseHook(BaseHook):
         }
 
     def test_connection(self) -> tuple[bool, str]:
-        """Resolve credentials and endpoints; service hooks override this with a cheap read call."""
-        try:
-            self.credential_client
-            endpoints = ", ".join(f"{s}={self.endpoint_url(s)}" for s in SERVICES if s != "eas" or self._eas_known())
-            return True, f"Credentials ({self.auth_type}) and endpoints resolved: {endpoints}"
-        except Exception as exc:
-            return False, str(exc)
+        """The UI's Test button: one cheap read call per service, each reported on its own."""
+        from airflow_provider_pai.hooks.dataworks import DataWorksHook
+        from airflow_provider_pai.hooks.eas import EasHook
+        from airflow_provider_pai.hooks.oss import OssHook
+
+        results = []
+        for hook_class in (DataWorksHook, EasHook, OssHook):
+            hook = hook_class(pai_conn_id=self.pai_conn_id, region_id=self._region_id, retry_max_attempts=2)
+            results.append(hook.test_connection())
+        return all(ok for ok, _ in results), "; ".join(message for _, message in results)
 
     def _eas_known(self) -> bool:
         return bool(self.extras.get("eas_endpoint")) or self.region_id in EAS_REGIONS
