@@ -400,6 +400,15 @@ class EasModifyServiceOperator(EasBaseOperator):
             self.log.info("UpdateService: %s", answer["Message"])
         after = self.hook.describe_service(name)
         target = after.get("LatestVersion") or latest
+        if target > latest + 1:
+            # Another update landed alongside ours: EAS does not say which new version is ours, and
+            # claiming the newest would report someone else's model as this task's deployment.
+            raise AirflowException(
+                f"Another update of EAS service {name} landed at the same time as this one: versions "
+                f"{latest + 1}..{target} appeared where this task added one, so which one is this task's "
+                f"is unknown. Nothing was rolled back; version {after.get('CurrentVersion')} is current. "
+                "Deploy one service from one task at a time (an Airflow pool with 1 slot per service)."
+            )
         if target == latest:  # no version added (e.g. only scaling changed): wait on what serves
             target = after.get("CurrentVersion")
         return target
@@ -415,6 +424,14 @@ class EasModifyServiceOperator(EasBaseOperator):
         previous, name = result.get("previous_version"), result["service_name"]
         if not self.rollback_on_failure or not previous or previous == result.get("version"):
             raise AirflowException(message)
+        newest = self.hook.describe_service(name).get("LatestVersion") or 0
+        if result.get("version") and newest > result["version"]:
+            # Someone deployed after this task: rolling back now would silently undo their update.
+            raise AirflowException(
+                f"{message}\nNot rolling back: another deploy has moved EAS service {name} on to version "
+                f"{newest} since this task's version {result['version']}. Deploy one service from one task "
+                "at a time (an Airflow pool with 1 slot per service)."
+            )
         self.log.error("%s\nRolling EAS service %s back to version %s.", message, name, previous)
         switch_version(self.hook, name, previous)
         if self.deferrable:

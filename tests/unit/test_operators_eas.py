@@ -195,7 +195,7 @@ def test_deferrable_modify_finished_before_deferring_returns():
 
 def test_execute_complete_failed_event_defers_rollback():
     op = modify(deferrable=True)
-    hook = with_hook(op, [])
+    hook = with_hook(op, [svc("Failed", 2, 2, NEW)])  # read before rolling back: nobody deployed since
     result = {"service_name": "churn_model", "previous_version": 1, "version": 2}
     with pytest.raises(TaskDeferred) as deferred:
         op.execute_complete(make_context(), {"status": "failed", "message": "boom events"}, result=result)
