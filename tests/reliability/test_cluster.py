@@ -22,7 +22,11 @@ from tests.reliability.conftest import (
     reliability_scenario,
 )
 
-pytestmark = pytest.mark.slow
+from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
+
+# The components (api-server, dag-processor), REST API v2 and task_state_store are Airflow 3.3's.
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="the multi-process cluster is Airflow 3.3")]
 
 DAG_ID = "pai_train_deploy"
 GOOD_DATE, BROKEN_DATE = "2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z"

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from airflow_provider_pai.version_compat import AIRFLOW_V_3_0_PLUS
 from tests.reliability.conftest import (
     EXAMPLE_DAG,
     SECRETS,
@@ -36,6 +37,12 @@ FAULTS = [
 ]
 
 
+def add_example_dag(airflow_env, emu) -> None:
+    airflow_env.add_dag_file(EXAMPLE_DAG)
+    if not AIRFLOW_V_3_0_PLUS:  # Airflow 2's `dags test` needs the DAG serialized first (apache/airflow#42495)
+        airflow_env.airflow("dags", "reserialize", env=emu.airflow_env(), check=True)
+
+
 def assert_one_run_one_version(emu, version_before: int) -> None:
     state = emu.state()
     # calls() counts attempts, faulted ones included; what a bill shows is what took effect.
@@ -55,7 +62,7 @@ def assert_nothing_leaked(airflow_env, output: str) -> None:
 
 
 def test_example_dag_rides_out_throttling_errors_and_resets(airflow_env, pai_emulator):
-    airflow_env.add_dag_file(EXAMPLE_DAG)
+    add_example_dag(airflow_env, pai_emulator)
     version_before = latest_version(pai_emulator)
     for rule in FAULTS:
         pai_emulator.fault(**rule)
@@ -92,7 +99,7 @@ def _when(condition, timeout: float = 300) -> None:
 
 
 def test_emulator_restarts_while_training_and_deploy_wait(airflow_env, pai_emulator):
-    airflow_env.add_dag_file(EXAMPLE_DAG)
+    add_example_dag(airflow_env, pai_emulator)
     version_before = latest_version(pai_emulator)
     results = {}
     runner = threading.Thread(target=lambda: results.update(run=airflow_env.dags_test(
