@@ -230,7 +230,12 @@ class DataWorksInstanceTrigger(BaseTrigger):
         timeout = None if self.end_time is None else max(self.end_time - time.time(), 0.0)
         try:
             instance = await wait_until_async(
-                lambda: self._poll(watch), watch.schedule, timeout=timeout, elapsed_fn=watch.elapsed
+                lambda: self._poll(watch),
+                watch.schedule,
+                timeout=timeout,
+                elapsed_fn=watch.elapsed,
+                # The worker polled just before deferring: don't spend that call again at once.
+                first_delay=watch.schedule.first_interval if watch.polls else 0.0,
             )
         except PollTimeout as exc:
             self.watch = watch.to_dict()

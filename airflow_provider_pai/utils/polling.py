@@ -154,13 +154,18 @@ def wait_until(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Any] = time.sleep,
     elapsed_fn: Callable[[Any], float | None] | None = None,
+    first_delay: float = 0.0,
 ) -> Any:
     """Poll until ``poll_fn()`` returns done; return its value. Raise ``PollTimeout`` after ``timeout`` s.
 
     ``elapsed_fn(value)`` gives the remote run's age (e.g. ``instance_elapsed``); when absent or
     None, the time since this wait began is used. The last poll happens at the deadline.
+    ``first_delay`` skips the first poll's worth of time when the caller has just polled (a
+    deferral): the quota counts the poll the worker made before handing over.
     """
     start = clock()
+    if first_delay > 0:
+        sleep(first_delay if timeout is None else min(first_delay, timeout))
     while True:
         done, changed, value = poll_fn()
         if done:
@@ -183,9 +188,12 @@ async def wait_until_async(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     elapsed_fn: Callable[[Any], float | None] | None = None,
+    first_delay: float = 0.0,
 ) -> Any:
     """The async twin of ``wait_until`` for triggers: same schedule, same timeout semantics."""
     start = clock()
+    if first_delay > 0:
+        await sleep(first_delay if timeout is None else min(first_delay, timeout))
     while True:
         done, changed, value = await poll_fn()
         if done:

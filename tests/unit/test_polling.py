@@ -225,3 +225,32 @@ async def test_async_timeout():
         await wait_until_async(poll, PollSchedule(), timeout=90, clock=clock, sleep=clock.async_sleep)
     assert clock.now == 90
     assert err.value.last_value == "WAIT_RESOURCE"
+
+
+def test_first_delay_sleeps_before_the_first_poll_and_respects_the_timeout():
+    from airflow_provider_pai.utils.polling import PollSchedule, wait_until
+
+    events = []
+    wait_until(lambda: (events.append("poll") or True, False, "v"), PollSchedule(5), timeout=None,
+               sleep=lambda s: events.append(("sleep", s)), first_delay=7)
+    assert events == [("sleep", 7), "poll"]
+    events.clear()
+    wait_until(lambda: (events.append("poll") or True, False, "v"), PollSchedule(5), timeout=3,
+               sleep=lambda s: events.append(("sleep", s)), first_delay=7)
+    assert events == [("sleep", 3), "poll"]
+
+
+async def test_first_delay_async_twin():
+    from airflow_provider_pai.utils.polling import PollSchedule, wait_until_async
+
+    events = []
+
+    async def poll():
+        events.append("poll")
+        return True, False, "v"
+
+    async def sleep(s):
+        events.append(("sleep", s))
+
+    assert await wait_until_async(poll, PollSchedule(5), timeout=None, sleep=sleep, first_delay=7) == "v"
+    assert events == [("sleep", 7), "poll"]

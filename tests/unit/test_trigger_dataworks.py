@@ -135,3 +135,25 @@ def test_triggers_on_one_connection_share_one_hook():
     assert first.hook is first.hook
     assert first.hook is second.hook  # one credentials client and one SDK client for a thousand waits
     assert isinstance(first.hook, DataWorksHook) and other.hook is not first.hook
+
+
+async def test_trigger_does_not_repeat_the_poll_the_worker_just_made():
+    watch = InstanceWatch(42, schedule=PollSchedule(0.01))
+    watch.observe(_inst("RUNNING"))  # the worker's poke before deferring
+    trigger = DataWorksInstanceTrigger(42, "PROD", watch=watch.to_dict())
+    hook = mock.Mock()
+    hook.get_instance_async = mock.AsyncMock(return_value=_inst("SUCCESS"))
+    hook.get_instance_log_async = mock.AsyncMock(return_value="done\n")
+    trigger._hook = hook
+    from airflow_provider_pai.triggers import dataworks as module
+
+    with mock.patch.object(module, "wait_until_async", wraps=module.wait_until_async) as wait:
+        (event,) = await _events(trigger)
+    assert event.payload["status"] == "success"
+    assert wait.call_args.kwargs["first_delay"] == 0.01  # one interval first, then the poll
+    assert hook.get_instance_async.await_count == 1
+    fresh = DataWorksInstanceTrigger(42, "PROD", watch=InstanceWatch(42).to_dict())
+    fresh._hook = hook
+    with mock.patch.object(module, "wait_until_async", wraps=module.wait_until_async) as wait:
+        await _events(fresh)
+    assert wait.call_args.kwargs["first_delay"] == 0.0  # nothing polled yet: look at once
