@@ -56,9 +56,10 @@ class AirflowCluster(AirflowEnv):
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.password = secrets.token_urlsafe(16)
         self.passwords_file = self.home / "passwords.json"
-        self._extra = dict(env or {})
+        self.extra_env = dict(env or {})  # may be completed until start()
         self._parallelism = parallelism
         self._procs: dict[str, subprocess.Popen] = {}
+        self._migration: subprocess.Popen | None = None
         self._token: str | None = None
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -81,13 +82,28 @@ class AirflowCluster(AirflowEnv):
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "8",
         }
-        return super().env({**cluster, **self._extra, **(extra or {})})
+        return super().env({**cluster, **self.extra_env, **(extra or {})})
 
     # lifecycle -------------------------------------------------------------------------------
 
+    def begin_migration(self) -> None:
+        """Run ``airflow db migrate`` in the background (most of a minute on SQLite); start() waits for it."""
+        log = open(self.home / "migrate.out", "ab")
+        self._migration = subprocess.Popen([AIRFLOW_BIN, "db", "migrate"], env=self.env(), stdout=log,
+                                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+
+    def _finish_migration(self) -> None:
+        if self._migration is None:
+            self.migrate()
+        elif self._migration.wait(timeout=600) != 0:
+            raise RuntimeError("airflow db migrate failed:\n" + (self.home / "migrate.out").read_text()[-3000:])
+
     def start(self, timeout: float = 120) -> AirflowCluster:
         self.passwords_file.write_text(json.dumps({ADMIN_USER: self.password}))
-        self.migrate()
+        self._finish_migration()
+        self.port = free_port()  # picked now: a port found free minutes ago may be taken since
+        self.base_url = f"http://127.0.0.1:{self.port}"
         for component in COMPONENTS:
             out = open(self.home / f"{component}.out", "ab")
             self._procs[component] = subprocess.Popen(
@@ -124,6 +140,9 @@ class AirflowCluster(AirflowEnv):
         )
 
     def stop(self) -> None:
+        if self._migration is not None and self._migration.poll() is None:
+            self._migration.kill()
+            self._migration.wait()
         procs, self._procs = self._procs, {}
         for proc in procs.values():
             if proc.poll() is None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +123,30 @@ def shared_emulator(tmp_path_factory):
             mp.delenv(var, raising=False)
         mp.setenv(CONN_ENV, emu.connection_json())
         yield emu
+
+
+# The multi-process Airflow needs its own migrated DB; migrating SQLite takes most of a minute, so
+# it starts as soon as collection shows cluster tests will run, alongside the tests before them.
+_premigrated: dict[str, Any] = {}
+
+
+def pytest_collection_finish(session) -> None:
+    from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
+    from tests.reliability.airflow_cluster import AirflowCluster
+
+    if AIRFLOW_V_3_3_PLUS and any(item.nodeid.startswith("tests/reliability/test_cluster.py") for item in session.items):
+        root = Path(tempfile.mkdtemp(prefix="pai-airflow-cluster-"))
+        cluster = AirflowCluster(root / "airflow")
+        cluster.begin_migration()
+        _premigrated.update(cluster=cluster, root=root)
+
+
+def pytest_sessionfinish(session) -> None:
+    if "cluster" in _premigrated:
+        _premigrated["cluster"].stop()
+        shutil.rmtree(_premigrated["root"], ignore_errors=True)
+
+
+def take_premigrated_cluster():
+    """The cluster whose DB is being migrated since collection, or None."""
+    return _premigrated.get("cluster")

@@ -20,6 +20,7 @@ from tests.reliability.conftest import (
     calls_of,
     latest_version,
     reliability_scenario,
+    take_premigrated_cluster,
 )
 
 from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
@@ -63,7 +64,8 @@ def cluster_scenario() -> dict:
 def cluster(tmp_path_factory):
     home = tmp_path_factory.mktemp("airflow_cluster")
     with EmulatorProcess(cluster_scenario(), data_dir=home / "emulator") as emu:
-        af = AirflowCluster(home / "airflow", env={**emu.airflow_env(), "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"})
+        af = take_premigrated_cluster() or AirflowCluster(home / "airflow")
+        af.extra_env.update(emu.airflow_env(), AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE="True")
         # The example DAG as it is, but run only when triggered (no scheduled run on unpause).
         source = EXAMPLE_DAG.read_text()
         assert 'schedule="@daily"' in source

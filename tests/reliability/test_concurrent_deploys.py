@@ -2,21 +2,19 @@
 targets the version its own deploy replaced or refuses clearly.
 
 EAS has no compare-and-swap: UpdateService answers without naming the version it created. The two
-interleavings that matter are forced deterministically (real operators, real SDK, the emulator):
+interleavings that matter are forced deterministically, by running the other deploy from inside
+this one's hook calls (real operators, real SDK, the emulator):
 the other deploy lands between this deploy's UpdateService and its read-back, or while it waits.
 Recommended in docs/reliability.md: an Airflow pool with 1 slot per service.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 from airflow_provider_pai.hooks.eas import EasHook
 from airflow_provider_pai.operators.eas import EasModifyServiceOperator, EasRollbackOperator
-from tests.reliability.conftest import calls_of, reliability_scenario, task_context
+from tests.reliability.conftest import reliability_scenario, task_context
 
 MODEL_A, MODEL_B = "oss://pai-demo/models/a/", "oss://pai-demo/models/b/"
 
@@ -87,7 +85,7 @@ def test_update_landing_alongside_is_refused_not_claimed(pai_emulator):
     assert service(pai_emulator)["current"] == 3  # B's failure did not touch A's deployment
 
     # Run B's rollback has no deployment to undo; run A's goes back to what A replaced (B's version 2).
-    assert "Found no deployment record" in run_rollback(ctx_b)
+    assert "Nothing to roll back" in run_rollback(ctx_b)  # a skip: B never deployed anything
     assert service(pai_emulator)["current"] == 3
     assert run_rollback(ctx_a)["version"] == 2
     assert service(pai_emulator)["current"] == 2
@@ -96,21 +94,29 @@ def test_update_landing_alongside_is_refused_not_claimed(pai_emulator):
 def test_deploy_overtaken_while_waiting_fails_without_undoing_the_other(pai_emulator):
     ctx_a, ctx_b = task_context("deploy", run_id="run_a"), task_context("deploy", run_id="run_b")
     outcome = {}
+    op_b = deploy(MODEL_B, timeout=15)
+    hook = EasHook()
+    real_update, real_describe = hook.update_service, hook.describe_service
+    reads_after_update = []
 
-    def run_b():
-        try:
-            outcome["b"] = deploy(MODEL_B, timeout=15).execute(ctx_b)
-        except Exception as exc:  # noqa: BLE001 - how B ends is what is checked
-            outcome["b"] = exc
+    def update(*args, **kwargs):
+        reads_after_update.append("update")
+        return real_update(*args, **kwargs)
 
-    thread = threading.Thread(target=run_b)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while calls_of(pai_emulator, "eas", "UpdateService") < 1:  # B's update is accepted: B is waiting
-        assert time.monotonic() < deadline and thread.is_alive(), outcome
-        time.sleep(0.1)
-    result_a = deploy(MODEL_A).execute(ctx_a)  # run A deploys over B's rollout and waits for it
-    thread.join(timeout=120)
+    def describe_then_other_deploy(*args, **kwargs):
+        if reads_after_update and len(reads_after_update) == 2:  # after the read-back: B's first wait poll
+            outcome["a"] = deploy(MODEL_A).execute(ctx_a)  # run A deploys over B's rollout and waits for it
+        if reads_after_update:
+            reads_after_update.append("describe")
+        return real_describe(*args, **kwargs)
+
+    hook.update_service, hook.describe_service = update, describe_then_other_deploy
+    op_b.__dict__["hook"] = hook
+    try:
+        outcome["b"] = op_b.execute(ctx_b)
+    except Exception as exc:  # noqa: BLE001 - how B ends is what is checked
+        outcome["b"] = exc
+    result_a = outcome["a"]
 
     assert result_a["version"] == 3 and model_of(pai_emulator, 3) == MODEL_A
     assert model_of(pai_emulator, 2) == MODEL_B
