@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Sequence
 
 from airflow.configuration import conf
-from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException, BaseOperator
 
 from airflow_provider_pai.links.eas import EasServiceLink
 from airflow_provider_pai.triggers.eas import (
@@ -491,9 +491,13 @@ class EasRollbackOperator(EasBaseOperator):
         if not isinstance(record, dict) or "previous_version" not in record:
             record = ti.xcom_pull(task_ids=self.deploy_task_id, key=DEPLOY_XCOM_KEY)
         if not isinstance(record, dict):
-            raise AirflowException(
-                f"Found no deployment record from task {self.deploy_task_id!r} (deploy_task_id): it must be an "
-                "EasModifyServiceOperator in this DAG run that got as far as UpdateService, or pass version."
+            if self.version not in (None, ""):
+                return None
+            # With trigger_rule="one_failed" this task also runs when something before the deploy failed:
+            # then there is nothing to undo, which is a skip, not a second failure.
+            raise AirflowSkipException(
+                f"Nothing to roll back: task {self.deploy_task_id!r} (deploy_task_id) recorded no deployment in "
+                "this DAG run (it failed or was skipped before UpdateService). Pass version= to roll back anyway."
             )
         return record
 

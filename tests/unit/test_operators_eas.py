@@ -270,11 +270,16 @@ def test_rollback_force_overrides_the_guard():
     hook.update_service_version.assert_called_once()
 
 
-def test_rollback_without_a_record_says_so():
+def test_rollback_without_a_record_skips_and_says_why():
+    """trigger_rule="one_failed" also fires when a task before the deploy failed: nothing to undo."""
+    from airflow.providers.common.compat.sdk import AirflowSkipException
+
     op = rollback(deploy_task_id="deploy")
-    with_hook(op, [])
-    with pytest.raises(AirflowException, match="deploy_task_id"):
+    hook = with_hook(op, [])
+    with pytest.raises(AirflowSkipException, match="Nothing to roll back.*deploy_task_id"):
         op.execute(make_context())
+    hook.describe_service.assert_not_called()
+    hook.update_service_version.assert_not_called()
 
 
 # ---- EasCreateServiceOperator ------------------------------------------------------------------
