@@ -237,6 +237,13 @@ class EasBaseOperator(BaseOperator):
     def on_failed(self, context: Context, result: dict, message: str) -> dict:
         raise AirflowException(message)
 
+    def _update_landed(self, name: str, wanted: dict, latest_before: int) -> dict | None:
+        """For the retry policy: did an UpdateService whose answer was lost take effect anyway?"""
+        service = self.hook.describe_service(name)
+        if (service.get("LatestVersion") or 0) > latest_before and config_contains(current_config(service), wanted):
+            return {"Message": f"update of {name} already took effect (version {service.get('LatestVersion')})"}
+        return None
+
 
 class EasCreateServiceOperator(EasBaseOperator):
     """Create an EAS service from an eascmd service description (``eascmd create``).
@@ -294,7 +301,10 @@ class EasCreateServiceOperator(EasBaseOperator):
             return self.on_running(result, existing)
         else:
             self.log.info("EAS service %s exists; if_exists='update', updating it.", name)
-            self.hook.update_service(name, config, update_type="merge")
+            latest = existing.get("LatestVersion") or 0
+            self.hook.update_service(
+                name, config, update_type="merge", is_done=lambda: self._update_landed(name, config, latest)
+            )
         self.persist_link(context, name)
         service = self.hook.describe_service(name)
         result["version"] = service.get("LatestVersion") or service.get("CurrentVersion")
@@ -412,13 +422,6 @@ class EasModifyServiceOperator(EasBaseOperator):
         if target == latest:  # no version added (e.g. only scaling changed): wait on what serves
             target = after.get("CurrentVersion")
         return target
-
-    def _update_landed(self, name: str, wanted: dict, latest_before: int) -> dict | None:
-        """For the retry policy: did an UpdateService whose answer was lost take effect anyway?"""
-        service = self.hook.describe_service(name)
-        if (service.get("LatestVersion") or 0) > latest_before and config_contains(current_config(service), wanted):
-            return {"Message": f"update of {name} already took effect (version {service.get('LatestVersion')})"}
-        return None
 
     def on_failed(self, context: Context, result: dict, message: str) -> dict:
         previous, name = result.get("previous_version"), result["service_name"]

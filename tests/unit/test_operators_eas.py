@@ -314,6 +314,15 @@ def test_create_if_exists_fail_and_skip():
     hook.create_service.assert_not_called()
 
 
+def test_create_if_exists_update_asks_whether_a_lost_update_landed_before_retrying():
+    new_config = {**CONFIG, "model_path": NEW}
+    op = EasCreateServiceOperator(task_id="create", service_config=new_config, if_exists="update", poll_interval=0.01)
+    hook = with_hook(op, [svc("Running", 1, 1), svc("Running", 2, 2, NEW), svc("Running", 2, 2, NEW)] + [svc("Running", 2, 2, NEW)] * 3)
+    assert op.execute(make_context())["version"] == 2
+    is_done = hook.update_service.call_args.kwargs["is_done"]
+    assert is_done()  # version 2 with the new model exists: the retry policy must not send it again
+
+
 def test_create_retry_of_own_creation_waits_instead_of_failing():
     op = EasCreateServiceOperator(task_id="create", service_config=CONFIG, poll_interval=0.01)
     hook = with_hook(op, [svc("Creating"), svc("Creating"), svc("Running")])
