@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -65,7 +66,12 @@ def cluster(tmp_path_factory):
     home = tmp_path_factory.mktemp("airflow_cluster")
     with EmulatorProcess(cluster_scenario(), data_dir=home / "emulator") as emu:
         af = take_premigrated_cluster() or AirflowCluster(home / "airflow")
-        af.extra_env.update(emu.airflow_env(), AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE="True")
+        af.extra_env.update(
+            emu.airflow_env(), AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE="True",
+            # A worker killed whole stops heartbeating: notice it in seconds, not the default 5 minutes.
+            AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT="30",
+            AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL="3",
+        )
         # The example DAG as it is, but run only when triggered (no scheduled run on unpause).
         source = EXAMPLE_DAG.read_text()
         assert 'schedule="@daily"' in source
@@ -150,15 +156,19 @@ def test_broken_model_is_rolled_back_and_each_run_added_one_version(cluster, e2e
     assert states["deploy_fails"] == "failed" and failed_deploy["current"] == 1  # its own rollback held
 
 
-def _kill_task_process(af: AirflowCluster, dag_id: str, run_id: str, task_id: str) -> int:
+def _kill_task_process(af: AirflowCluster, dag_id: str, run_id: str, task_id: str, *, whole_worker=False) -> None:
+    """SIGKILL the process running the operator; ``whole_worker``: its supervisor first, as an OOM kill would."""
     ti = af.wait_for_task_state(dag_id, run_id, task_id, ("running",))
     assert ti["try_number"] == 1
     deadline = time.monotonic() + 30
     while not (pids := af.task_process_pids(ti["id"])) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert len(pids) == 1, f"task process of {task_id} not found"
+    if whole_worker:
+        supervisor = int(Path(f"/proc/{pids[0]}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        assert "airflow worker" in Path(f"/proc/{supervisor}/cmdline").read_text()
+        os.kill(supervisor, signal.SIGKILL)
     os.kill(pids[0], signal.SIGKILL)
-    return pids[0]
 
 
 def _wait_for_count(emu, service: str, action: str, more_than: int, timeout: float = 120) -> None:
@@ -168,16 +178,18 @@ def _wait_for_count(emu, service: str, action: str, more_than: int, timeout: flo
         time.sleep(0.3)
 
 
-def test_worker_killed_while_training_waits_reattaches(cluster):
+@pytest.mark.parametrize("whole_worker", [False, True], ids=["task-process", "whole-worker"])
+def test_worker_killed_while_training_waits_reattaches(cluster, whole_worker):
     af, emu = cluster
     runs_before = calls_of(emu, "dataworks", "RunCycleDagNodes")
-    run_id = af.trigger("reliability_kill_train", logical_date=GOOD_DATE)
+    run_id = af.trigger("reliability_kill_train", logical_date=BROKEN_DATE if whole_worker else GOOD_DATE)
     _wait_for_count(emu, "dataworks", "RunCycleDagNodes", runs_before)
     polls = calls_of(emu, "dataworks", "GetInstance")
     _wait_for_count(emu, "dataworks", "GetInstance", polls)  # it is in its wait loop now
-    _kill_task_process(af, "reliability_kill_train", run_id, "train")
+    _kill_task_process(af, "reliability_kill_train", run_id, "train", whole_worker=whole_worker)
 
-    af.wait_for_task_state("reliability_kill_train", run_id, "train", ("running",), try_number=2)
+    # A dead supervisor reports nothing: the scheduler finds the missing heartbeats and retries.
+    af.wait_for_task_state("reliability_kill_train", run_id, "train", ("running",), try_number=2, timeout=180)
     emu.advance_clock(3700)  # the hour-long training ends now
     assert af.wait_for_run("reliability_kill_train", run_id) == "success"
     ti = af.task_instance("reliability_kill_train", run_id, "train")
