@@ -195,7 +195,7 @@ class AirflowCluster(AirflowEnv):
             if errors:
                 raise AssertionError(f"DAG import errors: {errors}")
             try:
-                dag = self.api("GET", f"/dags/{dag_id}")
+                self.api("GET", f"/dags/{dag_id}")
                 return self.api("PATCH", f"/dags/{dag_id}", {"is_paused": False})
             except ApiError as err:
                 if err.status != 404:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_pai.emulator.process import EmulatorProcess
+from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.reliability.airflow_cluster import AirflowCluster
 from tests.reliability.conftest import (
     DAGS,
@@ -23,8 +24,6 @@ from tests.reliability.conftest import (
     reliability_scenario,
     take_premigrated_cluster,
 )
-
-from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
 
 # The components (api-server, dag-processor), REST API v2 and task_state_store are Airflow 3.3's.
 pytestmark = [pytest.mark.slow,
