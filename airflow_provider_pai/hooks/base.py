@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import threading
 import time
 from functools import cached_property
 from typing import Any, Awaitable, Callable
@@ -81,7 +82,7 @@ class PaiApiError(AirflowException):
         self.message = message or ""
         self.request_id = request_id or None
         self.status_code = status_code
-        self.hint = hint if hint is not None else error_hint(action, self.code)
+        self.hint = hint if hint is not None else error_hint(action, self.code, message=self.message)
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -98,8 +99,10 @@ def _rebuild_error(action, code, message, request_id, status_code, hint):
     return PaiApiError(action, code, message, request_id, status_code, hint=hint)
 
 
-def error_hint(action: str, code: str, conn_id: str = "pai_default", service: str = "") -> str:
+def error_hint(action: str, code: str, conn_id: str = "pai_default", service: str = "", message: str = "") -> str:
     """What to do next for an error code (a short table per code family)."""
+    if "security token" in message.lower():
+        code = "InvalidSecurityToken"  # OSS reports a bad STS token as InvalidAccessKeyId
     for prefix, hint_action, hint in _HINTS:
         if code.startswith(prefix) and (hint_action is None or hint_action == action):
             return hint.format(conn_id=conn_id, action=action, service=f"{service}_" if service else "")
@@ -246,6 +249,7 @@ class AlibabaCloudBaseHook(BaseHook):
         self._async_sleep = async_sleep or asyncio.sleep
         self._random = random.Random()
         self._clients: dict[str, Any] = {}
+        self._client_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(pai_conn_id={self.pai_conn_id!r}, region_id={self._region_id!r})"
@@ -406,7 +410,7 @@ class AlibabaCloudBaseHook(BaseHook):
             return None
         code, message, request_id, status, retry_after = found
         service = getattr(self, "service", "")
-        hint = error_hint(action, code, self.pai_conn_id, service)
+        hint = error_hint(action, code, self.pai_conn_id, service, message or "")
         err = PaiApiError(action, code, message, request_id, status, hint=hint)
         return err, is_retryable(code, status), retry_after
 
@@ -447,6 +451,18 @@ class AlibabaCloudBaseHook(BaseHook):
                     raise err from None
                 self._sleep(delay)
                 slept += delay
+
+    async def ready_async(self) -> None:
+        """Read the connection, import the SDK and build the client in a worker thread, once.
+
+        They block for seconds the first time; a triggerer's event loop serves every other trigger.
+        """
+        if not self._clients:
+            await asyncio.to_thread(self._build_client_once)
+
+    def _build_client_once(self) -> None:
+        with self._client_lock:
+            self.get_client()
 
     async def call_async(
         self, action: str, coro_fn: Callable[[], Awaitable[Any]], *, is_done: Callable[[], Any] | None = None

@@ -179,6 +179,7 @@ class DataWorksHook(AlibabaCloudBaseHook):
         return self.call("GetInstance", lambda: self._data("GetInstance", self.get_client().get_instance(request))) or {}
 
     async def get_instance_async(self, instance_id: int, project_env: str = "PROD") -> dict:
+        await self.ready_async()
         request = self._models().GetInstanceRequest(instance_id=int(instance_id), project_env=project_env)
 
         async def run():
@@ -192,6 +193,7 @@ class DataWorksHook(AlibabaCloudBaseHook):
         return self.call(action, lambda: self._data(action, self.get_client().get_instance_log(request))) or ""
 
     async def get_instance_log_async(self, instance_id: int, project_env: str = "PROD") -> str:
+        await self.ready_async()
         request = self._models().GetInstanceLogRequest(instance_id=int(instance_id), project_env=project_env)
 
         async def run():
@@ -217,6 +219,7 @@ class DataWorksHook(AlibabaCloudBaseHook):
         return bool(self.call("StopInstance", lambda: self._data("StopInstance", self.get_client().stop_instance(request))))
 
     async def stop_instance_async(self, instance_id: int, project_env: str = "PROD") -> bool:
+        await self.ready_async()
         request = self._models().StopInstanceRequest(instance_id=int(instance_id), project_env=project_env)
 
         async def run():

@@ -62,6 +62,7 @@ class EasHook(AlibabaCloudBaseHook):
                          lambda: self.get_client().describe_service(self.region_id, service_name).body.to_map())
 
     async def describe_service_async(self, service_name: str) -> dict:
+        await self.ready_async()
         region = self.region_id
 
         async def run():
@@ -127,6 +128,7 @@ class EasHook(AlibabaCloudBaseHook):
             page += 1
 
     async def describe_service_events_async(self, service_name: str, event_type: str | None = None) -> list[dict]:
+        await self.ready_async()
         region = self.region_id
         events: list[dict] = []
         page = 1

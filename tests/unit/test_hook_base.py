@@ -515,3 +515,28 @@ def test_legacy_form_methods(monkeypatch):
         assert widgets == {}  # Airflow 3 core without the FAB UI: no widgets, no crash
     else:
         assert "region_id" in widgets and "security_token" in widgets
+
+
+async def test_async_calls_build_the_client_off_the_event_loop():
+    """Reading the connection and importing the SDK block for seconds: not on a triggerer's loop."""
+    import threading
+
+    from airflow_provider_pai.hooks.dataworks import DataWorksHook
+
+    loop_thread = threading.get_ident()
+    built_in = []
+
+    class Probe(DataWorksHook):
+        def get_client(self):
+            built_in.append(threading.get_ident())
+            return self._cached_client("dataworks", object)
+
+    hook = Probe()
+    await hook.ready_async()
+    await hook.ready_async()  # built once
+    assert len(built_in) == 1 and built_in[0] != loop_thread
+
+
+def test_a_bad_sts_token_gets_the_token_hint_even_when_oss_calls_it_an_access_key_error():
+    err = PaiApiError("GetObject", "InvalidAccessKeyId", "The security token you provided is invalid.", "RID", 403)
+    assert "STS token" in str(err) and "security_token" in str(err)
