@@ -144,13 +144,13 @@ class EasBaseOperator(BaseOperator):
     def persist_link(self, context: Context, service_name: str) -> None:
         EasServiceLink.persist(context=context, region_id=self.hook.region_id, service_name=service_name)
 
-    def wait_running(self, service_name: str, version: int | None) -> dict:
+    def wait_running(self, service_name: str, version: int | None, newest: bool = False) -> dict:
         """Block until Running on ``version`` with all instances ready; raise with events on Failed."""
         last = {"where": ""}
 
         def poll():
             service = self.hook.describe_service(service_name)
-            state, where = service_progress(service, version=version)
+            state, where = service_progress(service, version=version, newest=newest)
             changed = where != last["where"]
             if changed:
                 self.log.info("EAS service %s: %s", service_name, where)
@@ -176,11 +176,14 @@ class EasBaseOperator(BaseOperator):
             events = f"  (could not read the service events: {exc})"
         return failure_message(service_name, where, events)
 
-    def defer_until_running(self, service_name: str, version: int | None, method_name: str, kwargs: dict) -> None:
+    def defer_until_running(
+        self, service_name: str, version: int | None, method_name: str, kwargs: dict, newest: bool = False
+    ) -> None:
         self.defer(
             trigger=EasServiceTrigger(
                 service_name,
                 version=version,
+                newest=newest,
                 pai_conn_id=self.pai_conn_id,
                 region_id=self.region_id,
                 poll_interval=self.poll_interval,
@@ -192,21 +195,26 @@ class EasBaseOperator(BaseOperator):
             timeout=timedelta(seconds=self.timeout + 5 * self.poll_interval),
         )
 
-    def finish_or_wait(self, context: Context, service_name: str, version: int | None, result: dict) -> dict:
-        """Return ``result`` once Running on ``version``: waits blocking, or defers."""
+    def finish_or_wait(
+        self, context: Context, service_name: str, version: int | None, result: dict, newest: bool = False
+    ) -> dict:
+        """Return ``result`` once Running on ``version``: waits blocking, or defers.
+
+        ``newest``: ``version`` is the one this task just deployed (see ``service_progress``).
+        """
         if not self.wait_for_completion:
             return result
         if self.deferrable:
             service = self.hook.describe_service(service_name)
-            state, where = service_progress(service, version=version)
+            state, where = service_progress(service, version=version, newest=newest)
             if state == "success":
                 return self.on_running(result, service)
             if state == "failed":
                 return self.on_failed(context, result, self.failure_text(service_name, where))
             self.stash(context, result)
-            self.defer_until_running(service_name, version, "execute_complete", {"result": result})
+            self.defer_until_running(service_name, version, "execute_complete", {"result": result}, newest=newest)
         try:
-            service = self.wait_running(service_name, version)
+            service = self.wait_running(service_name, version, newest=newest)
         except AirflowException as exc:
             return self.on_failed(context, result, str(exc))
         return self.on_running(result, service)
@@ -309,7 +317,7 @@ class EasCreateServiceOperator(EasBaseOperator):
         service = self.hook.describe_service(name)
         result["version"] = service.get("LatestVersion") or service.get("CurrentVersion")
         result["endpoint"] = endpoint_of(service)
-        return self.finish_or_wait(context, name, result["version"], result)
+        return self.finish_or_wait(context, name, result["version"], result, newest=True)
 
 
 class EasModifyServiceOperator(EasBaseOperator):
@@ -391,7 +399,7 @@ class EasModifyServiceOperator(EasBaseOperator):
         context["ti"].xcom_push(key=DEPLOY_XCOM_KEY, value=result)
         if store is not None:
             store.set(DEPLOY_STATE_KEY, {**self._state(name, wanted, result, latest), "target": result["version"]})
-        return self.finish_or_wait(context, name, result["version"], result)
+        return self.finish_or_wait(context, name, result["version"], result, newest=True)
 
     def _state(self, name: str, wanted: dict, result: dict, latest_before: int) -> dict:
         return {"service_name": name, "wanted": wanted, "previous_version": result["previous_version"],

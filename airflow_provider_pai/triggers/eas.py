@@ -20,19 +20,27 @@ WARNING_EVENTS_SHOWN = 5
 
 
 def service_progress(
-    service: dict, *, target_status: str = "Running", version: int | None = None
+    service: dict, *, target_status: str = "Running", version: int | None = None, newest: bool = False
 ) -> tuple[str, str]:
     """``("success" | "failed" | "waiting", one-line description)`` for a DescribeService dict.
 
     Success for Running also needs every instance ready (RunningInstance >= TotalInstance), and,
     when ``version`` is given, CurrentVersion == version. A failure of some other version than
-    the one waited for (the service has not switched yet) counts as waiting.
+    the one waited for (the service has not switched yet) counts as waiting. ``newest``: the
+    version waited for was just deployed, so a newer one taking over means another deploy
+    superseded it: that fails at once instead of waiting out the timeout.
     """
     status = service.get("Status")
     current = service.get("CurrentVersion")
     running, total = service.get("RunningInstance") or 0, service.get("TotalInstance") or 0
     where = f"Status={status}, CurrentVersion={current}, instances {running}/{total}"
     on_version = version is None or current == version
+    latest = service.get("LatestVersion") or 0
+    if newest and version is not None and latest > version and not on_version:
+        return "failed", (
+            f"{where}: superseded: version {latest} was deployed after version {version}, so another deploy "
+            "moved the service on (deploy one service from one task at a time: an Airflow pool with 1 slot)"
+        )
     if status == target_status and on_version:
         if target_status != "Running" or running >= total:
             return "success", where
@@ -75,11 +83,13 @@ class EasServiceTrigger(BaseTrigger):
         region_id: str | None = None,
         poll_interval: float = 30.0,
         timeout: float | None = None,
+        newest: bool = False,
     ) -> None:
         super().__init__()
         self.service_name = service_name
         self.target_status = target_status
         self.version = version
+        self.newest = newest
         self.pai_conn_id = pai_conn_id
         self.region_id = region_id
         self.poll_interval = poll_interval
@@ -96,6 +106,7 @@ class EasServiceTrigger(BaseTrigger):
                 "region_id": self.region_id,
                 "poll_interval": self.poll_interval,
                 "timeout": self.timeout,
+                "newest": self.newest,
             },
         )
 
@@ -121,7 +132,9 @@ class EasServiceTrigger(BaseTrigger):
 
         async def poll() -> tuple[bool, bool, Any]:
             service = await hook.describe_service_async(self.service_name)
-            state, where = service_progress(service, target_status=self.target_status, version=self.version)
+            state, where = service_progress(
+                service, target_status=self.target_status, version=self.version, newest=self.newest
+            )
             changed = where != last["where"]
             if changed:
                 self.log.info("EAS service %s: %s", self.service_name, where)

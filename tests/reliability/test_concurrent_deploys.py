@@ -128,6 +128,7 @@ def test_deploy_overtaken_while_waiting_fails_without_undoing_the_other(pai_emul
         f"run A's successful deploy was undone silently. B failed with: {outcome['b']}"
     )
     assert "another deploy has moved EAS service churn_model on to version 3" in str(outcome["b"])
+    assert "superseded" in str(outcome["b"])  # noticed at the next poll, not after waiting out the timeout
     # B's rollback refuses: the service has moved on since B's deploy.
     assert "another deploy has moved the service on" in run_rollback(ctx_b)
     assert service(pai_emulator)["current"] == 3

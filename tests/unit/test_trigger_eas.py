@@ -21,13 +21,24 @@ def trigger(**kw):
 
 
 def test_serialize_round_trips_without_secrets():
-    t = trigger(timeout=60.0, target_status="Stopped")
+    t = trigger(timeout=60.0, target_status="Stopped", newest=True)
     path, kwargs = t.serialize()
     assert path == "airflow_provider_pai.triggers.eas.EasServiceTrigger"
     again = EasServiceTrigger(**kwargs)
     assert again.serialize() == (path, kwargs)
     assert set(kwargs) == {"service_name", "target_status", "version", "pai_conn_id", "region_id",
-                           "poll_interval", "timeout"}
+                           "poll_interval", "timeout", "newest"}
+    assert kwargs["newest"] is True
+
+
+def test_a_deploy_superseded_by_another_fails_at_once_but_a_rollback_wait_does_not():
+    from airflow_provider_pai.triggers.eas import service_progress
+
+    overtaken = svc("Updating", current=4) | {"LatestVersion": 4}
+    state, where = service_progress(overtaken, version=3, newest=True)
+    assert state == "failed" and "superseded" in where and "version 4" in where
+    assert service_progress(overtaken, version=2)[0] == "waiting"  # a rollback to 2 waits for the switch
+    assert service_progress(svc("Running", current=3) | {"LatestVersion": 3}, version=3, newest=True)[0] == "success"
 
 
 async def collect(t):
