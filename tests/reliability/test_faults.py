@@ -29,6 +29,13 @@ DAG_ID = "pai_train_deploy"
 # three cloud APIs only: a 500 from a deployed model is the model's own answer (that is how the
 # broken demo model fails its test), so no client should retry it.
 FAULTS = [
+    # One of each for certain (rules are tried in order), so the run can never pass by luck alone...
+    {"service": "dataworks", "action": "GetInstance", "kind": "error", "count": 1},
+    {"service": "eas", "action": "DescribeService", "kind": "error", "count": 1},
+    {"service": "oss", "action": "CopyObject", "kind": "error", "count": 1},
+    {"service": "dataworks", "action": "RunCycleDagNodes", "kind": "throttle", "count": 1},
+    {"service": "eas", "action": "UpdateService", "kind": "reset", "count": 1},
+    # ...then the random weather.
     {"service": "*", "action": "*", "kind": "throttle", "rate": 0.3},  # Throttling.User / OSS 503 / HTTP 429
     {"service": "*", "action": "*", "kind": "reset", "rate": 0.05},    # TCP RST, no answer
 ] + [
