@@ -32,6 +32,7 @@ from airflow_provider_pai.utils.validation import (
     validate_eas_service_name,
     validate_positive,
 )
+from airflow_provider_pai.version_compat import get_task_state_store
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -90,14 +91,6 @@ def config_contains(current: dict, wanted: dict) -> bool:
 
 def endpoint_of(service: dict) -> str | None:
     return service.get("InternetEndpoint") or service.get("IntranetEndpoint")
-
-
-def state_store(context: Context):
-    """The Airflow 3.3 task_state_store, or None (older Airflow, or no store in this context)."""
-    try:
-        return context.get("task_state_store")
-    except Exception:  # Context is a plain dict in unit tests and older Airflow
-        return None
 
 
 def switch_version(hook: EasHook, name: str, version: int) -> dict:
@@ -287,7 +280,7 @@ class EasCreateServiceOperator(EasBaseOperator):
         name = validate_eas_service_name(config.get("name"), "service_config['name']")
         if config.get("model_path", "").startswith("oss://"):
             parse_oss_uri(config["model_path"], param="service_config['model_path']")
-        store = state_store(context)
+        store = get_task_state_store(context)
         result = {"service_name": name, "region_id": self.hook.region_id, "version": None, "endpoint": None}
         existing = self._existing(name)
         created_by_us = store is not None and store.get(CREATE_STATE_KEY) == name
@@ -371,7 +364,7 @@ class EasModifyServiceOperator(EasBaseOperator):
         wanted = self.requested_config()
         service = self.hook.describe_service(name)
         current, latest = service.get("CurrentVersion"), service.get("LatestVersion") or 0
-        store = state_store(context)
+        store = get_task_state_store(context)
         saved = store.get(DEPLOY_STATE_KEY) if store is not None else None
         if saved and (saved.get("service_name") != name or saved.get("wanted") != wanted):
             saved = None  # a different request (e.g. the DAG changed between tries)
@@ -406,7 +399,7 @@ class EasModifyServiceOperator(EasBaseOperator):
                 "latest_before": latest_before}
 
     def submit(self, context: Context, name: str, wanted: dict, current: int | None, latest: int) -> int | None:
-        store = state_store(context)
+        store = get_task_state_store(context)
         if store is not None:  # written before the update so a crash right after it still reattaches
             store.set(DEPLOY_STATE_KEY, {"service_name": name, "wanted": wanted, "previous_version": current,
                                          "latest_before": latest})

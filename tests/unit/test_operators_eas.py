@@ -45,6 +45,9 @@ class FakeStore:
 
 
 def make_context(store=None, xcoms=None):
+    """A task context; with ``store``, the Airflow 3.3 task_state_store (whatever Airflow runs the test)."""
+    if store is not None:
+        mock.patch("airflow_provider_pai.version_compat.AIRFLOW_V_3_3_PLUS", True).start()
     ti = mock.MagicMock()
     xcoms = xcoms or {}
     ti.xcom_pull.side_effect = lambda task_ids=None, key="return_value": xcoms.get((task_ids, key))
@@ -52,6 +55,12 @@ def make_context(store=None, xcoms=None):
     if store is not None:
         ctx["task_state_store"] = store
     return ctx
+
+
+@pytest.fixture(autouse=True)
+def _undo_version_patches():
+    yield
+    mock.patch.stopall()
 
 
 def with_hook(op, describes, events=()):
