@@ -428,6 +428,17 @@ class AlibabaCloudBaseHook(BaseHook):
         )
         return delay
 
+    def _delay_or_raise(self, action: str, exc: Exception, attempt: int, started: float, slept: float) -> float:
+        """Seconds to wait before the next attempt; else raise (a ``PaiApiError`` for API errors)."""
+        found = self._to_error(action, exc)
+        if found is None:
+            raise exc
+        err, retryable, retry_after = found
+        delay = self._next_delay(action, attempt, started, slept, err, retryable, retry_after)
+        if delay is None:
+            raise err from None
+        return delay
+
     def call(self, action: str, fn: Callable[[], Any], *, is_done: Callable[[], Any] | None = None) -> Any:
         """Run ``fn()`` under the retry policy; for a mutating call, ``is_done()`` is asked before each retry."""
         started, slept = time.monotonic(), 0.0
@@ -442,13 +453,7 @@ class AlibabaCloudBaseHook(BaseHook):
                         return done
                 return fn()
             except Exception as exc:
-                found = self._to_error(action, exc)
-                if found is None:
-                    raise
-                err, retryable, retry_after = found
-                delay = self._next_delay(action, attempt, started, slept, err, retryable, retry_after)
-                if delay is None:
-                    raise err from None
+                delay = self._delay_or_raise(action, exc, attempt, started, slept)
                 self._sleep(delay)
                 slept += delay
 
@@ -482,13 +487,7 @@ class AlibabaCloudBaseHook(BaseHook):
                         return done
                 return await coro_fn()
             except Exception as exc:
-                found = self._to_error(action, exc)
-                if found is None:
-                    raise
-                err, retryable, retry_after = found
-                delay = self._next_delay(action, attempt, started, slept, err, retryable, retry_after)
-                if delay is None:
-                    raise err from None
+                delay = self._delay_or_raise(action, exc, attempt, started, slept)
                 await self._async_sleep(delay)
                 slept += delay
 
