@@ -146,6 +146,17 @@ def _elapsed(elapsed_fn, value, clock_elapsed: float) -> float:
     return clock_elapsed
 
 
+def _next_sleep(schedule, start: float, now: float, timeout: float | None, elapsed_fn, value, changed: bool) -> float:
+    """The next sleep of a wait, cut to the deadline; raise PollTimeout once the deadline has passed."""
+    interval = schedule.next_interval(_elapsed(elapsed_fn, value, now - start), changed)
+    if timeout is None:
+        return interval
+    remaining = start + timeout - now
+    if remaining <= 0:
+        raise PollTimeout(now - start, value)
+    return min(interval, remaining)
+
+
 def wait_until(
     poll_fn: Callable[[], PollResult],
     schedule: PollSchedule,
@@ -170,14 +181,7 @@ def wait_until(
         done, changed, value = poll_fn()
         if done:
             return value
-        now = clock()
-        interval = schedule.next_interval(_elapsed(elapsed_fn, value, now - start), changed)
-        if timeout is not None:
-            remaining = start + timeout - now
-            if remaining <= 0:
-                raise PollTimeout(now - start, value)
-            interval = min(interval, remaining)
-        sleep(interval)
+        sleep(_next_sleep(schedule, start, clock(), timeout, elapsed_fn, value, changed))
 
 
 async def wait_until_async(
@@ -198,11 +202,4 @@ async def wait_until_async(
         done, changed, value = await poll_fn()
         if done:
             return value
-        now = clock()
-        interval = schedule.next_interval(_elapsed(elapsed_fn, value, now - start), changed)
-        if timeout is not None:
-            remaining = start + timeout - now
-            if remaining <= 0:
-                raise PollTimeout(now - start, value)
-            interval = min(interval, remaining)
-        await sleep(interval)
+        await sleep(_next_sleep(schedule, start, clock(), timeout, elapsed_fn, value, changed))
