@@ -43,6 +43,16 @@ def page(request, items: list, number_key: str, default_size: int = 100):
     return items[(number - 1) * size: number * size], number, size
 
 
+def paged_response(request, rows: list, items_key: str) -> web.Response:
+    """One page of ``rows`` in the PageNumber/PageSize/TotalCount envelope ListServices and ListServiceVersions share."""
+    paged = page(request, rows, "PageNumber")
+    if isinstance(paged, web.Response):
+        return paged
+    items, number, size = paged
+    return json_response({"RequestId": new_request_id(), "PageNumber": number, "PageSize": size,
+                          "TotalCount": len(rows), items_key: items})
+
+
 def describe(request, body, ctx, services, svc) -> web.Response:
     obj = S.service_object(svc, ctx.now(), ctx.region_id, base_url(request))
     return json_response({**obj, "RequestId": new_request_id()})
@@ -59,12 +69,7 @@ def list_services(request, ctx, services) -> web.Response:
         objs = [o for o in objs if o["Status"] == q["ServiceStatus"]]
     sort = q.get("Sort") or "CreateTime"
     objs.sort(key=lambda o: (str(o.get(sort) or ""), o["ServiceName"]), reverse=q.get("Order", "desc") != "asc")
-    paged = page(request, objs, "PageNumber")
-    if isinstance(paged, web.Response):
-        return paged
-    items, number, size = paged
-    return json_response({"RequestId": new_request_id(), "PageNumber": number, "PageSize": size,
-                          "TotalCount": len(objs), "Services": items})
+    return paged_response(request, objs, "Services")
 
 
 def versions(request, body, ctx, services, svc) -> web.Response:
@@ -76,12 +81,7 @@ def versions(request, body, ctx, services, svc) -> web.Response:
         "ServiceConfig": json.dumps({"name": svc["name"], **v["config"]}),
         "ServiceRunnable": "unknown" if v["ok"] is None else str(v["ok"]).lower(),
     } for v in svc["versions"]]
-    paged = page(request, rows, "PageNumber")
-    if isinstance(paged, web.Response):
-        return paged
-    items, number, size = paged
-    return json_response({"RequestId": new_request_id(), "PageNumber": number, "PageSize": size,
-                          "TotalCount": len(rows), "Versions": items})
+    return paged_response(request, rows, "Versions")
 
 
 def events(request, body, ctx, services, svc) -> web.Response:
