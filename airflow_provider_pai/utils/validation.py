@@ -28,6 +28,9 @@ class PaiParameterError(ValueError):
     """A parameter failed validation; the message names it and the fix."""
 
 
+_BUCKET_RULE = "3-63 characters: lowercase letters, digits and hyphens, starting and ending with a letter or digit"
+
+
 def _fail(param: str, value: Any, fix: str) -> PaiParameterError:
     return PaiParameterError(f"Invalid {param}={value!r}: {fix}")
 
@@ -37,8 +40,7 @@ def validate_bucket_name(bucket: Any, param: str = "bucket") -> str:
         raise _fail(
             param,
             bucket,
-            "an OSS bucket name has 3-63 characters: lowercase letters, digits and hyphens, "
-            "starting and ending with a letter or digit.",
+            f"an OSS bucket name has {_BUCKET_RULE}.",
         )
     return bucket
 
@@ -56,8 +58,7 @@ def parse_oss_uri(uri: Any, param: str = "source") -> tuple[str, str]:
         raise _fail(
             param,
             uri,
-            f"bucket {bucket!r} is not a valid OSS bucket name (3-63 characters: lowercase "
-            "letters, digits and hyphens, starting and ending with a letter or digit).",
+            f"bucket {bucket!r} is not a valid OSS bucket name ({_BUCKET_RULE}).",
         ) from None
     if key.startswith(("/", "\\")):
         raise _fail(param, uri, "the object key must not start with '/' or '\\'; remove the extra slash.")
