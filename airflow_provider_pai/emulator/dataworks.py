@@ -134,7 +134,8 @@ def _list_instances(params, ctx):
         # the filter and the answer compare by name: SUCCESS matches SUCCESS(6) (F-DW-3)
         if params.get("Status") and view["Status"].split("(")[0] != params["Status"].split("(")[0]:
             continue
-        rows.append(view)
+        # ListInstances rows lack GetInstance's Owner and PeriodNumber (reference examples, F-DW-5)
+        rows.append({k: v for k, v in view.items() if k not in ("Owner", "PeriodNumber")})
     key = "CreateTime" if params.get("OrderBy") == "CREATE_TIME_DESC" else "InstanceId"
     rows.sort(key=lambda r: (r[key], r["InstanceId"]), reverse=True)
     page = rows[(number - 1) * size: number * size]
@@ -174,7 +175,7 @@ def _list_instance_history(params, ctx):
     inst = instance(state, integer(params, "InstanceId"), project_env(params))
     n, now = state["nodes"][str(inst["node_id"])], ctx.now_ms()
     entries = [m.history_view(inst, n, run, now, state.get("enum_suffixes", False)) for run in inst["runs"]]
-    return json_response({"RequestId": new_request_id(), "Success": True, "HttpStatusCode": 200, "Instances": entries})
+    return json_response({"RequestId": new_request_id(), "Success": True, "Instances": entries})  # F-DW-5
 
 
 def node_view(n: dict, repeatability_as_bool: bool) -> dict:
