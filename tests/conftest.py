@@ -21,8 +21,8 @@ _EMULATOR_PLUGIN = "airflow_provider_pai.emulator.pytest_plugin"
 pytest_plugins = [] if _plugin_already_loaded_by_entry_point() else [_EMULATOR_PLUGIN]
 
 # The Tea SDK core honours proxy variables even for 127.0.0.1; the emulator is always local.
-for _var in PROXY_VARS:
-    os.environ.pop(_var, None)
+# tests/live/ (a real account) puts them back for its own tests.
+REMOVED_PROXIES = {_var: os.environ.pop(_var) for _var in PROXY_VARS if _var in os.environ}
 
 
 @pytest.fixture(scope="session")
