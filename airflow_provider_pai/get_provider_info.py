@@ -1,7 +1,8 @@
 """What Airflow discovers about this provider (entry point ``apache_airflow_provider``).
 
 The connection form is declarative (``conn-fields``/``ui-field-behaviour``, Airflow 3.2+): Airflow reads
-it without importing the hook. The base hook's legacy form methods are built from the same tables.
+it without importing the hook. The legacy form methods of the connection type's hook
+(``hooks/connection.py``) are built from the same tables.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ def get_provider_info() -> dict[str, Any]:
         "connection-types": [
             {
                 "connection-type": "alibaba_cloud_pai",
-                "hook-class-name": "airflow_provider_pai.hooks.base.AlibabaCloudBaseHook",
+                "hook-class-name": "airflow_provider_pai.hooks.connection.PaiConnectionHook",
                 "hook-name": "Alibaba Cloud PAI",
                 "conn-fields": CONN_FIELDS,
                 "ui-field-behaviour": UI_FIELD_BEHAVIOUR,

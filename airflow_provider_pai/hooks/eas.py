@@ -6,7 +6,8 @@ import json
 import time
 from typing import Any
 
-from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook, PaiApiError
+from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook
+from airflow_provider_pai.hooks.errors import PaiApiError
 
 # Right after Running the gateway answers 503 "no healthy upstream" or an empty 404 for a while.
 _WARMUP_FIRST_DELAY = 0.5

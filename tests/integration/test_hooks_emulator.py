@@ -155,17 +155,17 @@ def test_dataworks_test_connection(pai_emulator):
 
 def test_connection_type_test_button_reads_from_every_service(pai_emulator, monkeypatch):
     """The connection form's Test button uses the connection type's hook: it must reach all three services."""
-    from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook
+    from airflow_provider_pai.hooks.connection import PaiConnectionHook
 
     pai_emulator.reset_calls()
-    ok, message = AlibabaCloudBaseHook().test_connection()
+    ok, message = PaiConnectionHook().test_connection()
     assert ok, message
     calls = pai_emulator.calls()
     assert set(calls) >= {"dataworks", "eas", "oss"}, calls
     conn = json.loads(pai_emulator.connection_json())
     conn["password"] = "not-the-secret"
     monkeypatch.setenv("AIRFLOW_CONN_PAI_WRONG", json.dumps(conn))
-    ok, message = AlibabaCloudBaseHook(pai_conn_id="pai_wrong").test_connection()
+    ok, message = PaiConnectionHook(pai_conn_id="pai_wrong").test_connection()
     assert ok is False and "SignatureDoesNotMatch" in message and "not-the-secret" not in message
 
 

@@ -26,7 +26,7 @@ def test_provider_info_matches_airflow_schema():
 def test_connection_type_and_form():
     (conn,) = get_provider_info()["connection-types"]
     assert conn["connection-type"] == "alibaba_cloud_pai"
-    assert conn["hook-class-name"] == "airflow_provider_pai.hooks.base.AlibabaCloudBaseHook"
+    assert conn["hook-class-name"] == "airflow_provider_pai.hooks.connection.PaiConnectionHook"
     fields = conn["conn-fields"]
     assert fields["region_id"]["schema"]["type"] == "string" and fields["region_id"]["schema"]["minLength"] == 1
     assert fields["auth_type"]["schema"]["enum"] == [

@@ -9,96 +9,10 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook, PaiApiError, check_success
-
-SECRET = "s3cr3t-AccessKeySecret-value"
-TOKEN = "sts-token-CAIS-very-secret"
-
-
-def set_conn(monkeypatch, conn_id="pai_test", login="LTAIexample", password=SECRET, **extra):
-    extra.setdefault("region_id", "cn-shanghai")
-    monkeypatch.setenv(
-        f"AIRFLOW_CONN_{conn_id.upper()}",
-        json.dumps({"conn_type": "alibaba_cloud_pai", "login": login, "password": password, "extra": extra}),
-    )
-    return conn_id
-
-
-def make_hook(monkeypatch, sleeps=None, **extra):
-    conn_id = set_conn(monkeypatch, **extra)
-    sleeps = [] if sleeps is None else sleeps
-    return AlibabaCloudBaseHook(pai_conn_id=conn_id, sleep=sleeps.append)
-
-
-# ---- real SDK exceptions, built the way the SDK builds them -------------------------------------
-
-
-def client_exc(code, status=400, request_id="REQ-1", message="denied"):
-    from alibabacloud_tea_openapi.exceptions import ClientException
-
-    err = {"RequestId": request_id, "Code": code, "Message": message}
-    return ClientException(status_code=status, code=code, message=f"code: {status}, {message} request id: {request_id}",
-                           data=err, request_id=request_id)
-
-
-def server_exc(code="InternalError", status=500, request_id="REQ-5"):
-    from alibabacloud_tea_openapi.exceptions import ServerException
-
-    return ServerException(status_code=status, code=code, message=f"code: {status}, boom request id: {request_id}",
-                           data={"RequestId": request_id, "Code": code}, request_id=request_id)
-
-
-def throttling_exc(retry_after_ms, code="Throttling.User", status=429):
-    from alibabacloud_tea_openapi.exceptions import ThrottlingException
-
-    return ThrottlingException(status_code=status, code=code, message=f"code: {status}, slow down request id: T",
-                               retry_after=retry_after_ms, data={"RequestId": "T"}, request_id="T")
-
-
-def unretryable(inner):
-    from darabonba.exceptions import UnretryableException
-    from darabonba.policy.retry import RetryPolicyContext
-
-    return UnretryableException(RetryPolicyContext(retries_attempted=0, exception=inner))
-
-
-def connection_refused():
-    from darabonba.exceptions import RetryError
-
-    # What darabonba's core raises for any IOError from requests (refused, reset, timeout).
-    return unretryable(RetryError("HTTPConnectionPool(host='127.0.0.1', port=9): Connection refused"))
-
-
-def gateway_page():
-    try:
-        json.loads("<html><body>502 Bad Gateway</body></html>")
-    except json.JSONDecodeError as exc:
-        return unretryable(exc)
-
-
-def oss_server_error(status, code):
-    from oss2.exceptions import ServerError
-
-    return ServerError(status, {"x-oss-request-id": "OSS-REQ"}, b"<Error/>", {"Code": code, "Message": "oss says no"})
-
-
-def oss_request_error():
-    import requests
-    from oss2.exceptions import RequestError
-
-    return RequestError(requests.exceptions.ConnectionError("Connection reset by peer"))
-
-
-def failing(errors, result="ok"):
-    calls = []
-
-    def fn():
-        calls.append(1)
-        if len(calls) <= len(errors):
-            raise errors[len(calls) - 1]
-        return result
-
-    fn.calls = calls
-    return fn
+from tests.unit.hooks.sdk_errors import (
+    SECRET, TOKEN, client_exc, connection_refused, failing, gateway_page, make_hook, oss_request_error,
+    oss_server_error, server_exc, set_conn, throttling_exc,
+)
 
 
 # ---- retry classification -----------------------------------------------------------------------
@@ -206,22 +120,6 @@ def test_backoff_honours_retry_after(monkeypatch):
     # x-acs-retry-after reaches the exception in milliseconds (the SDK's unit).
     assert hook.call("GetInstance", failing([throttling_exc(7000)])) == "ok"
     assert sleeps[0] >= 7.0
-
-
-def test_success_false_is_an_error(monkeypatch):
-    body = {"Success": False, "ErrorCode": "Invalid.Param", "ErrorMessage": "bad id", "RequestId": "R9",
-            "HttpStatusCode": 200}
-    with pytest.raises(PaiApiError) as info:
-        check_success("GetInstance", body)
-    assert (info.value.code, info.value.message, info.value.request_id) == ("Invalid.Param", "bad id", "R9")
-    assert check_success("GetInstance", {"Success": True, "Data": 1}) == {"Success": True, "Data": 1}
-
-    class Model:  # the SDK's response bodies expose to_map()
-        def to_map(self):
-            return body
-
-    with pytest.raises(PaiApiError):
-        check_success("GetInstance", Model())
 
 
 def test_success_false_with_a_throttling_code_is_retried(monkeypatch):
@@ -504,19 +402,6 @@ def test_secret_and_token_are_masked_when_read(monkeypatch):
     assert SECRET not in redacted and TOKEN[::-1] not in redacted
 
 
-def test_legacy_form_methods(monkeypatch):
-    behaviour = AlibabaCloudBaseHook.get_ui_field_behaviour()
-    assert set(behaviour["hidden_fields"]) == {"host", "schema", "port"}
-    assert behaviour["relabeling"] == {"login": "AccessKey ID", "password": "AccessKey Secret"}
-    widgets = AlibabaCloudBaseHook.get_connection_form_widgets()
-    try:
-        import wtforms  # noqa: F401
-    except ImportError:
-        assert widgets == {}  # Airflow 3 core without the FAB UI: no widgets, no crash
-    else:
-        assert "region_id" in widgets and "security_token" in widgets
-
-
 async def test_async_calls_build_the_client_off_the_event_loop():
     """Reading the connection and importing the SDK block for seconds: not on a triggerer's loop."""
     import threading
@@ -535,8 +420,3 @@ async def test_async_calls_build_the_client_off_the_event_loop():
     await hook.ready_async()
     await hook.ready_async()  # built once
     assert len(built_in) == 1 and built_in[0] != loop_thread
-
-
-def test_a_bad_sts_token_gets_the_token_hint_even_when_oss_calls_it_an_access_key_error():
-    err = PaiApiError("GetObject", "InvalidAccessKeyId", "The security token you provided is invalid.", "RID", 403)
-    assert "STS token" in str(err) and "security_token" in str(err)
