@@ -11,26 +11,24 @@ operators must parse fast. Every SDK import happens inside the method that needs
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import re
 import threading
 import time
 from functools import cached_property
 from typing import Any, Awaitable, Callable
-from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseHook, mask_secret
 
-from airflow_provider_pai.hooks.endpoints import SERVICES, sdk_endpoint_map
+from airflow_provider_pai.hooks.endpoints import (
+    ENDPOINT_TYPES, SERVICES, EndpointError, default_endpoint, parse_endpoint,
+)
 from airflow_provider_pai.hooks.errors import PaiApiError, check_success, classify, error_hint, is_retryable
 
 __all__ = ["AUTH_TYPES", "SERVICES", "AlibabaCloudBaseHook", "PaiApiError", "check_success"]
 
 AUTH_TYPES = ("access_key", "sts", "ram_role_arn", "ecs_ram_role", "oidc_role_arn", "default_chain")
-# Regions listed in the seed "scheduled model deployment" guide; other regions need eas_endpoint.
-EAS_REGIONS = (
-    "cn-shanghai", "cn-beijing", "cn-hangzhou", "cn-shenzhen", "cn-hongkong",
-    "ap-southeast-1", "ap-south-1", "ap-southeast-5", "eu-central-1",
-)
 # Fields each auth_type needs: (extra or connection attribute, where the user sets it).
 _REQUIRED_FIELDS = {
     "access_key": ("login", "password"),
@@ -41,6 +39,31 @@ _REQUIRED_FIELDS = {
     "default_chain": (),
 }
 _FIELD_NAMES = {"login": "login (AccessKey ID)", "password": "password (AccessKey Secret)"}
+_REGION_RE = re.compile(r"[a-z]+(-[a-z0-9]+)+")
+_warned: set[tuple[str, str]] = set()  # unknown-region warnings, once per process
+
+
+def _parse_extra(conn_id: str, extra: str | None) -> dict[str, Any]:
+    """The extra as a dict; not JSON, or not an object: one error naming the connection and the problem.
+
+    Airflow's ``extra_dejson`` logs a traceback and returns {} instead, and every call after that
+    fails with "no region_id". The extra's text is not echoed: it may hold a security token.
+    """
+    if not extra:
+        return {}
+    try:
+        value = json.loads(extra)
+    except json.JSONDecodeError as exc:
+        raise AirflowException(
+            f"Connection '{conn_id}': the extra is not valid JSON ({exc.msg} at line {exc.lineno} column "
+            f'{exc.colno}): write it as a JSON object, e.g. {{"region_id": "cn-shanghai"}}'
+        ) from None
+    if not isinstance(value, dict):
+        raise AirflowException(
+            f"Connection '{conn_id}': the extra must be a JSON object, e.g. {{\"region_id\": \"cn-shanghai\"}}, "
+            f"not a JSON {type(value).__name__}"
+        )
+    return value
 
 
 class _OssCredentialsProvider:
@@ -121,14 +144,25 @@ class AlibabaCloudBaseHook(BaseHook):
         # Mask as soon as read, before anything can log them.
         if conn.password:
             mask_secret(conn.password)
-        token = (conn.extra_dejson or {}).get("security_token")
-        if token:
-            mask_secret(token)
+        if not conn.conn_type and "_cloud_pai//" in (conn.schema or ""):
+            # Airflow cannot parse a URI scheme with "_" (RFC 3986): the whole URI, secret included,
+            # lands in `schema`. Mask it and say which scheme to use.
+            mask_secret(conn.schema)
+            raise AirflowException(
+                f"Connection '{self.pai_conn_id}' is a URI starting with 'alibaba_cloud_pai://', which Airflow "
+                f"cannot parse (a URI scheme may not contain '_'): write it as "
+                f"'alibaba-cloud-pai://<AccessKey ID>:<URL-encoded AccessKey secret>@/?region_id=cn-shanghai'"
+            )
+        self._extras = _parse_extra(self.pai_conn_id, conn.extra)
+        if self._extras.get("security_token"):
+            mask_secret(self._extras["security_token"])
         return conn
 
-    @cached_property
+    @property
     def extras(self) -> dict[str, Any]:
-        return dict(self._connection.extra_dejson or {})
+        """The connection's extra as a dict (one clear error if it is not a JSON object)."""
+        self._connection
+        return self._extras
 
     @property
     def region_id(self) -> str:
@@ -137,6 +171,11 @@ class AlibabaCloudBaseHook(BaseHook):
             raise AirflowException(
                 f"Connection '{self.pai_conn_id}' has no region_id: set the extra "
                 f'{{"region_id": "cn-shanghai"}} (or pass region_id=... to the hook/operator)'
+            )
+        if not isinstance(region, str) or not _REGION_RE.fullmatch(region):
+            raise AirflowException(
+                f"Connection '{self.pai_conn_id}': region_id {region!r} is not a region id: expected lower-case "
+                f"words joined by '-', e.g. cn-shanghai or ap-southeast-1"
             )
         return region
 
@@ -197,29 +236,39 @@ class AlibabaCloudBaseHook(BaseHook):
 
     # ---- endpoints ----------------------------------------------------------------------------
 
+    def endpoint_type(self, service: str) -> str:
+        """public or vpc: the extra ``<service>_endpoint_type``, else ``endpoint_type``, else public."""
+        name = f"{service}_endpoint_type"
+        value = self.extras.get(name)
+        if value is None and service == "oss" and str(self.extras.get("oss_internal", "")).lower() in ("true", "1"):
+            value = "vpc"  # the older boolean extra
+        if value is None:
+            name, value = "endpoint_type", self.extras.get("endpoint_type")
+        value = str(value or "public").strip().lower()
+        if value not in ENDPOINT_TYPES:
+            raise AirflowException(
+                f"Connection '{self.pai_conn_id}': extra {name} is {value!r}; valid: {', '.join(ENDPOINT_TYPES)}"
+            )
+        return value
+
     def endpoint(self, service: str) -> tuple[str, str]:
         """("host[:port]", "http"|"https") for dataworks|eas|oss: the extra override, else the region default."""
         if service not in SERVICES:
             raise ValueError(f"service must be one of {', '.join(SERVICES)}, got {service!r}")
-        protocol = (self.extras.get("protocol") or "https").lower()
-        override = (self.extras.get(f"{service}_endpoint") or "").strip()
-        if override:
-            if "://" in override:
-                parts = urlsplit(override)
-                return parts.netloc, parts.scheme.lower()
-            return override.rstrip("/"), protocol
-        region = self.region_id
-        if service == "dataworks":
-            return sdk_endpoint_map("dataworks").get(region) or f"dataworks-public.{region}.aliyuncs.com", protocol
-        if service == "eas":
-            if region not in EAS_REGIONS:
-                raise AirflowException(
-                    f"Connection '{self.pai_conn_id}': no known PAI-EAS endpoint for region {region!r} "
-                    f"(known: {', '.join(EAS_REGIONS)}); set the extra eas_endpoint"
-                )
-            return f"pai-eas.{region}.aliyuncs.com", protocol
-        internal = str(self.extras.get("oss_internal", "")).lower() in ("true", "1", "yes")
-        return f"oss-{region}{'-internal' if internal else ''}.aliyuncs.com", protocol
+        protocol = str(self.extras.get("protocol") or "https").strip().lower()
+        if protocol not in ("http", "https"):
+            raise AirflowException(f"Connection '{self.pai_conn_id}': extra protocol is {protocol!r}; valid: https, http")
+        try:
+            override = str(self.extras.get(f"{service}_endpoint") or "").strip()
+            if override:
+                return parse_endpoint(override, protocol, f"extra {service}_endpoint")
+            host, warning = default_endpoint(service, self.region_id, self.endpoint_type(service))
+        except EndpointError as exc:
+            raise AirflowException(f"Connection '{self.pai_conn_id}': {exc}") from None
+        if warning and (service, host) not in _warned:
+            _warned.add((service, host))
+            self.log.warning("Connection '%s': %s", self.pai_conn_id, warning)
+        return host, protocol
 
     def endpoint_url(self, service: str) -> str:
         host, protocol = self.endpoint(service)
@@ -252,9 +301,10 @@ class AlibabaCloudBaseHook(BaseHook):
             return None
         code, message, request_id, status, retry_after = found
         service = getattr(self, "service", "")
-        hint = error_hint(action, code, self.pai_conn_id, service, message or "")
+        region = self._region_id or self.extras.get("region_id") or ""
+        hint = error_hint(action, code, self.pai_conn_id, service, message or "", region)
         err = PaiApiError(action, code, message, request_id, status, hint=hint)
-        return err, is_retryable(code, status), retry_after
+        return err, is_retryable(code, status, action, message or ""), retry_after
 
     def _next_delay(self, action, attempt, started, slept, err, retryable, retry_after) -> float | None:
         """Seconds to wait before the next attempt, or None to give up."""

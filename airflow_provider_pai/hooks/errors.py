@@ -12,35 +12,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException
 
-_RETRYABLE_CODES = {"ServiceUnavailable", "InternalError", "ConnectionError", "InvalidResponse"}
-
-# (code prefix, action or None, hint). First match wins; {conn_id} is filled in.
-_HINTS: tuple[tuple[str, str | None, str], ...] = (
-    ("SignatureDoesNotMatch", None, "check the AccessKey secret (password) in connection '{conn_id}'"),
-    ("InvalidAccessKeyId", None,
-     "the AccessKey ID (login) in connection '{conn_id}' does not exist or is disabled: check it in the RAM console"),
-    ("InvalidSecurityToken", None,
-     "the STS token in connection '{conn_id}' is invalid or expired: refresh security_token or use auth_type 'ram_role_arn'"),
-    ("InvalidTimeStamp", None, "the worker's clock is off: synchronise it (NTP)"),
-    ("Forbidden.Access", "RunCycleDagNodes",
-     "RunCycleDagNodes needs DataWorks Enterprise edition or higher: upgrade, or use run_mode='manual' for nodes in a manually triggered workflow"),
-    ("Throttling.Api.Risk", None,
-     "the daily API quota is used up (Basic edition: 100 calls a day): raise poll_interval, retry tomorrow or upgrade the DataWorks edition"),
-    ("Throttling", None, "Alibaba Cloud kept throttling after the retries: raise poll_interval or run fewer tasks at once"),
-    ("Forbidden", None, "grant the RAM identity of connection '{conn_id}' permission for {action}"),
-    ("ResourceNotAuthorized", None, "grant the RAM identity of connection '{conn_id}' permission for {action}"),
-    ("NoPermission", None, "grant the RAM identity of connection '{conn_id}' permission for {action}"),
-    ("AccessDenied", None, "grant the RAM identity of connection '{conn_id}' access to this resource"),
-    ("PERMISSION.DENIED", None, "grant the RAM identity of connection '{conn_id}' the DataWorks role it needs"),
-    ("Invalid.Tenant.UserNotInTenant", None, "add the RAM identity of connection '{conn_id}' to the DataWorks tenant"),
-    ("Invalid.Tenant.ProjectNotExists", None, "check the DataWorks project id/name and region_id"),
-    ("InvalidService.NotFound", None, "check the EAS service name and the connection's region_id"),
-    ("NoSuchBucket", None, "check the bucket name and that it lives in the connection's region"),
-    ("NoSuchKey", None, "check the object key"),
-    ("ConnectionError", None, "check the {service}endpoint and the network from the worker"),
-    ("InvalidResponse", None, "a gateway answered with a non-JSON page: check the {service}endpoint, or retry later"),
-)
-
+from airflow_provider_pai.hooks.error_codes import rule_for
 
 class PaiApiError(AirflowException):
     """A failed Alibaba Cloud call: what was called, what came back, and what to do next."""
@@ -77,21 +49,25 @@ def _rebuild_error(action, code, message, request_id, status_code, hint):
     return PaiApiError(action, code, message, request_id, status_code, hint=hint)
 
 
-def error_hint(action: str, code: str, conn_id: str = "pai_default", service: str = "", message: str = "") -> str:
-    """What to do next for an error code (a short table per code family)."""
-    if "security token" in message.lower():
-        code = "InvalidSecurityToken"  # OSS reports a bad STS token as InvalidAccessKeyId
-    for prefix, hint_action, hint in _HINTS:
-        if code.startswith(prefix) and (hint_action is None or hint_action == action):
-            return hint.format(conn_id=conn_id, action=action, service=f"{service}_" if service else "")
-    if code.startswith("HTTP5") or code.startswith("InternalError"):
+def error_hint(
+    action: str, code: str, conn_id: str = "pai_default", service: str = "", message: str = "", region: str = ""
+) -> str:
+    """What to do next for an error code (``hooks/error_codes.py``)."""
+    rule = rule_for(code, action, message)
+    if rule is not None and rule.hint:
+        return rule.hint.format(conn_id=conn_id, action=action, service_=f"{service}_" if service else "",
+                                region=region or "of the connection")
+    if code.startswith("HTTP5") or code.startswith("InternalError") or (rule is not None and rule.retry):
         return "Alibaba Cloud answered with a server error after the retries: try again later"
     return f"look the code up in the Alibaba Cloud error center (https://api.aliyun.com/troubleshoot?q={code})"
 
 
-def is_retryable(code: str, status_code: int | None) -> bool:
-    """THE retry rule: Throttling* (any status), 5xx, ServiceUnavailable, connection errors, non-JSON pages."""
-    return code.startswith("Throttling") or code in _RETRYABLE_CODES or (status_code or 0) >= 500
+def is_retryable(code: str, status_code: int | None, action: str = "", message: str = "") -> bool:
+    """THE retry rule: the code's row in ``hooks/error_codes.py``; else Throttling* and HTTP 5xx."""
+    rule = rule_for(code, action, message)
+    if rule is not None:
+        return rule.retry
+    return code.startswith("Throttling") or (status_code or 0) >= 500
 
 
 def _clean_message(message: str | None, status: int | None, request_id: str | None) -> str:
@@ -132,20 +108,35 @@ def classify(exc: BaseException) -> tuple[str, str, str | None, int | None, floa
         retry_s = retry_after / 1000.0 if isinstance(retry_after, (int, float)) and retry_after > 0 else None
         return code, _clean_message(getattr(exc, "message", None), status, request_id), request_id, int(status), retry_s
     if type(exc).__name__ == "RetryError" and module.startswith(("darabonba", "Tea")):
-        # The SDK core turns every IOError (refused, reset, timeout) into RetryError(str(e)).
-        return "ConnectionError", str(getattr(exc, "message", exc)), None, None, None
+        # The SDK core turns every IOError (refused, reset, timeout, TLS) into RetryError(str(e)).
+        text = str(getattr(exc, "message", exc))
+        return transport_code(text), text, None, None, None
     if isinstance(exc, json.JSONDecodeError):
         return "InvalidResponse", f"the response was not JSON ({exc.msg})", None, None, None
     if _is_connection_error(exc):
-        return "ConnectionError", f"{type(exc).__name__}: {exc}", None, None, None
+        text = f"{type(exc).__name__}: {exc}"
+        return transport_code(text), text, None, None, None
     return None
+
+
+# How OpenSSL, requests and aiohttp word a failed TLS handshake (the SDKs keep only the text).
+_TLS_MARKERS = ("ssl:", "sslerror", "ssl error", "wrong_version_number", "wrong version number",
+                "certificate_verify_failed", "certificate verify failed", "tlsv1 alert", "sslv3 alert",
+                "unknown_protocol", "handshake failure", "ssl handshake")
+
+
+def transport_code(text: str) -> str:
+    """TLSError for a failed TLS handshake (retrying cannot fix it), else ConnectionError."""
+    lowered = text.lower()
+    return "TLSError" if any(marker in lowered for marker in _TLS_MARKERS) else "ConnectionError"
 
 
 def _classify_oss2(exc: BaseException) -> tuple[str, str, str | None, int | None, float | None] | None:
     from oss2 import exceptions as oe
 
     if isinstance(exc, oe.RequestError):
-        return "ConnectionError", f"{type(exc.exception).__name__}: {exc.exception}", None, None, None
+        text = f"{type(exc.exception).__name__}: {exc.exception}"
+        return transport_code(text), text, None, None, None
     if isinstance(exc, oe.ServerError):
         code = exc.code or (f"HTTP{exc.status}" if exc.status else "Unknown")
         return code, exc.message or f"HTTP {exc.status}", exc.request_id or None, exc.status, None
@@ -155,7 +146,9 @@ def _classify_oss2(exc: BaseException) -> tuple[str, str, str | None, int | None
 
 
 def _is_connection_error(exc: BaseException) -> bool:
-    if isinstance(exc, (ConnectionError, TimeoutError, asyncio.TimeoutError)):
+    import ssl
+
+    if isinstance(exc, (ConnectionError, TimeoutError, asyncio.TimeoutError, ssl.SSLError)):
         return True
     for module, name in (("requests.exceptions", "ConnectionError"), ("requests.exceptions", "Timeout"),
                          ("aiohttp", "ClientError")):

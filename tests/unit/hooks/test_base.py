@@ -204,7 +204,7 @@ def test_one_warning_per_retry_without_secrets(monkeypatch, caplog):
     hook._log = logging.getLogger("test.pai.retry")  # a plain logger caplog can see
     with caplog.at_level(logging.WARNING, logger="test.pai.retry"):
         hook.call("GetInstance", failing([server_exc(), throttling_exc(1000)]))
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "test.pai.retry"]
     assert len(warnings) == 2
     assert "GetInstance" in warnings[0] and "InternalError" in warnings[0] and "retry 1" in warnings[0]
     assert all(SECRET not in w for w in warnings)
@@ -365,18 +365,134 @@ def test_default_endpoints_per_region(monkeypatch):
     assert hook.endpoint("oss") == ("oss-cn-hangzhou.aliyuncs.com", "https")
 
 
-def test_unmapped_region_defaults(monkeypatch):
+def test_a_region_no_sdk_table_knows_gets_the_documented_pattern_with_one_warning(monkeypatch, caplog):
+    from airflow_provider_pai.hooks import base
+
+    monkeypatch.setattr(base, "_warned", set())
     hook = make_hook(monkeypatch, region_id="xx-nowhere-1")
-    assert hook.endpoint("dataworks") == ("dataworks-public.xx-nowhere-1.aliyuncs.com", "https")
-    with pytest.raises(AirflowException, match="eas_endpoint") as info:
+    hook._log = logging.getLogger("test.pai.endpoints")
+    with caplog.at_level(logging.WARNING, logger="test.pai.endpoints"):
+        assert hook.endpoint("dataworks") == ("dataworks.xx-nowhere-1.aliyuncs.com", "https")
+        assert hook.endpoint("eas") == ("pai-eas.xx-nowhere-1.aliyuncs.com", "https")
         hook.endpoint("eas")
-    assert "cn-shanghai" in str(info.value)  # lists the known regions
+    warnings = [r.getMessage() for r in caplog.records if r.name == "test.pai.endpoints"]
+    assert len(warnings) == 2 and all("xx-nowhere-1" in w and "_endpoint" in w for w in warnings)
     assert make_hook(monkeypatch, region_id="xx-nowhere-1", eas_endpoint="eas.local").endpoint("eas")[0] == "eas.local"
 
 
-def test_vpc_oss_endpoint(monkeypatch):
-    hook = make_hook(monkeypatch, region_id="cn-beijing", oss_internal=True)
-    assert hook.endpoint("oss") == ("oss-cn-beijing-internal.aliyuncs.com", "https")
+@pytest.mark.parametrize("region", ["cn-zhangjiakou", "cn-chengdu", "us-east-1", "us-west-1",
+                                    "cn-shanghai-finance-1", "cn-north-2-gov-1"])
+def test_every_region_of_the_eas_sdk_table_is_accepted(monkeypatch, region):
+    assert make_hook(monkeypatch, region_id=region).endpoint("eas") == (f"pai-eas.{region}.aliyuncs.com", "https")
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ({"endpoint_type": "vpc"}, {"dataworks": "dataworks-vpc.cn-beijing.aliyuncs.com",
+                                    "eas": "pai-eas-manage-vpc.cn-beijing.aliyuncs.com",
+                                    "oss": "oss-cn-beijing-internal.aliyuncs.com"}),
+        ({"endpoint_type": "vpc", "eas_endpoint_type": "public"},
+         {"dataworks": "dataworks-vpc.cn-beijing.aliyuncs.com", "eas": "pai-eas.cn-beijing.aliyuncs.com",
+          "oss": "oss-cn-beijing-internal.aliyuncs.com"}),
+        ({"oss_endpoint_type": "VPC"}, {"dataworks": "dataworks.cn-beijing.aliyuncs.com",
+                                        "eas": "pai-eas.cn-beijing.aliyuncs.com",
+                                        "oss": "oss-cn-beijing-internal.aliyuncs.com"}),
+        ({"oss_internal": True}, {"oss": "oss-cn-beijing-internal.aliyuncs.com",
+                                  "dataworks": "dataworks.cn-beijing.aliyuncs.com"}),
+        ({"endpoint_type": "vpc", "dataworks_endpoint": "http://10.0.0.5:80"},
+         {"dataworks": "10.0.0.5:80", "oss": "oss-cn-beijing-internal.aliyuncs.com"}),
+    ],
+)
+def test_endpoint_type_public_or_vpc_per_service(monkeypatch, extra, expected):
+    hook = make_hook(monkeypatch, region_id="cn-beijing", **extra)
+    for service, host in expected.items():
+        assert hook.endpoint(service)[0] == host
+
+
+def test_bad_endpoint_type_names_the_extra_and_the_valid_values(monkeypatch):
+    hook = make_hook(monkeypatch, eas_endpoint_type="intranet")
+    with pytest.raises(AirflowException, match=r"eas_endpoint_type is 'intranet'; valid: public, vpc") as info:
+        hook.endpoint("eas")
+    assert "pai_test" in str(info.value)
+
+
+def test_dataworks_vpc_in_a_centrally_served_region_is_refused_with_the_fix(monkeypatch):
+    hook = make_hook(monkeypatch, region_id="cn-qingdao", endpoint_type="vpc")
+    with pytest.raises(AirflowException, match="dataworks_endpoint_type to public"):
+        hook.endpoint("dataworks")
+
+
+@pytest.mark.parametrize(
+    "value, fragment",
+    [
+        ("https://gw.example.com/dataworks", "'/dataworks'"),
+        ("gw.example.com/prefix/", "'/prefix/'"),
+        ("http://gw.example.com/?x=1", "?x=1"),
+        ("ftp://gw.example.com", "http or https"),
+        ("http://", "names no host"),
+    ],
+)
+def test_an_endpoint_with_a_path_or_a_bad_scheme_is_refused(monkeypatch, value, fragment):
+    hook = make_hook(monkeypatch, dataworks_endpoint=value)
+    with pytest.raises(AirflowException) as info:
+        hook.endpoint("dataworks")
+    assert fragment in str(info.value) and "dataworks_endpoint" in str(info.value) and "pai_test" in str(info.value)
+
+
+def test_an_endpoint_with_credentials_is_refused_without_echoing_them(monkeypatch):
+    hook = make_hook(monkeypatch, oss_endpoint=f"https://ak:{SECRET}@oss.example.com")
+    with pytest.raises(AirflowException, match="without user or password") as info:
+        hook.endpoint("oss")
+    assert SECRET not in str(info.value)
+
+
+def test_bad_protocol_is_named(monkeypatch):
+    with pytest.raises(AirflowException, match="extra protocol is 'tcp'; valid: https, http"):
+        make_hook(monkeypatch, protocol="tcp").endpoint("oss")
+
+
+def test_a_malformed_region_id_is_refused(monkeypatch):
+    with pytest.raises(AirflowException, match="region_id 'CN Shanghai' is not a region id"):
+        make_hook(monkeypatch, region_id="CN Shanghai").region_id
+
+
+# ---- connection forms users write -----------------------------------------------------------------
+
+
+def test_extra_that_is_not_json_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_PAI_BADJSON", json.dumps(
+        {"conn_type": "alibaba_cloud_pai", "login": "AK", "password": SECRET,
+         "extra": '{"region_id": "cn-shanghai", "security_token": "' + TOKEN + '",}'}))
+    hook = AlibabaCloudBaseHook(pai_conn_id="pai_badjson")
+    with pytest.raises(AirflowException) as info:
+        hook.region_id
+    text = str(info.value)
+    assert "pai_badjson" in text and "not valid JSON" in text and "line 1 column" in text
+    assert TOKEN not in text and SECRET not in text
+
+
+def test_extra_that_is_json_but_not_an_object_is_refused(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_PAI_LIST", json.dumps(
+        {"conn_type": "alibaba_cloud_pai", "login": "AK", "password": SECRET, "extra": '["cn-shanghai"]'}))
+    with pytest.raises(AirflowException, match="must be a JSON object.*not a JSON list"):
+        AlibabaCloudBaseHook(pai_conn_id="pai_list").extras
+
+
+def test_the_uri_form_with_dashes_works(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_PAI_URI", "alibaba-cloud-pai://LTAIuri:se%2Fcret@/?region_id=cn-hangzhou")
+    hook = AlibabaCloudBaseHook(pai_conn_id="pai_uri")
+    assert hook.region_id == "cn-hangzhou"
+    cred = hook.credential_client.get_credential()
+    assert (cred.get_access_key_id(), cred.get_access_key_secret()) == ("LTAIuri", "se/cret")
+
+
+def test_the_uri_form_with_underscores_names_the_scheme_to_use_without_the_secret(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_PAI_URI", f"alibaba_cloud_pai://LTAIuri:{SECRET}@/?region_id=cn-hangzhou")
+    with pytest.raises(AirflowException) as info:
+        AlibabaCloudBaseHook(pai_conn_id="pai_uri").region_id
+    text = str(info.value)
+    assert "alibaba-cloud-pai://" in text and "pai_uri" in text and SECRET not in text
 
 
 # ---- secrets ------------------------------------------------------------------------------------
