@@ -1,7 +1,8 @@
 """Connection -> credentials, endpoints and THE retry policy (``call``/``call_async``).
 
-What a failure means (``PaiApiError``, classification, hints) lives in ``hooks/errors.py``; default
-endpoints per region in ``hooks/endpoints.py``; the connection type's form and Test button in
+What a failure means (``PaiApiError``, classification, hints) lives in ``hooks/errors.py`` and
+``hooks/error_codes.py``; default endpoints per region in ``hooks/endpoints.py``; how credentials are
+built per auth_type in ``hooks/credentials.py``; the connection type's form and Test button in
 ``hooks/connection.py``. ``AlibabaCloudBaseHook`` and ``PaiApiError`` stay importable from here.
 
 No SDK (oss2, alibabacloud_*, Tea, darabonba) is imported at module level: DAG files importing
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import re
 import threading
@@ -21,6 +23,7 @@ from typing import Any, Awaitable, Callable
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseHook, mask_secret
 
+from airflow_provider_pai.hooks.credentials import AUTH_TYPES, OssCredentialsProvider, build_credential_client
 from airflow_provider_pai.hooks.endpoints import (
     ENDPOINT_TYPES, SERVICES, EndpointError, default_endpoint, parse_endpoint,
 )
@@ -28,18 +31,30 @@ from airflow_provider_pai.hooks.errors import PaiApiError, check_success, classi
 
 __all__ = ["AUTH_TYPES", "SERVICES", "AlibabaCloudBaseHook", "PaiApiError", "check_success"]
 
-AUTH_TYPES = ("access_key", "sts", "ram_role_arn", "ecs_ram_role", "oidc_role_arn", "default_chain")
-# Fields each auth_type needs: (extra or connection attribute, where the user sets it).
-_REQUIRED_FIELDS = {
-    "access_key": ("login", "password"),
-    "sts": ("login", "password", "security_token"),
-    "ram_role_arn": ("login", "password", "role_arn"),
-    "ecs_ram_role": (),
-    "oidc_role_arn": ("role_arn", "oidc_provider_arn", "oidc_token_file_path"),
-    "default_chain": (),
-}
-_FIELD_NAMES = {"login": "login (AccessKey ID)", "password": "password (AccessKey Secret)"}
 _REGION_RE = re.compile(r"[a-z]+(-[a-z0-9]+)+")
+
+
+class _SchemeWarningOnce(logging.Filter):
+    """Let Airflow's "Connection schemes (type: alibaba_cloud_pai) shall not contain '_'" through once.
+
+    Airflow 2 logs it on every read of a connection of this type (``Connection.get_uri`` while
+    caching it), so a task log repeated it once per hook. The type name is a public contract and the
+    URI form (``alibaba-cloud-pai://``) is documented, so once per process says all there is to say.
+    """
+
+    seen = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "shall not contain '_'" in str(record.msg) and "alibaba_cloud_pai" in record.getMessage():
+            if _SchemeWarningOnce.seen:
+                return False
+            _SchemeWarningOnce.seen = True
+        return True
+
+
+# The logger of airflow.models.connection.Connection (LoggingMixin names it after the class). Airflow 3
+# logs through structlog, and its task path reads connections without building a URI: no repeat there.
+logging.getLogger("airflow.models.connection.Connection").addFilter(_SchemeWarningOnce())
 _warned: set[tuple[str, str]] = set()  # unknown-region warnings, once per process
 
 
@@ -64,19 +79,6 @@ def _parse_extra(conn_id: str, extra: str | None) -> dict[str, Any]:
             f"not a JSON {type(value).__name__}"
         )
     return value
-
-
-class _OssCredentialsProvider:
-    """oss2 credentials provider backed by the one alibabacloud-credentials client (every auth_type)."""
-
-    def __init__(self, credential_client: Any):
-        self._client = credential_client
-
-    def get_credentials(self):
-        return self._client.get_credential()  # CredentialModel has get_access_key_id/secret/security_token
-
-    def __repr__(self) -> str:
-        return "_OssCredentialsProvider(<masked>)"
 
 
 class AlibabaCloudBaseHook(BaseHook):
@@ -200,39 +202,11 @@ class AlibabaCloudBaseHook(BaseHook):
     @cached_property
     def credential_client(self):
         """An ``alibabacloud_credentials`` client for the connection's auth_type (no network here)."""
-        from alibabacloud_credentials.client import Client
-        from alibabacloud_credentials.models import Config
+        return build_credential_client(self.pai_conn_id, self.auth_type, self._field, self.extras)
 
-        auth_type = self.auth_type
-        missing = [_FIELD_NAMES.get(f, f) for f in _REQUIRED_FIELDS[auth_type] if not self._field(f)]
-        if missing:
-            raise AirflowException(
-                f"Connection '{self.pai_conn_id}' with auth_type '{auth_type}' is missing: {', '.join(missing)}"
-            )
-        if auth_type == "default_chain":
-            return Client()
-        x = self.extras
-        session = x.get("role_session_name") or f"airflow-{self.pai_conn_id}"
-        if auth_type == "access_key":
-            config = Config(type="access_key", access_key_id=self._field("login"),
-                            access_key_secret=self._field("password"))
-        elif auth_type == "sts":
-            config = Config(type="sts", access_key_id=self._field("login"),
-                            access_key_secret=self._field("password"), security_token=x["security_token"])
-        elif auth_type == "ram_role_arn":
-            config = Config(type="ram_role_arn", access_key_id=self._field("login"),
-                            access_key_secret=self._field("password"), security_token=x.get("security_token"),
-                            role_arn=x["role_arn"], role_session_name=session)
-        elif auth_type == "ecs_ram_role":
-            config = Config(type="ecs_ram_role", role_name=x.get("ecs_ram_role_name"))
-        else:  # oidc_role_arn
-            config = Config(type="oidc_role_arn", role_arn=x["role_arn"], oidc_provider_arn=x["oidc_provider_arn"],
-                            oidc_token_file_path=x["oidc_token_file_path"], role_session_name=session)
-        return Client(config)
-
-    def oss_credentials_provider(self) -> _OssCredentialsProvider:
+    def oss_credentials_provider(self) -> OssCredentialsProvider:
         """Credentials for oss2's ``ProviderAuthV4``, from the same credentials client."""
-        return _OssCredentialsProvider(self.credential_client)
+        return OssCredentialsProvider(self.credential_client)
 
     # ---- endpoints ----------------------------------------------------------------------------
 
