@@ -394,3 +394,19 @@ def test_predict_over_the_vpc_uses_the_intranet_endpoint(pai_emulator, monkeypat
     service = hook.describe_service("churn_model")
     assert hook._predict_url("churn_model", service).startswith(service["IntranetEndpoint"].split("/api/")[0])
     assert len(hook.predict("churn_model", {"instances": [[1.0, 2.0]]})["predictions"]) == 1
+
+
+def test_tls_failure_in_the_async_path_fails_in_one_attempt(pai_emulator, monkeypatch):
+    import asyncio
+
+    slept: list[float] = []
+
+    async def fake_sleep(seconds):
+        slept.append(seconds)
+
+    https = pai_emulator.url.replace("http://", "https://")
+    conn_id = _conn_with(monkeypatch, pai_emulator, "pai_tls_async", eas_endpoint=https)
+    hook = EasHook(pai_conn_id=conn_id, async_sleep=fake_sleep)
+    with pytest.raises(PaiApiError) as info:
+        asyncio.run(hook.describe_service_async("churn_model"))
+    assert info.value.code == "TLSError" and slept == []
