@@ -11,8 +11,7 @@ from airflow_provider_pai.hooks.errors import PaiApiError, transport_code
 
 _WARMUP_FIRST_DELAY = 0.5
 _WARMUP_MAX_DELAY = 5.0
-# The gateway's answers that heal by waiting (EAS "Appendix: service status codes"; F-GW-2). 502/504
-# are not in the appendix: generic gateway errors, retried too (F-GW-3, inferred).
+# The gateway's answers that heal by waiting (EAS "Appendix: service status codes"; F-GW-2, F-GW-3).
 PREDICT_RETRY_STATUSES = {
     408: "request timed out in the queue or the processor",
     429: "rate limit",
