@@ -368,7 +368,7 @@ def test_oss_wrong_signing_region_gets_a_region_hint(pai_emulator, monkeypatch):
 # ---- the prediction gateway: retry exactly the transient answers ---------------------------------
 
 
-@pytest.mark.parametrize("status", [408, 429, 450, 503])
+@pytest.mark.parametrize("status", [408, 429, 450, 502, 503, 504])
 def test_predict_retries_the_gateways_transient_answers(pai_emulator, status):
     hook = hooks(EasHook)
     pai_emulator.advance_clock(3600)
@@ -377,7 +377,7 @@ def test_predict_retries_the_gateways_transient_answers(pai_emulator, status):
     assert len(answer["predictions"]) == 1 and len(hook.sleeps) == 2
 
 
-@pytest.mark.parametrize("status", [400, 401, 404, 405, 500])
+@pytest.mark.parametrize("status", [400, 401, 404, 405, 500, 501])
 def test_predict_raises_the_other_answers_at_once(pai_emulator, status):
     hook = hooks(EasHook)
     pai_emulator.advance_clock(3600)
