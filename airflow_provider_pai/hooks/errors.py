@@ -56,7 +56,7 @@ def error_hint(
     rule = rule_for(code, action, message)
     if rule is not None and rule.hint:
         return rule.hint.format(conn_id=conn_id, action=action, service_=f"{service}_" if service else "",
-                                region=region or "of the connection")
+                                region=region or "(not set)")
     if code.startswith("HTTP5") or code.startswith("InternalError") or (rule is not None and rule.retry):
         return "Alibaba Cloud answered with a server error after the retries: try again later"
     return f"look the code up in the Alibaba Cloud error center (https://api.aliyun.com/troubleshoot?q={code})"
