@@ -1,5 +1,5 @@
 """One distributed deployment (PostgreSQL, Redis, 2 Celery workers, 2 triggerers) and one emulator
-for the whole session: the scenarios share them and each uses its own nodes and services."""
+for all the tests here: the scenarios share them and each uses its own nodes and services."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ EXAMPLE_DAG = REPO / "example_dags" / "pai_train_deploy.py"
 DAGS = Path(__file__).parent / "dags"
 RELIABILITY_DAGS = REPO / "tests" / "reliability" / "dags"
 
-# How many concurrent example flows a scenario runs. CI: 12 (a 2-core machine shared with the
+# How many concurrent example flows a scenario runs. CI: 10 (a 2-core machine shared with the
 # rest of the suite); the benchmark (benchmarks/bench_distributed.py) runs 50.
-CONCURRENT_RUNS = int(os.environ.get("PAI_DISTRIBUTED_RUNS", "12"))
+CONCURRENT_RUNS = int(os.environ.get("PAI_DISTRIBUTED_RUNS", "10"))
 FLOWS = 60       # flow nodes/services in the scenario: one per concurrent run, for every phase
 SLOW_NODES = 8   # hour-long trainings, for the kill and restart scenarios
 FIRST_FLOW_NODE, FIRST_SLOW_NODE = 710000, 720000
@@ -69,7 +69,7 @@ def distributed_scenario() -> dict:
     return scenario
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped after the last test here, not at the end of the whole suite
 def deployment(tmp_path_factory):
     if not AIRFLOW_V_3_3_PLUS:
         pytest.skip("the distributed deployment runs Airflow 3.3 components (api-server, dag-processor)")

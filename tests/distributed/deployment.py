@@ -175,6 +175,10 @@ class DistributedCluster(AirflowCluster):
             "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "90",
             "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "10",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_PRE_PING": "True",
+            # As in production: a task whose calls kept failing past the hook's retries (37 % of
+            # calls fail in the fault scenarios) gets another try, which reattaches to its run.
+            "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "2",
+            "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "5",
             "AIRFLOW__API__MAXIMUM_PAGE_LIMIT": "2000",
             # Each component reports its own name as its host (tests/distributed/hostname.py).
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.distributed.hostname.component_hostname",

@@ -51,21 +51,25 @@ def trigger_flows(af: DistributedCluster, flows: list[int]) -> dict[int, str]:
 
 
 def wait_all(af: DistributedCluster, dag_id: str, run_ids, timeout: float = 900) -> dict[str, str]:
-    """Wait until every run is terminal; returns run id -> state (one API call per run per round)."""
+    """Wait until every run is terminal; returns run id -> state. One list call per round; an API
+    server too busy to answer within its timeout is asked again (the deployment is under load)."""
     pending, states = set(run_ids), {}
     deadline = time.monotonic() + timeout
     while pending:
         af._check_alive()
-        for run_id in sorted(pending):
-            state = af.run(dag_id, run_id)["state"]
-            if state in TERMINAL:
-                states[run_id] = state
-                pending.discard(run_id)
+        try:
+            runs = af.api("GET", f"/dags/{dag_id}/dagRuns?limit=1000")["dag_runs"]
+        except (OSError, TimeoutError):
+            runs = []
+        for run in runs:
+            if run["dag_run_id"] in pending and run["state"] in TERMINAL:
+                states[run["dag_run_id"]] = run["state"]
+                pending.discard(run["dag_run_id"])
         if pending:
             if time.monotonic() > deadline:
-                stuck = {r: {t: ti["state"] for t, ti in af.task_instances(dag_id, r).items()} for r in sorted(pending)[:3]}
+                stuck = {r: task_states(af, dag_id, r) for r in sorted(pending)[:3]}
                 raise TimeoutError(f"{len(pending)} runs of {dag_id} not finished in {timeout}s: {stuck}\n{af.output_tail()}")
-            time.sleep(2)
+            time.sleep(3)
     return states
 
 
@@ -138,7 +142,11 @@ def run_cycle_calls(emu) -> int:
 
 # mass waits ------------------------------------------------------------------------------------
 
-WAITS_DAG_ID = "distributed_waits"
+WAITS_PER_DAG = 10  # as in dags/distributed_dags.py
+
+
+def waits_dag_ids(n: int) -> list[str]:
+    return [f"distributed_waits_{i:02d}" for i in range((n + WAITS_PER_DAG - 1) // WAITS_PER_DAG)]
 
 
 def start_instances(emu, n: int, first_node: int, bizdate: str = "2026-11-02") -> list[int]:
@@ -152,32 +160,58 @@ def start_instances(emu, n: int, first_node: int, bizdate: str = "2026-11-02") -
 
     def start(i: int) -> int:
         dag_ids = hook.run_cycle_dag_nodes(node_id=first_node + i // 100, bizdate=bizdate, name=f"wait_{i}")
-        return int(hook.list_instances(project_id=10001, dag_id=dag_ids[0])[0]["InstanceId"])
+        # A DAG's instances appear shortly after the run call (as on DataWorks): look until they do.
+        found = wait_until(lambda: hook.list_instances(project_id=10001, dag_id=dag_ids[0]), 60,
+                           f"the instance of DataWorks DAG {dag_ids[0]}", interval=0.3)
+        return int(found[0]["InstanceId"])
 
     with ThreadPoolExecutor(8) as pool:
         return list(pool.map(start, range(n)))
 
 
-def deploy_waits_dag(af: DistributedCluster, instance_ids: list[int]) -> None:
-    """One ``start_from_trigger`` task per instance (tests/distributed/dags/distributed_dags.py)."""
+def deploy_waits_dags(af: DistributedCluster, instance_ids: list[int]) -> list[str]:
+    """One ``start_from_trigger`` task per instance (tests/distributed/dags/distributed_dags.py),
+    parsed and unpaused; returns the DAG ids."""
     import json
 
     (af.dags_folder / "waits.json").write_text(json.dumps(instance_ids))
-    dag_file = af.dags_folder / "distributed_dags.py"
-    dag_file.touch()  # re-parsed now, with the new list
+    (af.dags_folder / "distributed_dags.py").touch()  # re-parsed now, with the new list
+    dag_ids = waits_dag_ids(len(instance_ids))
+    af.wait_for_dag(dag_ids[-1], timeout=300)  # the file is parsed whole: the last one there, all are
+    for dag_id in dag_ids:
+        af.wait_for_dag(dag_id, timeout=60)
+    return dag_ids
 
 
-def waits_status(af: DistributedCluster, run_id: str) -> dict:
-    """Task states of the waits run, and which triggerer (by its component name) holds each deferred one."""
-    tis = af.api("GET", f"/dags/{WAITS_DAG_ID}/dagRuns/{run_id}/taskInstances?limit=2000")["task_instances"]
+def trigger_waits(af: DistributedCluster, dag_ids: list[str], pace_s: float = 0.5) -> dict[str, str]:
+    """One run per waits DAG, paced so the triggerers take the new triggers in small batches."""
+    runs = {}
+    for dag_id in dag_ids:
+        runs[dag_id] = af.trigger(dag_id, logical_date=unique_date())
+        time.sleep(pace_s)
+    return runs
+
+
+def waits_status(af: DistributedCluster, runs: dict[str, str]) -> dict:
+    """Task states of the waits runs, and which triggerer (by component name) holds each deferred one."""
     states, holders, hosts = Counter(), Counter(), Counter()
-    for ti in tis:
-        states[ti["state"]] += 1
-        if ti["state"] == "deferred" and ti.get("triggerer_job"):
-            holders[ti["triggerer_job"]["hostname"]] += 1
-        if ti.get("hostname"):
-            hosts[ti["hostname"]] += 1
-    return {"total": len(tis), "states": dict(states), "triggerers": dict(holders), "ran_on": dict(hosts)}
+    total, offset = 0, 0
+    while True:  # every waits DAG at once, a page at a time; only these runs' task instances
+        page = af.api("GET", "/dags/~/dagRuns/~/taskInstances?dag_id_pattern=distributed_waits"
+                             f"&limit=1000&offset={offset}")["task_instances"]
+        offset += len(page)
+        for ti in page:
+            if runs.get(ti["dag_id"]) != ti["dag_run_id"]:
+                continue
+            total += 1
+            states[ti["state"]] += 1
+            if ti["state"] == "deferred" and ti.get("triggerer_job"):
+                holders[ti["triggerer_job"]["hostname"]] += 1
+            if ti.get("hostname"):
+                hosts[ti["hostname"]] += 1
+        if len(page) < 1000:
+            break
+    return {"total": total, "states": dict(states), "triggerers": dict(holders), "ran_on": dict(hosts)}
 
 
 def process_tree_usage(root_pid: int) -> tuple[float, float]:

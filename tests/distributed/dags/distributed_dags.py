@@ -1,8 +1,8 @@
 """DAGs of the distributed scenarios (besides the example DAG and the reliability kill DAGs).
 
 ``distributed_slow_training``: start a node's run, wait for it in the triggerer (the node trains
-for an hour, so a triggerer can be killed mid-wait). ``distributed_waits``: one task per DataWorks
-instance listed in ``waits.json`` beside this file, each started directly in the triggerer
+for an hour, so a triggerer can be killed mid-wait). ``distributed_waits_NN``: one task per DataWorks
+instance listed in ``waits.json`` beside this file (10 per DAG), each started directly in the triggerer
 (``start_from_trigger``: no worker slot until the wait ends) with the provider's own trigger.
 """
 
@@ -56,8 +56,16 @@ class WaitInTriggerer(BaseOperator):
         return event["instance_status"]
 
 
+# Small DAGs: with start_from_trigger the triggerer hands each trigger its whole serialized DAG
+# (to render templates), so one 1,000-task DAG costs it O(n^2) (seen: triggerer loop blocked for
+# over a minute), and with 50-task DAGs a burst of 200 such workloads left a triggerer and its
+# runner both blocked writing to each other (Airflow 3.3.2). 10 tasks per DAG, runs paced.
+WAITS_PER_DAG = 10
 _waits = Path(__file__).with_name("waits.json")
 if _waits.exists():
-    with DAG(dag_id="distributed_waits", schedule=None, start_date=START, catchup=False, max_active_tasks=64):
-        for _iid in json.loads(_waits.read_text()):
-            WaitInTriggerer(task_id=f"wait_{_iid}", instance_id=_iid)
+    _ids = json.loads(_waits.read_text())
+    for _n in range(0, len(_ids), WAITS_PER_DAG):
+        with DAG(dag_id=f"distributed_waits_{_n // WAITS_PER_DAG:02d}", schedule=None, start_date=START,
+                 catchup=False, tags=["distributed_waits"]):
+            for _k, _iid in enumerate(_ids[_n:_n + WAITS_PER_DAG], start=_n):
+                WaitInTriggerer(task_id=f"wait_{_k:04d}", instance_id=_iid)
