@@ -18,4 +18,5 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
-"$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -c "$CONSTRAINTS" -e ".[ui]"
+# The `ui` extra of pyproject.toml, at its pinned version.
+"$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -c "$CONSTRAINTS" playwright
