@@ -54,17 +54,20 @@ class UiStack:
     ``schedule``: the example DAG's schedule as written to the DAGs folder (``None``: runs only when
     triggered, what tests and screenshots want; ``"@daily"`` as shipped). ``port``: the UI's port
     (a free one when None). ``cluster``: an AirflowCluster whose DB is already being migrated.
+    ``max_active_runs``: overrides the example's 1 (runs that deploy to different services may overlap).
     """
 
     def __init__(self, root: Path, *, scenario: dict | None = None, port: int | None = None,
                  schedule: str | None = None, extra_dags: tuple[Path, ...] = (),
-                 cluster: AirflowCluster | None = None, env: dict[str, str] | None = None):
+                 cluster: AirflowCluster | None = None, env: dict[str, str] | None = None,
+                 max_active_runs: int | None = None):
         self.root = Path(root)
         self.emu = EmulatorProcess(scenario, data_dir=self.root / "emulator")
         self.af = cluster or AirflowCluster(self.root / "airflow", port=port)
         self._schedule = schedule
         self._extra_dags = extra_dags
         self._env = dict(env or {})
+        self._max_active_runs = max_active_runs
 
     @property
     def base_url(self) -> str:
@@ -81,6 +84,9 @@ class UiStack:
             if self._schedule != "@daily":
                 assert 'schedule="@daily"' in source
                 source = source.replace('schedule="@daily"', f"schedule={self._schedule!r}")
+            if self._max_active_runs:
+                assert "max_active_runs=1," in source
+                source = source.replace("max_active_runs=1,", f"max_active_runs={self._max_active_runs},")
             (self.af.dags_folder / EXAMPLE_DAG.name).write_text(source)
             for path in self._extra_dags:
                 self.af.add_dag_file(path)

@@ -30,10 +30,13 @@ GOOD_NODE, BROKEN_NODE, FAILING_NODE = 700001, 700002, 700004
 # The good run trains "for 10 minutes": long enough to watch its log while it runs. Once that is
 # seen, the test moves the emulator clock past the end instead of waiting.
 LONG_RUN_S = 600
+# The three runs go side by side (the DAG copy allows 3 active runs): each deploys to a service
+# of its own, so they cannot overtake each other's deployments.
 RUNS = {
     "good": ("2026-11-02T00:00:00Z", {}),
-    "broken": ("2026-11-03T00:00:00Z", {"node_id": BROKEN_NODE, "output_prefix": "oss://pai-demo/designer/churn_broken/"}),
-    "training_fails": ("2026-11-04T00:00:00Z", {"node_id": FAILING_NODE}),
+    "broken": ("2026-11-03T00:00:00Z", {"node_id": BROKEN_NODE, "service_name": "churn_model_b",
+                                        "output_prefix": "oss://pai-demo/designer/churn_broken/"}),
+    "training_fails": ("2026-11-04T00:00:00Z", {"node_id": FAILING_NODE, "service_name": "churn_model_c"}),
 }
 EXPECTED_STATES = {
     "good": {"train": "Success", "wait_for_training": "Success", "export_model": "Success", "deploy": "Success",
@@ -59,7 +62,9 @@ def ui_scenario() -> dict:
         "run_seconds": 12, "outcome": "FAILURE",
         "log": ["reading table churn_train", "training failed: column churn_label not found"],
     })
-    scenario["eas"]["services"][0]["start_seconds"] = 12
+    service = scenario["eas"]["services"][0]
+    service["start_seconds"] = 12
+    scenario["eas"]["services"] += [{**service, "name": "churn_model_b"}, {**service, "name": "churn_model_c"}]
     return scenario
 
 
@@ -75,7 +80,7 @@ def session(tmp_path_factory, ui_artifacts):
     if why:
         pytest.fail(f"the browser tests need Chromium and playwright: {why}")
     root = tmp_path_factory.mktemp("ui-stack")
-    with UiStack(root, scenario=ui_scenario(), cluster=take_premigrated_cluster()) as ui:
+    with UiStack(root, scenario=ui_scenario(), cluster=take_premigrated_cluster(), max_active_runs=3) as ui:
         with browser_page(ui.base_url, ui.af.password) as page:
             yield ui, UserView(page, ui_artifacts)
 
@@ -183,7 +188,7 @@ def test_links_of_finished_tasks(story, run, task, expected):
     if task == "wait_for_training" or task == "train":
         assert "instanceId=" in links["DataWorks Operation Center"]
     else:
-        assert "churn_model" in links["EAS service"]
+        assert RUNS[run][1].get("service_name", "churn_model") in links["EAS service"]
 
 
 # --- what the user reads --------------------------------------------------------------------------
