@@ -12,6 +12,7 @@ import copy
 import re
 import time
 import urllib.parse
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -144,7 +145,8 @@ def test_run_page_shows_each_task_state(story, run):
     # The grid beside it has a cell for each task of this run, and the run's own badge says how it ended.
     for task in EXPECTED_STATES[run]:
         assert page.get_by_test_id(f"grid-{run_id}-{task}").count() == 1, task
-    assert run_state in page.locator("header, div").filter(has_text=run_id).first.inner_text()
+    badge = page.locator("h2", has_text=run_id).locator("xpath=following-sibling::span[@data-testid='state-badge']")
+    assert badge.first.inner_text().strip() == run_state
 
 
 # --- the DataWorks log while the instance runs ------------------------------------------------------
@@ -157,6 +159,15 @@ def test_dataworks_log_lines_show_in_the_wait_log_before_the_instance_ends(story
     assert f"[dataworks]" in seen["log"]
     assert seen["instance"] == ["RUNNING"], seen["instance"]
     assert seen["state_at_log"] == "deferred"
+    # When the trigger logged the line (Airflow's UTC stamp) vs when DataWorks wrote it (the line's
+    # own UTC+8 stamp; the emulator clock was not moved yet): the promise is max(60 s, two polls),
+    # and this wait polls at least every 60 s. 30 s of slack for a loaded triggerer.
+    match = re.search(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\][^\n]*\[dataworks[^\]]*\] "
+                      r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)[^\n]*" + STREAMED_LINE, seen["log"])
+    assert match, seen["log"][-3000:]
+    logged, written = (datetime.strptime(m, "%Y-%m-%d %H:%M:%S") for m in match.groups())
+    delay = (logged - (written - timedelta(hours=8))).total_seconds()
+    assert delay <= 60 + 30, f"the line written at {written} (UTC+8) reached the task log at {logged} (UTC)"
 
 
 # --- extra links ------------------------------------------------------------------------------------
