@@ -151,8 +151,6 @@ def test_run_page_shows_each_task_state(story, run):
 
 # --- the DataWorks log while the instance runs ------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 17 item 2: the DataWorks log is fetched only at the end of "
-                   "short runs (the fix waits for the structure refactor)")
 def test_dataworks_log_lines_show_in_the_wait_log_before_the_instance_ends(story):
     _, _, _, seen = story
     assert "log" in seen, "no DataWorks log line in the deferred wait's log within 150 s of its deferral"
@@ -168,6 +166,19 @@ def test_dataworks_log_lines_show_in_the_wait_log_before_the_instance_ends(story
     logged, written = (datetime.strptime(m, "%Y-%m-%d %H:%M:%S") for m in match.groups())
     delay = (logged - (written - timedelta(hours=8))).total_seconds()
     assert delay <= 60 + 30, f"the line written at {written} (UTC+8) reached the task log at {logged} (UTC)"
+
+
+def test_wait_log_reads_well(story):
+    """Issue 17 item 3: the first status is stated (no "None -> RUNNING"), DataWorks' own clock is
+    named, and the trigger's event line is small (no log tail, no instance dict)."""
+    _, user, runs, _ = story
+    text = user.visit(task_path(runs["good"], "wait_for_training"), "wait-log-good", wait_for="[dataworks]")
+    assert "None ->" not in text
+    assert re.search(r"DataWorks instance \d+: (WAIT_RESOURCE|RUNNING)\n", text), text[-3000:]
+    assert "UTC+8" in text and "Airflow's are UTC" in text
+    fired = [line for line in text.splitlines() if "Trigger fired event" in line]
+    assert fired and all("log_tail" not in line and "[dataworks]" not in line and len(line) < 1200
+                         for line in fired), fired
 
 
 # --- extra links ------------------------------------------------------------------------------------
