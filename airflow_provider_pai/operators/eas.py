@@ -449,11 +449,14 @@ class EasRollbackOperator(EasBaseOperator):
             if self.version not in (None, ""):
                 return None
             # With trigger_rule="one_failed" this task also runs when something before the deploy failed:
-            # then there is nothing to undo, which is a skip, not a second failure.
-            raise AirflowSkipException(
+            # then there is nothing to undo, which is a skip, not a second failure. Logged here too:
+            # Airflow shows the skip exception's text only in the collapsed "Post Execute" group.
+            reason = (
                 f"Nothing to roll back: task {self.deploy_task_id!r} (deploy_task_id) recorded no deployment in "
                 "this DAG run (it failed or was skipped before UpdateService). Pass version= to roll back anyway."
             )
+            self.log.info("%s", reason)
+            raise AirflowSkipException(reason)
         return record
 
     def target_version(self, record: dict | None) -> int:

@@ -50,9 +50,11 @@ class AirflowCluster(AirflowEnv):
     component output goes to ``home/<component>.out``.
     """
 
-    def __init__(self, home: Path, *, env: dict[str, str] | None = None, parallelism: int = 4):
+    def __init__(self, home: Path, *, env: dict[str, str] | None = None, parallelism: int = 4,
+                 port: int | None = None):
         super().__init__(home)
-        self.port = free_port()
+        self._fixed_port = port  # None: a free port, picked at start()
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.password = secrets.token_urlsafe(16)
         self.passwords_file = self.home / "passwords.json"
@@ -102,7 +104,7 @@ class AirflowCluster(AirflowEnv):
     def start(self, timeout: float = 120) -> AirflowCluster:
         self.passwords_file.write_text(json.dumps({ADMIN_USER: self.password}))
         self._finish_migration()
-        self.port = free_port()  # picked now: a port found free minutes ago may be taken since
+        self.port = self._fixed_port or free_port()  # picked now: a port found free minutes ago may be taken since
         self.base_url = f"http://127.0.0.1:{self.port}"
         for component in self.commands():
             self.start_component(component)
