@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+DESIGNER_PROGRAM_TYPE, DESIGNER_FILE_TYPE = "PAI_STUDIO", 1117  # the spelling the emulator answers with
 # PAI Designer (legacy and new Data Studio): ProgramType spellings (compared upper-case) and codes.
 DESIGNER_PROGRAM_TYPES = frozenset({"PAI_STUDIO", "PAI_FLOW", "PAIFLOW", "PAI_DESIGNER"})
 DESIGNER_FILE_TYPES = frozenset({1117})
@@ -48,3 +49,17 @@ def classify_node(node: dict) -> tuple[str, str]:
     if code in OTHER_ENGINE_FILE_TYPES or (upper and upper.startswith(OTHER_ENGINE_PREFIXES)):
         return "other_engine", described
     return "unknown", described
+
+
+def designer_check(node: dict, node_id: Any) -> tuple[str | None, str | None]:
+    """``(warning, refusal)`` for running ``node`` as a PAI Designer node: at most one is set."""
+    kind, described = classify_node(node)
+    name = f"DataWorks node {node_id} ({node.get('NodeName')})"
+    if kind == "designer":
+        return None, None
+    if kind == "other_engine":
+        return None, (f"{name} is not a PAI Designer node: its {described} belongs to another engine. "
+                      "Check node_id, or pass check_node_type=False to run any DataWorks node.")
+    what = "another PAI node, not Designer" if kind == "other_pai" else "a node type this provider does not know"
+    return (f"{name} has {described}: {what}. Running it anyway (PAI Designer is program type PAI_STUDIO, "
+            "node code 1117; pass check_node_type=False to silence this)."), None

@@ -12,7 +12,7 @@ from airflow_provider_pai.utils.status_meanings import (
     DATAWORKS_STATUS_MEANINGS, EAS_STATUS_MEANINGS, Meaning, dataworks_meaning, eas_meaning, enum_name, is_skip,
 )
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "status-meanings.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "status-meanings.md"
 # Issue 15 item 7 (and the API metadata's Deploying)
 EAS_DOCUMENTED = {"Creating", "Waiting", "Pending", "Starting", "Updating", "HotUpdate", "Scaling", "Committing",
                   "Running", "Stopping", "Stopped", "Failed", "DeleteFailed", "Deleting", "Deleted", "Complete",
