@@ -175,6 +175,44 @@ class EasHook(AlibabaCloudBaseHook):
                 return events
             page += 1
 
+    def _instances_request(self, page: int):
+        return self._models().ListServiceInstancesRequest(page_number=page, page_size=100)
+
+    def list_service_instances(self, service_name: str) -> list[dict]:
+        """ListServiceInstances, every page: each instance's Status, ReadyProcesses, RestartCount, Reason."""
+        instances: list[dict] = []
+        page = 1
+        while True:
+            request = self._instances_request(page)
+            body = self.call(
+                "ListServiceInstances",
+                lambda: self.get_client().list_service_instances(self.region_id, service_name, request).body.to_map(),
+            )
+            batch = body.get("Instances") or []
+            instances.extend(batch)
+            if not batch or len(instances) >= int(body.get("TotalCount") or 0):
+                return instances
+            page += 1
+
+    async def list_service_instances_async(self, service_name: str) -> list[dict]:
+        await self.ready_async()
+        region = self.region_id
+        instances: list[dict] = []
+        page = 1
+        while True:
+            request = self._instances_request(page)
+
+            async def run():
+                resp = await self.get_client().list_service_instances_async(region, service_name, request)
+                return resp.body.to_map()
+
+            body = await self.call_async("ListServiceInstances", run)
+            batch = body.get("Instances") or []
+            instances.extend(batch)
+            if not batch or len(instances) >= int(body.get("TotalCount") or 0):
+                return instances
+            page += 1
+
     def _simple(self, action: str, method: str, service_name: str) -> dict:
         return self.call(action, lambda: getattr(self.get_client(), method)(self.region_id, service_name).body.to_map())
 

@@ -17,6 +17,7 @@ from airflow_provider_pai.utils.dataworks import (  # noqa: F401  (run_name, val
     run_name,
     validate_node_params,
 )
+from airflow_provider_pai.utils.dataworks_nodes import DESIGNER_FILE_TYPE, DESIGNER_PROGRAM_TYPE, designer_check  # noqa: F401
 from airflow_provider_pai.utils.polling import PollSchedule, PollTimeout, wait_until
 from airflow_provider_pai.utils.validation import (
     PaiParameterError,
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
 # task_state_store key (Airflow 3.3+): {"name", "dag_id", "instance_id"} of the run this task
 # started, written right after submitting, so a retry reattaches instead of starting another.
 RUN_STATE_KEY = "dataworks_run"
-DESIGNER_PROGRAM_TYPE = "PAI_STUDIO"
-DESIGNER_FILE_TYPE = 1117
 # DataWorks lists a DAG's instances a little after the run call returns.
 INSTANCE_APPEAR_TIMEOUT = 300.0
 
@@ -134,16 +133,12 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
         return params
 
     def _check_designer_node(self, p: dict) -> None:
-        node = self.hook.get_node(p["node_id"], project_env=p["project_env"])
-        program, file_type = node.get("ProgramType"), node.get("FileType")
-        if program == DESIGNER_PROGRAM_TYPE or str(file_type) == str(DESIGNER_FILE_TYPE):
-            return
-        raise AirflowException(
-            f"DataWorks node {p['node_id']} ({node.get('NodeName')}) is not a PAI Designer node: its "
-            f"program type is {program} (file type {file_type}), expected {DESIGNER_PROGRAM_TYPE} "
-            f"(file type {DESIGNER_FILE_TYPE}). Check node_id, or pass check_node_type=False to run "
-            "any DataWorks node."
-        )
+        """Refuse a node of another engine; run an unknown or non-Designer PAI type with a warning (F-DW-6)."""
+        warning, refusal = designer_check(self.hook.get_node(p["node_id"], project_env=p["project_env"]), p["node_id"])
+        if refusal:
+            raise AirflowException(refusal)
+        if warning:
+            self.log.warning("%s", warning)
 
     # ---- finding the run this task already started ------------------------------------------------
 

@@ -25,6 +25,7 @@ from airflow_provider_pai.utils.eas import (  # noqa: F401  (the config helpers 
     eas_schedule,
     endpoint_of,
     failure_message,
+    judge_with,
     parse_service_config,
     service_progress,
     switch_version,
@@ -92,6 +93,8 @@ class EasBaseOperator(PaiBaseOperator["EasHook"]):
         def poll():
             service = self.hook.describe_service(service_name)
             state, where, changed = watch.observe(service)
+            if state == "check":  # Running on another version: did EAS abandon the update? (F-EAS-6)
+                state, where = judge_with(watch, self.hook, service_name, service)
             if changed:
                 self.log.info("EAS service %s: %s", service_name, where)
             return state != "waiting", changed, (state, where, service)
@@ -374,7 +377,13 @@ class EasModifyServiceOperator(EasBaseOperator):
         previous, name = result.get("previous_version"), result["service_name"]
         if not self.rollback_on_failure or not previous or previous == result.get("version"):
             raise AirflowException(message)
-        newest = self.hook.describe_service(name).get("LatestVersion") or 0
+        service = self.hook.describe_service(name)
+        if service.get("CurrentVersion") == previous:
+            # EAS abandoned the update and kept the old version (F-EAS-6): there is nothing to undo,
+            # and UpdateServiceVersion only takes versions below the current one (F-EAS-8).
+            raise AirflowException(f"{message}\nNot rolling back: EAS service {name} is still on version "
+                                   f"{previous}, the version this task replaced.")
+        newest = service.get("LatestVersion") or 0
         if result.get("version") and newest > result["version"]:
             # Someone deployed after this task: rolling back now would silently undo their update.
             raise AirflowException(

@@ -10,7 +10,7 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from airflow_provider_pai.links.eas import EasServiceLink
 from airflow_provider_pai.mixins.hook import EAS_HOOK
 from airflow_provider_pai.sensors.base import PaiBaseSensorOperator, pai_template_fields
-from airflow_provider_pai.utils.eas import failure_message, service_progress, warning_events
+from airflow_provider_pai.utils.eas import ServiceWatch, failure_message, judge_with, warning_events
 from airflow_provider_pai.utils.polling import deadline
 from airflow_provider_pai.utils.validation import validate_eas_service_name
 
@@ -60,7 +60,12 @@ class EasServiceSensor(PaiBaseSensorOperator["EasHook"]):
 
     def _check(self) -> bool:
         service = self.hook.describe_service(self.service_name)
-        state, where = service_progress(service, target_status=self.target_status, version=self._version())
+        # one watch per sensor run (poke mode keeps it across pokes: a stall is counted)
+        watch = self.__dict__.setdefault("_watch", ServiceWatch(target_status=self.target_status,
+                                                                 version=self._version()))
+        state, where, _ = watch.observe(service)
+        if state == "check":  # Running on another version: did EAS abandon the update? (F-EAS-6)
+            state, where = judge_with(watch, self.hook, self.service_name, service)
         self.log.info("EAS service %s: %s", self.service_name, where)
         if state == "failed":
             raise AirflowFailException(

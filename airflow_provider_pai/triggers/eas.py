@@ -19,6 +19,7 @@ from airflow_provider_pai.utils.eas import (  # noqa: F401  (re-exported: earlie
     ServiceWatch,
     eas_schedule,
     failure_message,
+    judge_with_async,
     service_progress,
     summarize,
     warning_events_async,
@@ -106,6 +107,8 @@ class EasServiceTrigger(PaiHookMixin, BaseTrigger):
         async def poll() -> tuple[bool, bool, Any]:
             service = await hook.describe_service_async(self.service_name)
             state, where, changed = watch.observe(service)
+            if state == "check":  # Running on another version: did EAS abandon the update? (F-EAS-6)
+                state, where = await judge_with_async(watch, hook, self.service_name, service)
             if changed:
                 self.log.info("EAS service %s: %s", self.service_name, where)
             return state != "waiting", changed, (state, where, service)

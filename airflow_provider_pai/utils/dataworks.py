@@ -2,7 +2,7 @@
 
 Pure logic, no I/O and no Airflow imports: the operator, the sensor, the wait mixin and the
 trigger all decide from these, so a blocking wait and a deferred one agree on every outcome.
-DataWorks writes enum values both bare and with their code (``SUCCESS`` and ``SUCCESS(1)``,
+DataWorks writes enum values both bare and with their code (``SUCCESS`` and ``SUCCESS(6)``,
 ``SUPPLY_DATA(3)``); every comparison goes through ``enum_name`` so either form works.
 """
 
@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Any
 
 from airflow_provider_pai.utils.polling import PollSchedule
+from airflow_provider_pai.utils.status_meanings import Meaning, dataworks_meaning, enum_name, is_skip  # noqa: F401
 from airflow_provider_pai.utils.validation import PaiParameterError
 
 # DataWorks bills every call and the Basic edition allows 100 a day. Status polls come first (they
@@ -30,19 +31,13 @@ LOG_LATENCY = 60.0
 TAIL_LINES = 20
 
 
-def enum_name(value: Any) -> str | None:
-    """``"SUCCESS(1)"`` -> ``"SUCCESS"``; ``"SUCCESS"`` stays; None stays None."""
-    if value is None:
-        return None
-    return str(value).split("(", 1)[0].strip()
-
-
 class DataWorksInstanceStatus(str, Enum):
     """Instance statuses of GetInstance/ListInstances (``Status``), compared by name."""
 
     NOT_RUN = "NOT_RUN"
     WAIT_TIME = "WAIT_TIME"
     WAIT_RESOURCE = "WAIT_RESOURCE"
+    WAIT_TRIGGER = "WAIT_TRIGGER"
     RUNNING = "RUNNING"
     CHECKING = "CHECKING"
     CHECKING_CONDITION = "CHECKING_CONDITION"
@@ -51,8 +46,9 @@ class DataWorksInstanceStatus(str, Enum):
 
     @classmethod
     def is_terminal(cls, value: Any) -> bool:
-        """DataWorks leaves neither SUCCESS nor FAILURE by itself (a rerun is a new attempt)."""
-        return enum_name(value) in (cls.SUCCESS.value, cls.FAILURE.value)
+        """DataWorks leaves neither SUCCESS nor FAILURE by itself (a rerun is a new attempt); every
+        other status means keep waiting (``utils.status_meanings.DATAWORKS_STATUS_MEANINGS``)."""
+        return dataworks_meaning(value) is Meaning.TERMINAL
 
     @classmethod
     def is_success(cls, value: Any) -> bool:
@@ -220,8 +216,12 @@ def after_get_instance(watch: InstanceWatch, instance: dict) -> NextStep:
 def transition_text(instance_id: Any, step: NextStep, status: Any) -> str:
     """``A -> B`` on a change; the first status seen is just stated (there is no "before")."""
     if step.previous_status is None:
-        return f"DataWorks instance {instance_id}: {status}"
-    return f"DataWorks instance {instance_id}: {step.previous_status} -> {status}"
+        text = f"DataWorks instance {instance_id}: {status}"
+    else:
+        text = f"DataWorks instance {instance_id}: {step.previous_status} -> {status}"
+    if dataworks_meaning(status) is None:  # never a success: waited on until it ends or times out
+        text += " (a status with no documented meaning: waiting on it)"
+    return text
 
 
 def log_lines_to_show(watch: InstanceWatch, log_text: str | None) -> list[str]:
@@ -258,7 +258,7 @@ def instance_summary(instance: dict, project_env: str) -> dict:
         "node_name": instance.get("NodeName"),
         "dag_id": instance.get("DagId"),
         "task_type": task_type_name(instance),
-        "skipped": task_type_name(instance).startswith("SKIP"),
+        "skipped": is_skip(task_type_name(instance)),  # SKIP.., CONDITION_UNCHOOSE (F-DW-4)
         "begin_running_time": _iso(begin),
         "finish_time": _iso(finish),
         "duration_seconds": (finish - begin) / 1000.0 if begin and finish else None,
@@ -274,7 +274,7 @@ def end_note(instance: dict) -> str | None:
             f"DataWorks instance {iid} is FROZEN (TaskType PAUSE): the node was not run and the "
             "instance was set to FAILURE. Unfreeze the node in DataWorks Operation Center, then retry."
         )
-    if kind.startswith("SKIP"):
+    if is_skip(kind):
         return (
             f"DataWorks instance {iid} was SKIPPED (TaskType {kind}): DataWorks set it to SUCCESS "
             "without running it, so it produced no new output."

@@ -9,10 +9,13 @@ helpers that call EAS take the hook as an argument.
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pai.utils.polling import PollSchedule
+from airflow_provider_pai.utils.status_meanings import EAS_STATUS_MEANINGS, Meaning, eas_meaning
 from airflow_provider_pai.utils.validation import PaiParameterError
 
 if TYPE_CHECKING:
@@ -53,13 +56,16 @@ FAILED_STATUSES = (EasServiceStatus.FAILED.value, EasServiceStatus.DELETE_FAILED
 def service_progress(
     service: dict, *, target_status: str = "Running", version: int | None = None, newest: bool = False
 ) -> tuple[str, str]:
-    """``("success" | "failed" | "waiting", one-line description)`` for a DescribeService dict.
+    """``("success" | "failed" | "waiting" | "check", one-line description)`` for a DescribeService dict.
 
+    Each status means what ``utils.status_meanings.EAS_STATUS_MEANINGS`` says (docs/status-meanings.md).
     Success for Running also needs every instance ready (RunningInstance >= TotalInstance), and,
     when ``version`` is given, CurrentVersion == version. A failure of some other version than
     the one waited for (the service has not switched yet) counts as waiting. ``newest``: the
     version waited for was just deployed, so a newer one taking over means another deploy
-    superseded it: that fails at once instead of waiting out the timeout.
+    superseded it: that fails at once instead of waiting out the timeout. ``check``: Running, but
+    on another version than the one waited for: EAS may have abandoned the update and kept the old
+    version (F-EAS-6); ``ServiceWatch.judge`` decides from the service's events and instances.
     """
     status = service.get("Status")
     current = service.get("CurrentVersion")
@@ -76,32 +82,118 @@ def service_progress(
         if not EasServiceStatus.is_success(target_status) or running >= total:
             return "success", where
         return "waiting", where
-    # A Stopped service never starts by itself; Running -> Stopped is the normal path of a stop.
-    stopped = status == EasServiceStatus.STOPPED.value and EasServiceStatus.is_success(target_status)
-    if on_version and (EasServiceStatus.is_terminal(status) or stopped):
+    meaning = eas_meaning(status, target_status)
+    # A failure of another version than the awaited one: the service has not switched yet.
+    if meaning is Meaning.FAIL and (on_version or status != EasServiceStatus.FAILED.value):
         detail = " ".join(str(service.get(k)) for k in ("Reason", "Message") if service.get(k))
-        return "failed", f"{where}{': ' + detail if detail else ''}"
+        return "failed", f"{where}: {status}, {EAS_STATUS_MEANINGS[status][1]}{': ' + detail if detail else ''}"
+    if status == target_status == EasServiceStatus.RUNNING.value and not on_version:
+        return "check", f"{where}: Running, but not on version {version}"
+    if meaning is None:
+        return "waiting", f"{where} (a status with no documented meaning: waiting on it)"
     return "waiting", where
+
+
+# A deploy that EAS abandoned while the old version kept serving (F-EAS-6, the "aborted" shape) is
+# recognised from evidence, or else from a CurrentVersion that stays put this long while Running.
+STALL_POLLS = 3
+STALL_SECONDS = 60.0
+
+
+def _utc_seconds(value: Any) -> float | None:
+    """Epoch seconds of an EAS time: ``2022-04-09 06:30:00`` (events) or ``2022-04-09T06:30:00Z``."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace("T", " ").rstrip("Z").split(".")[0]
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
+
+
+def failed_update_evidence(service: dict, warnings: list[dict], instances: list[dict]) -> str | None:
+    """What shows that the update did not take, or None: Warning events since the service's
+    UpdateTime (sorted by Time: their order is not documented, F-EAS-10), and instances that
+    failed or restart without becoming ready (ListServiceInstances, F-EAS-11)."""
+    since = _utc_seconds(service.get("UpdateTime"))
+    recent = [e for e in sorted(warnings or [], key=lambda e: str(e.get("Time") or ""))
+              if since is not None and (_utc_seconds(e.get("Time")) or 0) >= since]
+    broken = [i for i in instances or [] if i.get("Status") == "Failed"
+              or ((i.get("RestartCount") or 0) > 0 and (i.get("ReadyProcesses") or 0) < (i.get("TotalProcesses") or 1))]
+    found = [f"{e.get('Reason', '')}: {e.get('Message', '')}" for e in recent[-WARNING_EVENTS_SHOWN:]]
+    found += [f"instance {i.get('InstanceName')} {i.get('Status')}"
+              + (f" ({i.get('Reason')}, {i.get('RestartCount')} restart(s))" if i.get("Reason") else "")
+              for i in broken[:3]]
+    return "; ".join(found) or None
 
 
 class ServiceWatch:
     """One wait on a service: the step after each DescribeService, shared by the blocking wait and
     the trigger. ``observe`` returns ``(state, where, changed)``; ``changed`` says whether the
-    one-line description differs from the last one (one log line per change, not per poll)."""
+    one-line description differs from the last one (one log line per change, not per poll). A
+    ``check`` state is settled by ``judge`` (``judge_with``/``judge_with_async`` fetch its evidence)."""
 
     def __init__(self, *, target_status: str = "Running", version: int | None = None, newest: bool = False) -> None:
         self.target_status = target_status
         self.version = version
         self.newest = newest
         self.where = ""
+        self.stalled = 0
+        self.stalled_since: float | None = None
 
     def observe(self, service: dict) -> tuple[str, str, bool]:
         state, where = service_progress(
             service, target_status=self.target_status, version=self.version, newest=self.newest
         )
+        if state != "check":
+            self.stalled, self.stalled_since = 0, None
         changed = where != self.where
         self.where = where
         return state, where, changed
+
+    def judge(self, service: dict, warnings: list[dict], instances: list[dict],
+              now: float | None = None) -> tuple[str, str]:
+        """Running on another version than the awaited one: failed on evidence, or after a stall."""
+        current = service.get("CurrentVersion")
+        kept = f"EAS kept version {current} Running; the update to version {self.version} did not take"
+        detail = " ".join(str(service.get(k)) for k in ("Reason", "Message") if service.get(k))
+        evidence = failed_update_evidence(service, warnings, instances)
+        if evidence:
+            return "failed", f"{self.where}: {kept} ({evidence}){': ' + detail if detail else ''}"
+        now = time.time() if now is None else now
+        self.stalled += 1
+        self.stalled_since = now if self.stalled_since is None else self.stalled_since
+        if self.stalled >= STALL_POLLS and now - self.stalled_since >= STALL_SECONDS:
+            return "failed", (f"{self.where}: {kept}: CurrentVersion stayed at {current} for {self.stalled} polls "
+                              f"({now - self.stalled_since:.0f} s) while Running{': ' + detail if detail else ''}")
+        return "waiting", self.where
+
+
+def _evidence_or_nothing(fetch) -> list[dict]:
+    try:
+        return fetch() or []
+    except Exception:  # evidence is optional: without it the stall rule still decides
+        return []
+
+
+def judge_with(watch: ServiceWatch, hook: EasHook, name: str, service: dict) -> tuple[str, str]:
+    """``watch.judge`` with the service's Warning events and instances fetched (blocking)."""
+    warnings = _evidence_or_nothing(lambda: hook.describe_service_events(name, event_type="Warning"))
+    instances = _evidence_or_nothing(lambda: hook.list_service_instances(name))
+    return watch.judge(service, warnings, instances)
+
+
+async def judge_with_async(watch: ServiceWatch, hook: EasHook, name: str, service: dict) -> tuple[str, str]:
+    """The async twin of ``judge_with`` for triggers."""
+    try:
+        warnings = await hook.describe_service_events_async(name, event_type="Warning")
+    except Exception:  # evidence is optional: without it the stall rule still decides
+        warnings = []
+    try:
+        instances = await hook.list_service_instances_async(name)
+    except Exception:
+        instances = []
+    return watch.judge(service, warnings or [], instances or [])
 
 
 def eas_schedule(poll_interval: float) -> PollSchedule:
@@ -110,8 +202,10 @@ def eas_schedule(poll_interval: float) -> PollSchedule:
 
 
 def warning_text(events: list[dict]) -> str:
-    """The newest Warning events, oldest first, as one line each (the text a user needs to act)."""
-    warnings = [e for e in events or [] if e.get("Type", "Warning") == "Warning"]
+    """The newest Warning events, oldest first, as one line each (the text a user needs to act).
+    Sorted by Time: DescribeServiceEvent's order is not documented (F-EAS-10)."""
+    warnings = sorted((e for e in events or [] if e.get("Type", "Warning") == "Warning"),
+                      key=lambda e: str(e.get("Time") or ""))
     return "\n".join(
         f"  {e.get('Time', '')} {e.get('Reason', '')}: {e.get('Message', '')}" for e in warnings[-WARNING_EVENTS_SHOWN:]
     )

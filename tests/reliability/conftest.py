@@ -30,7 +30,7 @@ READ_ONLY_ACTIONS = {
     "dataworks": {"ListProjects", "GetNode", "ListNodes", "GetDag", "GetInstance", "GetInstanceLog",
                   "ListInstances", "ListInstanceHistory"},
     "eas": {"DescribeService", "ListServices", "ListServiceVersions", "DescribeServiceEvent",
-            "DescribeServiceEndpoints"},
+            "DescribeServiceEndpoints", "ListServiceInstances"},
     "oss": {"ListBuckets", "GetBucketInfo", "GetBucketLocation", "ListMultipartUploads", "ListObjects",
             "ListObjectsV2", "ListParts", "GetObject", "HeadObject", "GetObjectMeta"},
     "predict": {"Predict"},

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 CONN = {"conn_type": "alibaba_cloud_pai", "login": "ak", "password": "sk",
         "extra": {"region_id": "cn-shanghai", "dataworks_endpoint": "http://127.0.0.1:9",
                   "eas_endpoint": "http://127.0.0.1:9", "oss_endpoint": "http://127.0.0.1:9"}}
