@@ -194,6 +194,7 @@ def test_links_of_a_deferred_task(story):
 
 @pytest.mark.parametrize("run, task, expected", [
     ("good", "train", {"DataWorks Operation Center"}),
+    ("good", "export_model", {"OSS destination"}),
     ("good", "deploy", {"EAS service"}),
     ("broken", "rollback", {"EAS service"}),
     ("training_fails", "wait_for_training", {"DataWorks Operation Center"}),  # a failed task
@@ -209,6 +210,9 @@ def test_links_of_finished_tasks(story, run, task, expected):
         assert url and url.startswith("https://"), (name, url)
     if task == "wait_for_training" or task == "train":
         assert "instanceId=" in links["DataWorks Operation Center"]
+    elif task == "export_model":
+        assert links["OSS destination"].startswith("https://oss.console.aliyun.com/bucket/oss-cn-shanghai/pai-demo/")
+        assert "path=models%2Fchurn%2F20261102%2F" in links["OSS destination"]
     else:
         assert RUNS[run][1].get("service_name", "churn_model") in links["EAS service"]
 
@@ -221,6 +225,14 @@ def test_report_of_a_failed_training_says_nothing_was_deployed(story):
     assert "training failed" in text
     assert "nothing was deployed" in text
     assert "rolled back" not in text and "None" not in text.split("Pre Execute", 1)[1]
+
+
+def test_skip_reason_is_in_the_visible_log(story):
+    """Issue 17 item 3: the rollback of a run whose training failed says why it skipped outside the
+    collapsed groups (their text is not rendered until opened, so not in the page's visible text)."""
+    _, user, runs, _ = story
+    text = user.visit(task_path(runs["training_fails"], "rollback"), "rollback-skipped", wait_for="Pre Execute")
+    assert "Nothing to roll back" in text
 
 
 # --- the connection ----------------------------------------------------------------------------------
