@@ -153,7 +153,13 @@ def thousand_waits(af, emu, rows, waits, window) -> None:
     emu.advance_clock(7300)  # every instance ends now; each task resumes on a worker
     ended, limit = time.monotonic(), 900
     while True:
-        done = sc.waits_status(af, runs)
+        try:
+            done = sc.waits_status(af, runs)
+        except (OSError, TimeoutError):  # the API server busy with 1,000 resumes: ask again
+            if time.monotonic() - ended > limit:
+                raise
+            time.sleep(5)
+            continue
         finished = done["states"].get("success", 0) + done["states"].get("failed", 0)
         if finished == waits or time.monotonic() - ended > limit:
             break

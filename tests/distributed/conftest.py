@@ -18,9 +18,9 @@ EXAMPLE_DAG = REPO / "example_dags" / "pai_train_deploy.py"
 DAGS = Path(__file__).parent / "dags"
 RELIABILITY_DAGS = REPO / "tests" / "reliability" / "dags"
 
-# How many concurrent example flows a scenario runs. CI: 10 (a 2-core machine shared with the
+# How many concurrent example flows a scenario runs. CI: 8 (a 2-core machine shared with the
 # rest of the suite); the benchmark (benchmarks/bench_distributed.py) runs 50.
-CONCURRENT_RUNS = int(os.environ.get("PAI_DISTRIBUTED_RUNS", "10"))
+CONCURRENT_RUNS = int(os.environ.get("PAI_DISTRIBUTED_RUNS", "8"))
 FLOWS = 60       # flow nodes/services in the scenario: one per concurrent run, for every phase
 SLOW_NODES = 8   # hour-long trainings, for the kill and restart scenarios
 FIRST_FLOW_NODE, FIRST_SLOW_NODE = 710000, 720000
