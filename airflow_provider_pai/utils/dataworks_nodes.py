@@ -40,7 +40,7 @@ def classify_node(node: dict) -> tuple[str, str]:
     """``("designer" | "other_pai" | "other_engine" | "unknown", description)`` for a GetNode dict."""
     program = str(node.get("ProgramType") or "").strip()
     code = _code(node.get("FileType"))
-    described = f"program type {program or 'not given'!s}, node code {code if code is not None else 'not given'}"
+    described = f"program type {program or '(not given)'} (node code {code if code is not None else '(not given)'})"
     upper = program.upper()
     if upper in DESIGNER_PROGRAM_TYPES or code in DESIGNER_FILE_TYPES:
         return "designer", described

@@ -162,6 +162,7 @@ def test_failed_deploy_rolls_back_and_raises_with_events():
     op = modify()
     events = [{"Type": "Warning", "Reason": "FailedLoadModel", "Message": "failed to download model", "Time": "t"}]
     hook = with_hook(op, [svc(), svc("Updating", 2, 2, NEW), svc("Failed", 2, 2, NEW, running=1),
+                          svc("Failed", 2, 2, NEW, running=1),  # read before rolling back: still on 2
                           svc("Updating", 1, 2), svc("Running", 1, 2)], events)
     with pytest.raises(AirflowException) as err:
         op.execute(make_context())

@@ -13,6 +13,7 @@ from airflow_provider_pai.utils.eas import (
     update_landed,
     warning_events,
     warning_events_async,
+    warning_text,
 )
 
 
@@ -25,7 +26,7 @@ def svc(status, current=2, running=1, total=1):
     ("service", "target", "version", "expected"),
     [
         (svc("Running"), "Running", 2, "success"),
-        (svc("Running", current=1), "Running", 2, "waiting"),  # not switched yet
+        (svc("Running", current=1), "Running", 2, "check"),  # not switched yet, or EAS kept version 1 (F-EAS-6)
         (svc("Running", running=1, total=2), "Running", None, "waiting"),  # instances not ready
         (svc("Failed"), "Running", 2, "failed"),
         (svc("Failed", current=1), "Running", 2, "waiting"),  # another version's failure
@@ -86,3 +87,59 @@ def test_update_landed_needs_a_new_version_with_the_wanted_config():
     assert update_landed(hook, "svc", {"model_path": "oss://b/new/", "token": "x"}, 2)
     assert update_landed(hook, "svc", {"model_path": "oss://b/new/"}, 3) is None  # no version added
     assert update_landed(hook, "svc", {"model_path": "oss://b/other/"}, 2) is None
+
+
+# ---- a failed rolling update EAS abandoned (F-EAS-6, the "aborted" shape) ---------------------------
+
+def _running_on_1() -> dict:
+    return {"Status": "Running", "CurrentVersion": 1, "LatestVersion": 2, "RunningInstance": 1, "TotalInstance": 1,
+            "UpdateTime": "2026-11-29T10:00:00Z", "Reason": "RollingUpdateAborted", "Message": "kept version 1"}
+
+
+def test_judge_fails_on_a_warning_since_the_update():
+    watch = ServiceWatch(version=2, newest=True)
+    assert watch.observe(_running_on_1())[0] == "check"
+    old = {"Type": "Warning", "Reason": "Old", "Message": "before", "Time": "2026-11-29 09:59:00"}
+    new = {"Type": "Warning", "Reason": "FailedLoadModel", "Message": "no model", "Time": "2026-11-29 10:00:05"}
+    assert watch.judge(_running_on_1(), [old], [], now=0)[0] == "waiting"  # only a warning from before
+    state, where = watch.judge(_running_on_1(), [new, old], [], now=1)
+    assert state == "failed" and "FailedLoadModel: no model" in where and "Old" not in where
+    assert "version 2 did not take" in where and "RollingUpdateAborted" in where
+
+
+def test_judge_fails_on_a_failed_or_restarting_instance():
+    watch = ServiceWatch(version=2)
+    watch.observe(_running_on_1())
+    healthy = {"InstanceName": "a", "Status": "Running", "ReadyProcesses": 1, "TotalProcesses": 1}
+    assert watch.judge(_running_on_1(), [], [healthy], now=0)[0] == "waiting"
+    crashing = {"InstanceName": "b", "Status": "Running", "ReadyProcesses": 0, "TotalProcesses": 1,
+                "RestartCount": 4, "Reason": "CrashLoop"}
+    state, where = watch.judge(_running_on_1(), [], [healthy, crashing], now=1)
+    assert state == "failed" and "instance b Running (CrashLoop, 4 restart(s))" in where
+
+
+def test_judge_fails_when_current_version_stays_put():
+    watch = ServiceWatch(version=2)
+    watch.observe(_running_on_1())
+    assert watch.judge(_running_on_1(), [], [], now=0)[0] == "waiting"
+    assert watch.judge(_running_on_1(), [], [], now=30)[0] == "waiting"
+    assert watch.judge(_running_on_1(), [], [], now=59)[0] == "waiting"  # 3 polls, but under 60 s
+    state, where = watch.judge(_running_on_1(), [], [], now=61)
+    assert state == "failed" and "CurrentVersion stayed at 1 for 4 polls" in where
+
+
+def test_moving_on_resets_the_stall():
+    watch = ServiceWatch(version=2)
+    for now in (0, 40):
+        watch.observe(_running_on_1())
+        watch.judge(_running_on_1(), [], [], now=now)
+    watch.observe({**_running_on_1(), "Status": "Updating"})
+    watch.observe(_running_on_1())
+    assert watch.judge(_running_on_1(), [], [], now=100)[0] == "waiting"
+
+
+def test_events_are_shown_in_time_order_whatever_order_they_come_in():
+    events = [{"Type": "Warning", "Reason": r, "Message": r, "Time": t}
+              for r, t in (("second", "2026-11-29 10:00:02"), ("first", "2026-11-29 10:00:01"))]
+    text = warning_text(events)
+    assert text.index("first") < text.index("second")
