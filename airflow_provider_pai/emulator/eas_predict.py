@@ -1,7 +1,7 @@
 """The EAS gateway in front of deployed models: token check, then the serving version's processor.
 
-Processors: ``pmml`` (emulator/pmml_processor.py) and the emulator's toy ``json_linear``: ``model.json`` (``weights``, ``bias``) under the
-version's ``model_path``; ``{"instances": [[x...], ...]}`` -> ``{"predictions": [sigmoid(w.x+b), ...],
+Processors: ``pmml`` (emulator/pmml_processor.py) and the emulator's toy ``json_linear``:
+``model.json`` (``weights``, ``bias``) under the version's ``model_path``; ``{"instances": [[x...], ...]}`` -> ``{"predictions": [sigmoid(w.x+b), ...],
 "version": N, "model_path": "..."}``. A model.json with ``"broken": true`` answers HTTP 500.
 """
 
@@ -106,7 +106,8 @@ async def handle_predict(request: web.Request, ctx, service_name: str) -> web.Re
         if not authorized(request, body, svc["token"]) and svc["name"] == service_name:
             return _text(401, "Unauthorized: the Authorization header does not carry this service's token")
         version = S.serving_version(svc, ctx.now())
-        if version is None:
+        # F-EAS-9: the gateway answers 503 while no backend instance is Ready (status-code appendix)
+        if version is None or S.warming_up(svc, ctx.now()):
             return _text(503, "no healthy upstream")
         config = S.get_version(svc, version)["config"]
     processor = config.get("processor")

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.integration.emulator_clients import eas
+from tests.emulator.emulator_clients import eas
 from tests.scenarios import churn_pmml
 
 REGION, GROUP = "cn-shanghai", "churn"
