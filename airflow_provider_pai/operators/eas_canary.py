@@ -225,6 +225,14 @@ class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
         raise AirflowException(f"{message}\nThe canary got no traffic: production {result['service_name']} "
                                "keeps all of the group's traffic.")
 
+    def get_openlineage_facets_on_complete(self, task_instance):
+        """The candidate model (OSS) -> the canary service (EAS); see docs/lineage.md."""
+        from airflow_provider_pai.utils.openlineage import model_to_service, returned
+
+        result = returned(task_instance)
+        return model_to_service(result.get("model_path", self.model_path), self.hook.region_id,
+                                result.get("canary_service_name") or self.canary_names()[1], result.get("canary_version"))
+
 
 class EasCanarySetWeightOperator(EasCanaryMixin, EasBaseOperator):
     """Move the canary's share of the group traffic to ``weight`` percent (production gets the rest).
@@ -338,6 +346,14 @@ class EasCanaryPromoteOperator(EasCanaryMixin, EasModifyServiceOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any], result: dict | None = None) -> dict:
         return self.after_promote(super().execute_complete(context, event, result))
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        """The promoted model (OSS) -> the production service (EAS); see docs/lineage.md."""
+        from airflow_provider_pai.utils.openlineage import model_to_service, returned
+
+        result = returned(task_instance)
+        return model_to_service(result.get("model_path"), self.hook.region_id, self.canary_names()[0],
+                                result.get("version"))
 
     def after_promote(self, result: dict) -> dict:
         prod, canary = self.canary_names()

@@ -62,8 +62,35 @@ def lineage(inputs=(), outputs=(), run_facets: dict | None = None, job_facets: d
                            job_facets=job_facets or {})
 
 
-def model_to_service(model_path: str | None, region_id: str, service_name: str, external_id: Any = None):
-    """A deploy's lineage: the model in OSS (input) -> the EAS service (output)."""
-    inputs = [oss_dataset(model_path)] if isinstance(model_path, str) and model_path.startswith("oss://") else []
-    run_facets = external_run_facets("pai-eas", f"{service_name}@v{external_id}") if external_id else {}
+def _is_oss(uri: Any) -> bool:
+    return isinstance(uri, str) and uri.startswith("oss://") and len(uri) > len("oss://")
+
+
+def returned(task_instance) -> dict:
+    """The task's return value (its XCom), as a dict ({} if it returned nothing usable)."""
+    try:
+        value = task_instance.xcom_pull(task_ids=task_instance.task_id)
+    except Exception:  # lineage must never fail a task that succeeded
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def model_to_service(model_path: str | None, region_id: str, service_name: str, version: Any = None):
+    """A deploy's lineage: the model in OSS (input) -> the EAS service (output); the version as the run id."""
+    inputs = [oss_dataset(model_path)] if _is_oss(model_path) else []
+    run_facets = external_run_facets("pai-eas", f"{service_name}@v{version}") if version else {}
     return lineage(inputs, [eas_dataset(region_id, service_name)], run_facets)
+
+
+def dataworks_run(result: dict, outputs: Any = None):
+    """A DataWorks run: its instance id as the external job; ``outputs`` (oss:// URIs) where known."""
+    uris = [outputs] if isinstance(outputs, str) else list(outputs or [])
+    instance = result.get("instance_id") or result.get("InstanceId")
+    facets = external_run_facets("dataworks", instance) if instance else {}
+    return lineage([], [oss_dataset(u) for u in uris if _is_oss(u)], facets)
+
+
+def oss_copy(source: Any, destination: Any):
+    """An export: the source object/prefix -> the destination prefix."""
+    return lineage([oss_dataset(source)] if _is_oss(source) else [],
+                   [oss_dataset(destination)] if _is_oss(destination) else [])
