@@ -43,6 +43,7 @@ with DAG(
         project_id="{{ params.project_id }}",
         node_id="{{ params.node_id }}",
         bizdate="{{ ds }}",
+        lineage_outputs="{{ params.output_prefix }}{{ ds_nodash }}/model/",  # where its Model Export writes
     )
     wait_for_training = WaitForInstanceSensor(
         task_id="wait_for_training",

@@ -88,10 +88,13 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
     :param timeout: seconds to wait for completion before failing (the instance keeps running).
     :param cancel_on_kill: stop the instance when this task is killed while waiting.
     :param check_node_type: refuse nodes that are not PAI Designer nodes.
+    :param lineage_outputs: ``oss://`` URIs the node writes (e.g. its Model Export path), reported
+        as the run's OpenLineage outputs (docs/lineage.md); DataWorks does not say. Templated.
     """
 
     template_fields: Sequence[str] = (
         "project_id", "dataworks_node_id", "bizdate", "node_params", "project_name", "flow_name", "project_env",
+        "lineage_outputs",
     )
     template_fields_renderers = {"node_params": "json"}
     operator_extra_links = (DataWorksInstanceLink(),)
@@ -115,9 +118,11 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
         cancel_on_kill: bool = True,
         check_node_type: bool = True,
         pai_conn_id: str = "pai_default",
+        lineage_outputs: list[str] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.lineage_outputs = lineage_outputs
         self.project_id = project_id
         # ``node_id`` is taken: BaseOperator.node_id is the task's id in the DAG graph.
         self.dataworks_node_id = node_id
@@ -134,6 +139,12 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
         self.cancel_on_kill = cancel_on_kill
         self.check_node_type = check_node_type
         self.pai_conn_id = pai_conn_id
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        """The DataWorks instance as the external run, ``lineage_outputs`` as outputs (docs/lineage.md)."""
+        from airflow_provider_pai.utils.openlineage import dataworks_run
+
+        return dataworks_run(getattr(self, "_lineage_result", None) or {}, self.lineage_outputs)
 
     # ---- checks before any remote call ----------------------------------------------------------
 
@@ -281,6 +292,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
             "project_id": p["project_id"], "project_env": p["project_env"], "node_id": p["node_id"],
             "dag_id": dag_id, "instance_id": instance_id, "bizdate": p["bizdate"],
         }
+        self._lineage_result = result  # for OpenLineage, which runs after the task in a forked process
         if not self.wait_for_completion:
             return result
 

@@ -133,6 +133,10 @@ class EasCanaryMixin:
                 return None
             raise
 
+    def get_openlineage_facets_on_complete(self, task_instance):
+        """A traffic change moves no data (Start and Promote report their model -> service)."""
+        return None
+
     def split_targets(self, prod: str, canary: str, weight: int) -> dict[str, tuple[str, int]]:
         # Canary first: while production still has 100, the canary's share stays below its target.
         return {canary: (GROUPING, weight), prod: (GROUPING, 100 - weight)}
@@ -219,6 +223,7 @@ class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
                       result["canary_version"], result["weight"], result["group"])
         result["traffic"] = self.set_traffic(
             self.split_targets(result["service_name"], result["canary_service_name"], result["weight"]))
+        self._lineage_result = result  # OpenLineage reads it after the task
         return result
 
     def on_failed(self, context: Context, result: dict, message: str) -> dict:
@@ -227,10 +232,11 @@ class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
 
     def get_openlineage_facets_on_complete(self, task_instance):
         """The candidate model (OSS) -> the canary service (EAS); see docs/lineage.md."""
-        from airflow_provider_pai.utils.openlineage import model_to_service, returned
+        from airflow_provider_pai.utils.openlineage import model_to_service
 
-        result = returned(task_instance)
-        return model_to_service(result.get("model_path", self.model_path), self.hook.region_id,
+        result = getattr(self, "_lineage_result", None) or {}
+        region = result.get("region_id") or self.hook.region_id
+        return model_to_service(result.get("model_path", self.model_path), region,
                                 result.get("canary_service_name") or self.canary_names()[1], result.get("canary_version"))
 
 
@@ -349,10 +355,11 @@ class EasCanaryPromoteOperator(EasCanaryMixin, EasModifyServiceOperator):
 
     def get_openlineage_facets_on_complete(self, task_instance):
         """The promoted model (OSS) -> the production service (EAS); see docs/lineage.md."""
-        from airflow_provider_pai.utils.openlineage import model_to_service, returned
+        from airflow_provider_pai.utils.openlineage import model_to_service
 
-        result = returned(task_instance)
-        return model_to_service(result.get("model_path"), self.hook.region_id, self.canary_names()[0],
+        result = getattr(self, "_lineage_result", None) or {}
+        region = result.get("region_id") or self.hook.region_id
+        return model_to_service(result.get("model_path") or self.model_path, region, self.canary_names()[0],
                                 result.get("version"))
 
     def after_promote(self, result: dict) -> dict:
@@ -363,4 +370,5 @@ class EasCanaryPromoteOperator(EasCanaryMixin, EasModifyServiceOperator):
         if self.stop_canary:
             self.hook.stop_service(canary)
             self.log.info("Stopped canary service %s.", canary)
+        self._lineage_result = result
         return result

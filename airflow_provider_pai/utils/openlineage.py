@@ -66,15 +66,6 @@ def _is_oss(uri: Any) -> bool:
     return isinstance(uri, str) and uri.startswith("oss://") and len(uri) > len("oss://")
 
 
-def returned(task_instance) -> dict:
-    """The task's return value (its XCom), as a dict ({} if it returned nothing usable)."""
-    try:
-        value = task_instance.xcom_pull(task_ids=task_instance.task_id)
-    except Exception:  # lineage must never fail a task that succeeded
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def model_to_service(model_path: str | None, region_id: str, service_name: str, version: Any = None):
     """A deploy's lineage: the model in OSS (input) -> the EAS service (output); the version as the run id."""
     inputs = [oss_dataset(model_path)] if _is_oss(model_path) else []
