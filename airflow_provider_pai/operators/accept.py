@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Sequence
 
-from airflow.providers.common.compat.sdk import AirflowException, Asset, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowException, Asset
 
+from airflow_provider_pai.mixins.hook import OSS_HOOK
+from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
 from airflow_provider_pai.utils.validation import PaiParameterError, parse_oss_uri
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def accepted_record(hook: OssHook, model_uri: str) -> dict | None:
     return json.loads(hook.get_object(bucket, prefix + ACCEPTED_NAME))
 
 
-class AcceptModelOperator(BaseOperator):
+class AcceptModelOperator(PaiBaseOperator["OssHook"]):
     """Record that the model at ``model_uri`` passed its tests and emit ``asset`` for it.
 
     :param model_uri: ``oss://bucket/prefix/`` of an export (``ExportModelToOSSOperator``'s return value).
@@ -48,13 +49,15 @@ class AcceptModelOperator(BaseOperator):
         scheduled on; the event's ``extra`` is ``{"model_uri": ..., "accepted_by": ...}``.
     :param evidence: anything JSON-able to keep in ``_accepted.json`` (e.g. the test's metrics).
     :param require_manifest: refuse a prefix without the export's ``_manifest.json`` (default True).
-    Returns ``model_uri``.
+    Returns ``model_uri``. ``pai_conn_id``, ``region_id``: see ``PaiBaseOperator``.
     """
 
-    template_fields: Sequence[str] = ("model_uri", "evidence")
+    hook_class_path = OSS_HOOK
+    supports_deferral = False  # two OSS calls, nothing to wait for
+    template_fields: Sequence[str] = pai_template_fields("model_uri", "evidence")
 
     def __init__(self, *, model_uri: str, asset: Any, evidence: Any = None, require_manifest: bool = True,
-                 pai_conn_id: str = "pai_default", region_id: str | None = None, **kwargs: Any) -> None:
+                 **kwargs: Any) -> None:
         if isinstance(asset, str):
             if "{{" in asset:
                 raise PaiParameterError(f"Invalid asset={asset!r}: an asset must be fixed when the DAG is parsed "
@@ -69,14 +72,6 @@ class AcceptModelOperator(BaseOperator):
         self.asset = asset
         self.evidence = evidence
         self.require_manifest = require_manifest
-        self.pai_conn_id = pai_conn_id
-        self.region_id = region_id
-
-    @cached_property
-    def hook(self) -> OssHook:
-        from airflow_provider_pai.hooks.oss import OssHook
-
-        return OssHook(pai_conn_id=self.pai_conn_id, region_id=self.region_id)
 
     def execute(self, context: Context) -> str:
         bucket, prefix = model_prefix(self.model_uri)

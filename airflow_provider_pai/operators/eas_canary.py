@@ -17,14 +17,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
 
-from airflow_provider_pai.operators.eas import (
-    EasBaseOperator,
-    EasModifyServiceOperator,
-    config_contains,
-    current_config,
-    endpoint_of,
-)
-from airflow_provider_pai.triggers.eas import eas_schedule, service_progress
+from airflow_provider_pai.operators.base import pai_template_fields
+from airflow_provider_pai.operators.eas import EasBaseOperator, EasModifyServiceOperator
+from airflow_provider_pai.utils.eas import config_contains, current_config, eas_schedule, endpoint_of, service_progress
 from airflow_provider_pai.utils.polling import PollTimeout, wait_until
 from airflow_provider_pai.utils.validation import PaiParameterError, parse_oss_uri, validate_eas_service_name
 from airflow_provider_pai.version_compat import get_task_state_store
@@ -155,7 +150,8 @@ class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
     canary_endpoint, traffic, region_id}``.
     """
 
-    template_fields: Sequence[str] = ("service_name", "canary_service_name", "model_path", "weight", "canary_config")
+    template_fields: Sequence[str] = pai_template_fields(
+        "service_name", "canary_service_name", "model_path", "weight", "canary_config")
 
     def __init__(self, *, service_name: str, model_path: str, weight: int | str = 10,
                  canary_service_name: str | None = None, canary_config: dict | None = None, **kwargs: Any) -> None:
@@ -247,7 +243,7 @@ class EasCanarySetWeightOperator(EasCanaryMixin, EasBaseOperator):
     Returns ``{service_name, canary_service_name, group, weight, traffic, region_id}``.
     """
 
-    template_fields: Sequence[str] = ("service_name", "canary_service_name", "weight", "model_path")
+    template_fields: Sequence[str] = pai_template_fields("service_name", "canary_service_name", "weight", "model_path")
 
     def __init__(self, *, service_name: str, weight: int | str, canary_service_name: str | None = None,
                  model_path: str | None = None, **kwargs: Any) -> None:
@@ -283,7 +279,7 @@ class EasCanaryAbortOperator(EasCanaryMixin, EasBaseOperator):
     Returns ``{service_name, canary_service_name, group, traffic, region_id}``.
     """
 
-    template_fields: Sequence[str] = ("service_name", "canary_service_name", "model_path")
+    template_fields: Sequence[str] = pai_template_fields("service_name", "canary_service_name", "model_path")
 
     def __init__(self, *, service_name: str, canary_service_name: str | None = None, model_path: str | None = None,
                  stop_canary: bool = False, **kwargs: Any) -> None:
@@ -326,7 +322,7 @@ class EasCanaryPromoteOperator(EasCanaryMixin, EasModifyServiceOperator):
     Returns EasModifyService's dict plus ``canary_service_name``, ``group`` and ``traffic``.
     """
 
-    template_fields: Sequence[str] = ("service_name", "canary_service_name", "model_path")
+    template_fields: Sequence[str] = pai_template_fields("service_name", "canary_service_name", "model_path")
 
     def __init__(self, *, service_name: str, canary_service_name: str | None = None, model_path: str | None = None,
                  stop_canary: bool = False, **kwargs: Any) -> None:

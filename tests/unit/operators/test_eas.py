@@ -6,7 +6,7 @@ import json
 from unittest import mock
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowException
 from airflow.providers.common.compat.sdk import TaskDeferred
 
 from airflow_provider_pai.hooks.eas import EasHook
@@ -17,7 +17,6 @@ from airflow_provider_pai.operators.eas import (
     EasModifyServiceOperator,
     EasRollbackOperator,
 )
-from airflow_provider_pai.sensors.eas import EasServiceSensor
 from airflow_provider_pai.triggers.eas import EasServiceTrigger
 from airflow_provider_pai.utils.validation import PaiParameterError
 
@@ -347,45 +346,6 @@ def test_create_rejects_bad_name_and_if_exists():
     with pytest.raises(PaiParameterError, match="name"):
         op.execute(make_context())
     hook.create_service.assert_not_called()
-
-
-# ---- EasServiceSensor --------------------------------------------------------------------------
-
-
-def sensor(**kw):
-    return EasServiceSensor(task_id="wait", service_name="churn_model", **kw)
-
-
-def test_sensor_poke_states():
-    op = sensor(version=2)
-    with_hook(op, [svc("Running", 1, 2), svc("Updating", 2, 2), svc("Running", 2, 2)])
-    assert [op.poke({}) for _ in range(3)] == [False, False, True]
-
-
-def test_sensor_failed_raises_with_events():
-    op = sensor()
-    with_hook(op, [svc("Failed")], [{"Type": "Warning", "Reason": "FailedLoadModel", "Message": "no model"}])
-    with pytest.raises(AirflowFailException, match="no model"):
-        op.poke({})
-
-
-def test_sensor_deferrable_defers_with_timeout():
-    op = sensor(deferrable=True, timeout=120, poke_interval=3)
-    with_hook(op, [svc("Updating")])
-    with pytest.raises(TaskDeferred) as deferred:
-        op.execute(make_context())
-    assert deferred.value.trigger.timeout == 120
-    assert deferred.value.trigger.poll_interval == 3
-
-
-def test_sensor_execute_complete_timeout_respects_soft_fail():
-    from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException
-
-    with pytest.raises(AirflowSensorTimeout):
-        sensor().execute_complete({}, {"status": "timeout", "message": "slow"})
-    op = sensor(soft_fail=True)
-    with pytest.raises(AirflowSkipException):
-        op.resume_execution("execute_complete", {"event": {"status": "timeout", "message": "slow"}}, {})
 
 
 def test_execute_complete_without_defer_kwargs_uses_the_stash():
