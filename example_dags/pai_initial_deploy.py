@@ -16,7 +16,7 @@ SERVICE_CONFIG = {
     "name": "churn_model_initial",
     "generate_token": "true",
     "model_path": "oss://pai-demo/models/churn/initial/",
-    "processor": "json_linear",  # a built-in processor such as "pmml" on real EAS
+    "processor": "pmml",  # EAS's built-in PMML processor (the emulator scores PMML regression models)
     "metadata": {"instance": 1, "cpu": 2, "memory": 4000},
 }
 

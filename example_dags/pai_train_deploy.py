@@ -43,6 +43,7 @@ with DAG(
         project_id="{{ params.project_id }}",
         node_id="{{ params.node_id }}",
         bizdate="{{ ds }}",
+        lineage_outputs="{{ params.output_prefix }}{{ ds_nodash }}/model/",  # where its Model Export writes
     )
     wait_for_training = WaitForInstanceSensor(
         task_id="wait_for_training",
@@ -74,12 +75,20 @@ with DAG(
     # --8<-- [start:howto_test]
     @task
     def test_service(deployed: dict) -> dict:
-        """Any test of your own: here, score two customers and check the answers are probabilities."""
-        answer = EasHook().predict(deployed["service_name"], {"instances": [[0.5, 1.0], [2.0, -1.0]]})
-        predictions = answer["predictions"]
-        if len(predictions) != 2 or not all(0.0 <= p <= 1.0 for p in predictions):
-            raise ValueError(f"unexpected predictions from {deployed['service_name']}: {answer}")
-        return {"predictions": predictions, "version": answer.get("version")}
+        """Any test of your own: here, the model must tell a likely churner from a loyal customer.
+
+        The PMML processor takes a JSON array of records keyed by the model's input fields and
+        answers one object per record (the target and the model's output fields).
+        """
+        customers = [
+            {"tenure": 2, "monthly_charges": 95.0, "contract": "month-to-month"},  # churns
+            {"tenure": 60, "monthly_charges": 25.0, "contract": "two_year"},  # stays
+        ]
+        answer = EasHook().predict(deployed["service_name"], customers)
+        churner, loyal = (row["probability(1)"] for row in answer)
+        if not churner > 0.5 > loyal:
+            raise ValueError(f"{deployed['service_name']} cannot tell a churner from a loyal customer: {answer}")
+        return {"churn_probabilities": [churner, loyal], "version": deployed.get("version")}
 
     tested = test_service(deploy.output)
     # --8<-- [end:howto_test]

@@ -65,12 +65,20 @@ def deployed_version(home: Path, run_id: str) -> int | None:
     return json.loads(row[0]).get("version") if row else None
 
 
+CUSTOMERS = [{"tenure": 2, "monthly_charges": 95.0, "contract": "month-to-month"},
+             {"tenure": 60, "monthly_charges": 25.0, "contract": "two_year"}]
+
+
 def serving() -> tuple[int, str]:
-    """The version and model the service answers with, asked the way a client would."""
+    """The version and model the service is on; a prediction proves the PMML model answers."""
     from airflow_provider_pai.hooks.eas import EasHook
 
-    answer = EasHook().predict(SERVICE, {"instances": [[0.5, 1.0]]})
-    return answer["version"], answer["model_path"]
+    hook = EasHook()
+    answer = hook.predict(SERVICE, CUSTOMERS)  # the PMML processor: one record in, one object out
+    if not all(0.0 <= row["probability(1)"] <= 1.0 for row in answer):
+        raise RuntimeError(f"{SERVICE} answered {answer}")
+    service = hook.describe_service(SERVICE)
+    return service["CurrentVersion"], json.loads(service["ServiceConfig"])["model_path"]
 
 
 def main() -> int:

@@ -16,6 +16,7 @@ from . import eas_instances as I
 from . import eas_paths as P
 from . import eas_read as R
 from . import eas_state as S
+from . import eas_traffic as T
 from .common import acs_error, json_response, new_request_id
 from .eas_predict import handle_predict  # noqa: F401  (server.py calls eas.handle_predict)
 
@@ -80,6 +81,9 @@ def _parse_config(body: bytes) -> dict | web.Response:
 
 
 async def handle(request: web.Request, body: bytes, ctx, action: str) -> web.Response:
+    if request.path.startswith(T.GROUPS_PREFIX):  # DescribeGroup, ListGroups (eas_traffic.py)
+        with ctx.lock:
+            return T.handle_group(request, ctx, _services(ctx), action)
     parts = _path_parts(request)
     if parts is None:
         return acs_error(404, "InvalidAction.NotFound", f"No EAS API at {request.method} {request.path}")
@@ -126,6 +130,7 @@ def _create(request, body, ctx, services) -> web.Response:
     S.add_version(svc, config, now)
     S.start_rollout(svc, ctx.store, 1, "Creating", now, None)
     services[name] = svc
+    T.joined(svc, services)  # a new member of a group gets no group traffic until released
     ctx.save()
     obj = S.service_object(svc, now, ctx.region_id, R.base_url(request))
     keys = ("InternetEndpoint", "IntranetEndpoint", "Region", "ServiceId", "ServiceName", "Status")
@@ -228,4 +233,5 @@ ACTIONS = {
     ("RestartService", "restart"): _restart,
     ("DescribeServiceEndpoints", "endpoints"): R.endpoints,
     ("ListServiceInstances", "instances"): I.list_instances,
+    ("ReleaseService", "release"): T.release,
 }

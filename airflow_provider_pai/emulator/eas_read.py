@@ -65,6 +65,8 @@ def list_services(request, ctx, services) -> web.Response:
         objs = [o for o in objs if o["ServiceName"] == q["ServiceName"]]
     if q.get("Filter"):
         objs = [o for o in objs if q["Filter"] in o["ServiceName"]]
+    if q.get("GroupName"):
+        objs = [o for o in objs if o["ServiceGroup"] == q["GroupName"]]
     if q.get("ServiceStatus"):
         objs = [o for o in objs if o["Status"] == q["ServiceStatus"]]
     sort = q.get("Sort") or "CreateTime"

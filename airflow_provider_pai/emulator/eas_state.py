@@ -121,6 +121,10 @@ def check_model(store, config: dict) -> str | None:
         return f"failed to download model from {model_path}: the emulator serves oss:// paths only"
     if not model_keys(store, model_path):
         return f"failed to download model from {model_path}: no such object or directory"
+    if config.get("processor") == "pmml":  # the PMML processor parses the model at start (F-PMML-4)
+        from .pmml_processor import check
+
+        return check(store, model_path)
     return None
 
 
@@ -311,6 +315,12 @@ def service_object(svc: dict, now: float, region: str, base_url: str) -> dict:
         "ServiceUid": svc["service_id"],
         "ServiceName": svc["name"],
         "Status": state,
-        "Weight": 100,
+        **_traffic_fields(svc, now),
     }
+
+
+def _traffic_fields(svc: dict, now: float) -> dict:
+    from .eas_traffic import service_fields  # eas_traffic builds on this module
+
+    return service_fields(svc, now)
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from . import auth, dataworks, eas, oss, policy
+from . import auth, dataworks, eas, eas_traffic, oss, policy
 from .common import Ctx, acs_error
 from .control import Control, apply_fault
 
@@ -67,6 +67,7 @@ def make_app(ctx: Ctx, control: Control | None = None) -> web.Application:
         if service in ("oss", "control"):
             dataworks.advance(ctx)  # a run that has finished by now has written its outputs before OSS is read
         if service == "control":
+            eas_traffic.refresh(ctx)  # /_emulator/state shows the traffic split in effect now
             return await control.handle(request, ctx)
         control.count_call(service, action)
         rule = control.pick_fault(service, action)

@@ -213,6 +213,23 @@ class EasHook(AlibabaCloudBaseHook):
                 return instances
             page += 1
 
+    # ---- service groups and traffic (canary releases: docs/cloud-fidelity.md F-TRF-*) -------------
+
+    def release_service(self, service_name: str, *, weight: int | None = None, traffic_state: str | None = None,
+                        is_done=None) -> dict:
+        """ReleaseService: the service's ``Weight`` and ``TrafficState`` (standalone/grouping) in its group."""
+        request = self._models().ReleaseServiceRequest(weight=weight, traffic_state=traffic_state)
+        return self.call(
+            "ReleaseService",
+            lambda: self.get_client().release_service(self.region_id, service_name, request).body.to_map(),
+            is_done=is_done,
+        )
+
+    def describe_group(self, group_name: str) -> dict:
+        """DescribeGroup: the group's endpoints and AccessToken (members: ``list_services(group_name=...)``)."""
+        return self.call("DescribeGroup",
+                         lambda: self.get_client().describe_group(self.region_id, group_name).body.to_map())
+
     def _simple(self, action: str, method: str, service_name: str) -> dict:
         return self.call(action, lambda: getattr(self.get_client(), method)(self.region_id, service_name).body.to_map())
 

@@ -62,6 +62,8 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
     :param timeout: seconds to wait for completion before failing (the instance keeps running).
     :param cancel_on_kill: stop the instance when this task is killed while waiting.
     :param check_node_type: refuse nodes that are not PAI Designer nodes.
+    :param lineage_outputs: ``oss://`` URIs the node writes (e.g. its Model Export path), reported
+        as the run's OpenLineage outputs (docs/lineage.md); DataWorks does not say. Templated.
 
     ``pai_conn_id``, ``region_id`` and ``deferrable`` (wait in the triggerer with
     ``DataWorksInstanceTrigger``): see ``PaiBaseOperator``.
@@ -70,6 +72,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
     hook_class_path = DATAWORKS_HOOK
     template_fields: Sequence[str] = pai_template_fields(
         "project_id", "dataworks_node_id", "bizdate", "node_params", "project_name", "flow_name", "project_env",
+        "lineage_outputs",
     )
     template_fields_renderers = {"node_params": "json"}
     operator_extra_links = (DataWorksInstanceLink(),)
@@ -91,9 +94,11 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
         timeout: float | None = 7 * 24 * 3600,
         cancel_on_kill: bool = True,
         check_node_type: bool = True,
+        lineage_outputs: list[str] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.lineage_outputs = lineage_outputs
         self.project_id = project_id
         # ``node_id`` is taken: BaseOperator.node_id is the task's id in the DAG graph.
         self.dataworks_node_id = node_id
@@ -109,6 +114,12 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
         self.timeout = None if timeout is None else validate_positive(timeout, "timeout")
         self.cancel_on_kill = cancel_on_kill
         self.check_node_type = check_node_type
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        """The DataWorks instance as the external run, ``lineage_outputs`` as outputs (docs/lineage.md)."""
+        from airflow_provider_pai.utils.openlineage import dataworks_run
+
+        return dataworks_run(getattr(self, "_lineage_result", None) or {}, self.lineage_outputs)
 
     # ---- checks before any remote call ----------------------------------------------------------
 
@@ -250,6 +261,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
             "project_id": p["project_id"], "project_env": p["project_env"], "node_id": p["node_id"],
             "dag_id": dag_id, "instance_id": instance_id, "bizdate": p["bizdate"],
         }
+        self._lineage_result = result  # for OpenLineage, which runs after the task in a forked process
         if not self.wait_for_completion:
             return result
 

@@ -176,6 +176,7 @@ class EasBaseOperator(PaiBaseOperator["EasHook"]):
         return self.on_failed(context, result, event.get("message") or f"EAS wait ended: {event!r}")
 
     def on_running(self, result: dict, service: dict) -> dict:
+        self._lineage_result = result  # OpenLineage reads it after the task (in a fork: no XCom calls there)
         if service.get("CurrentVersion") is not None:
             result["version"] = service["CurrentVersion"]
         result["endpoint"] = endpoint_of(service) or result.get("endpoint")
@@ -184,6 +185,22 @@ class EasBaseOperator(PaiBaseOperator["EasHook"]):
 
     def on_failed(self, context: Context, result: dict, message: str) -> dict:
         raise AirflowException(message)
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        """The model in OSS -> the EAS service, the version as the external run (docs/lineage.md)."""
+        from airflow_provider_pai.utils.openlineage import model_to_service
+
+        result = getattr(self, "_lineage_result", None) or {}
+        name = result.get("service_name") or getattr(self, "service_name", None)
+        if not name:
+            return None
+        region = result.get("region_id") or self.hook.region_id
+        return model_to_service(result.get("model_path") or self._lineage_model_path(), region, name,
+                                result.get("version"))
+
+    def _lineage_model_path(self) -> str | None:
+        config = getattr(self, "service_config", None)
+        return config.get("model_path") if isinstance(config, dict) else getattr(self, "model_path", None)
 
     def _update_landed(self, name: str, wanted: dict, latest_before: int) -> dict | None:
         return update_landed(self.hook, name, wanted, latest_before)

@@ -227,6 +227,12 @@ class ExportModelToOSSOperator(PaiBaseOperator["OssHook"]):
         self._emit_asset(context, dest_uri)
         return dest_uri
 
+    def get_openlineage_facets_on_complete(self, task_instance):
+        """The source object or prefix -> the destination prefix (docs/lineage.md)."""
+        from airflow_provider_pai.utils.openlineage import oss_copy
+
+        return oss_copy(self.source, self.destination)  # both rendered by now
+
     def _emit_asset(self, context: Context, dest_uri: str) -> None:
         """Attach the rendered destination to the outlet alias (a templated destination)."""
         alias = AssetAlias(name=self.alias_name)

@@ -14,6 +14,13 @@ import pytest
 
 from airflow_provider_pai.emulator.process import EmulatorProcess
 from tests.emulator.emulator_clients import bucket, dataworks, describe_service, get_node
+from tests.scenarios import json_linear_demo
+
+
+@pytest.fixture
+def pai_emulator_scenario():
+    """These tests use the toy json_linear model ([x1, x2] vectors, model.json): tests/scenarios.py."""
+    return json_linear_demo()
 
 
 # CLI ----------------------------------------------------------------------------------------------

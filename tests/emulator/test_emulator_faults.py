@@ -8,6 +8,13 @@ import urllib.error
 import pytest
 
 from tests.emulator.emulator_clients import bucket, describe_service, get_node, http
+from tests.scenarios import json_linear_demo
+
+
+@pytest.fixture
+def pai_emulator_scenario():
+    """These tests use the toy json_linear model ([x1, x2] vectors, model.json): tests/scenarios.py."""
+    return json_linear_demo()
 
 
 # faults -------------------------------------------------------------------------------------------

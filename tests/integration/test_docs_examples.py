@@ -18,8 +18,9 @@ DAGS_FOLDER = Path(__file__).resolve().parents[2] / "example_dags"  # your DAGs 
 
 def test_the_demo_service_answers(pai_emulator):
     # pai_emulator has pointed the pai_default connection at the emulator for this test.
-    answer = EasHook().predict("churn_model", {"instances": [[0.5, 1.0]]})
-    assert answer["version"] == 1
+    # The demo serves a PMML model: a JSON array of records in, one object per record out.
+    answer = EasHook().predict("churn_model", [{"tenure": 2, "monthly_charges": 95.0, "contract": "month-to-month"}])
+    assert answer[0]["churn"] == 1 and answer[0]["probability(1)"] > 0.5
 
 
 def test_my_dag_deploys_the_new_model(pai_emulator, tmp_path):

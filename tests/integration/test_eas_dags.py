@@ -5,11 +5,18 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
+from tests.scenarios import json_linear_demo
 
 NEW_MODEL = "oss://pai-demo/models/churn/v2/"
 EMPTY = "oss://pai-demo/models/churn/nothing-here/"
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def pai_emulator_scenario():
+    """These tests use the toy json_linear model ([x1, x2] vectors, model.json): tests/scenarios.py."""
+    return json_linear_demo()
 
 
 @pytest.fixture

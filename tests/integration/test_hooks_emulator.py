@@ -12,9 +12,16 @@ from airflow_provider_pai.hooks.base import PaiApiError
 from airflow_provider_pai.hooks.dataworks import DataWorksHook
 from airflow_provider_pai.hooks.eas import EasHook
 from airflow_provider_pai.hooks.oss import OssHook
+from tests.scenarios import json_linear_demo
 
 PROJECT_ID, NODE_ID = 10001, 700001
 YESTERDAY = (datetime.date.today() - datetime.timedelta(days=1)).strftime("%Y%m%d")
+
+
+@pytest.fixture
+def pai_emulator_scenario():
+    """These tests use the toy json_linear model ([x1, x2] vectors, model.json): tests/scenarios.py."""
+    return json_linear_demo()
 
 
 def hooks(cls, **kwargs):

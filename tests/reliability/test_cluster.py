@@ -24,6 +24,7 @@ from tests.reliability.conftest import (
     reliability_scenario,
     take_premigrated_cluster,
 )
+from tests.scenarios import churn_pmml
 
 # The components (api-server, dag-processor), REST API v2 and task_state_store are Airflow 3.3's.
 pytestmark = [pytest.mark.slow,
@@ -50,12 +51,12 @@ def cluster_scenario() -> dict:
         "run_seconds": 3600, "outcome": "SUCCESS", "log": ["training for an hour"],
     })
     scenario["oss"]["objects"].append(
-        {"uri": "oss://pai-demo/models/churn/v2/model.json", "content": '{"weights": [0.5, -1.1], "bias": 0.0}'}
+        {"uri": "oss://pai-demo/models/churn/v2/model.pmml", "content": churn_pmml("v2")}
     )
     initial = "oss://pai-demo/models/churn/initial/"
     scenario["eas"]["services"] += [
-        {"name": "churn_slow", "model_path": initial, "processor": "json_linear", "start_seconds": 3600},
-        {"name": "churn_fail", "model_path": initial, "processor": "json_linear", "start_seconds": 12},
+        {"name": "churn_slow", "model_path": initial, "processor": "pmml", "start_seconds": 3600},
+        {"name": "churn_fail", "model_path": initial, "processor": "pmml", "start_seconds": 12},
     ]
     return scenario
 

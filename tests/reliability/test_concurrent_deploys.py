@@ -15,6 +15,7 @@ import pytest
 from airflow_provider_pai.hooks.eas import EasHook
 from airflow_provider_pai.operators.eas import EasModifyServiceOperator, EasRollbackOperator
 from tests.reliability.conftest import reliability_scenario, task_context
+from tests.scenarios import churn_pmml
 
 MODEL_A, MODEL_B = "oss://pai-demo/models/a/", "oss://pai-demo/models/b/"
 
@@ -23,10 +24,8 @@ MODEL_A, MODEL_B = "oss://pai-demo/models/a/", "oss://pai-demo/models/b/"
 def pai_emulator_scenario() -> dict:
     scenario = reliability_scenario()
     scenario["eas"]["services"][0]["start_seconds"] = 8  # a rollout the other deploy can overlap
-    for name, weights in (("a", [0.1, 0.1]), ("b", [0.2, 0.2])):
-        scenario["oss"]["objects"].append(
-            {"uri": f"oss://pai-demo/models/{name}/model.json", "content": f'{{"weights": {weights}, "bias": 0}}'}
-        )
+    for name in ("a", "b"):
+        scenario["oss"]["objects"].append({"uri": f"oss://pai-demo/models/{name}/model.pmml", "content": churn_pmml(name)})
     return scenario
 
 

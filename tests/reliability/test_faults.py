@@ -25,8 +25,8 @@ pytestmark = pytest.mark.slow
 
 DAG_ID = "pai_train_deploy"
 # Every call, the prediction gateway's included, may be throttled or reset. The 5xx errors go to the
-# three cloud APIs only: a 500 from a deployed model is the model's own answer (that is how the
-# broken demo model fails its test), so no client should retry it.
+# three cloud APIs only: a 500 from a deployed model is the model's own answer, so no client should
+# retry it.
 FAULTS = [
     # One of each for certain (rules are tried in order), so the run can never pass by luck alone...
     {"service": "dataworks", "action": "GetInstance", "kind": "error", "count": 1},

@@ -23,13 +23,14 @@ from airflow_provider_pai.operators.eas import EasModifyServiceOperator
 from airflow_provider_pai.sensors.dataworks import WaitForInstanceSensor
 from airflow_provider_pai.sensors.eas import EasServiceSensor
 from tests.reliability.conftest import SECRETS, assert_no_secrets, reliability_scenario, task_context
+from tests.scenarios import churn_pmml
 
 
 @pytest.fixture
 def pai_emulator_scenario() -> dict:
     scenario = reliability_scenario()
     scenario["oss"]["objects"].append(
-        {"uri": "oss://pai-demo/models/churn/v2/model.json", "content": '{"weights": [0.5, -1.1], "bias": 0.0}'}
+        {"uri": "oss://pai-demo/models/churn/v2/model.pmml", "content": churn_pmml("v2")}
     )
     scenario["eas"]["services"][0]["start_seconds"] = 600  # still updating when the operator checks
     return scenario

@@ -33,7 +33,8 @@ def test_initial_deploy_creates_the_service_and_a_rerun_keeps_it(pai_emulator, a
     assert airflow_env.run_state("pai_initial_deploy") == "success", first.stdout[-3000:] + first.stderr[-3000:]
     created = airflow_env.xcom("pai_initial_deploy", "create_service")
     assert created["service_name"] == "churn_model_initial" and created["version"] == 1
-    assert EasHook().predict("churn_model_initial", {"instances": [[1.0, 1.0]]})["version"] == 1
+    answer = EasHook().predict("churn_model_initial", [{"tenure": 60, "monthly_charges": 25.0, "contract": "two_year"}])
+    assert answer[0]["churn"] == 0  # the PMML processor serves the demo's initial model
 
     airflow_env.dags_test("pai_initial_deploy", logical_date="2026-11-21", env=env)
     assert airflow_env.run_state("pai_initial_deploy") == "success"
@@ -55,7 +56,13 @@ def test_broken_model_fails_its_test_and_is_rolled_back(pai_emulator, airflow_en
     deployed = airflow_env.xcom("pai_train_deploy", "deploy")
     assert (deployed["previous_version"], deployed["version"]) == (1, 2)
     assert airflow_env.xcom("pai_train_deploy", "rollback")["version"] == 1
-    answer = EasHook().predict("churn_model", {"instances": [[0.5, 1.0]]})
-    assert answer["version"] == 1 and answer["model_path"] == "oss://pai-demo/models/churn/initial/"
+    service = EasHook().describe_service("churn_model")
+    assert (service["CurrentVersion"], service["Status"]) == (1, "Running")
+    assert '"model_path": "oss://pai-demo/models/churn/initial/"' in service["ServiceConfig"]
+    # The model that serves again tells a churner from a loyal customer (the rejected one could not).
+    churner, loyal = EasHook().predict("churn_model", [
+        {"tenure": 2, "monthly_charges": 95.0, "contract": "month-to-month"},
+        {"tenure": 60, "monthly_charges": 25.0, "contract": "two_year"}])
+    assert churner["probability(1)"] > 0.5 > loyal["probability(1)"]
     # The training log reached the task log, each line once.
     assert output.count("training logistic regression") == 1 and "AUC 0.52" in output

@@ -1,0 +1,82 @@
+"""Produce accepted models: train, export, test on a staging service, and only then emit "model ready".
+
+The first half of an asset-driven pair (the second is ``pai_deploy_accepted``). The export's
+output is only a candidate; ``accept`` runs after the test and emits ``ACCEPTED_MODEL`` with the
+model's URI, so the deploy DAG scheduled on that asset never sees a rejected model. Defaults
+match the emulator's demo scenario; a rejected model: ``-c '{"node_id": 700002, "output_prefix":
+"oss://pai-demo/designer/churn_broken/"}'``.
+"""
+
+from __future__ import annotations
+
+import pendulum
+
+from airflow.providers.common.compat.sdk import DAG, Asset, Param, task
+from airflow_provider_pai.hooks.eas import EasHook
+from airflow_provider_pai.operators.accept import AcceptModelOperator
+from airflow_provider_pai.operators.dataworks import TriggerDesignerNodeOperator
+from airflow_provider_pai.operators.eas import EasCreateServiceOperator, EasModifyServiceOperator
+from airflow_provider_pai.operators.oss import ExportModelToOSSOperator
+from airflow_provider_pai.sensors.dataworks import WaitForInstanceSensor
+
+# --8<-- [start:howto_accepted_asset]
+# The "model ready" asset: emitted only for models that passed their test (Dataset on Airflow 2).
+ACCEPTED_MODEL = Asset("oss://pai-demo/models/churn/")
+# --8<-- [end:howto_accepted_asset]
+STAGING = {"name": "churn_model_staging", "generate_token": "true", "processor": "pmml",
+           "model_path": "oss://pai-demo/models/churn/initial/", "metadata": {"instance": 1}}
+
+with DAG(
+    dag_id="pai_train_accept",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 11, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    params={
+        "project_id": Param(10001, type="integer"),
+        "node_id": Param(700001, type="integer"),
+        "output_prefix": Param("oss://pai-demo/designer/churn/", type="string"),
+        "release_prefix": Param("oss://pai-demo/models/churn/", type="string"),
+    },
+    tags=["pai", "example", "assets"],
+) as dag:
+    train = TriggerDesignerNodeOperator(
+        task_id="train", project_id="{{ params.project_id }}", node_id="{{ params.node_id }}", bizdate="{{ ds }}"
+    )
+    wait_for_training = WaitForInstanceSensor(
+        task_id="wait_for_training", instance_id="{{ ti.xcom_pull(task_ids='train')['instance_id'] }}",
+        poke_interval=5, deferrable=True,
+    )
+    export_model = ExportModelToOSSOperator(
+        task_id="export_model",
+        source="{{ params.output_prefix }}{{ ds_nodash }}/model/",
+        destination="{{ params.release_prefix }}{{ ds_nodash }}/",
+    )
+    staging = EasCreateServiceOperator(task_id="staging_service", service_config=STAGING, if_exists="skip",
+                                       poll_interval=2)
+    stage = EasModifyServiceOperator(task_id="stage", service_name=STAGING["name"],
+                                     model_path="{{ ti.xcom_pull(task_ids='export_model') }}", poll_interval=2)
+
+    @task
+    def test_model(staged: dict) -> dict:
+        """The candidate, on staging, must tell a likely churner from a loyal customer."""
+        customers = [{"tenure": 2, "monthly_charges": 95.0, "contract": "month-to-month"},
+                     {"tenure": 60, "monthly_charges": 25.0, "contract": "two_year"}]
+        answer = EasHook().predict(staged["service_name"], customers)
+        churner, loyal = (row["probability(1)"] for row in answer)
+        if not churner > 0.5 > loyal:
+            raise ValueError(f"{staged['model_path']} cannot tell a churner from a loyal customer: {answer}")
+        return {"churn_probabilities": [churner, loyal]}
+
+    tested = test_model(stage.output)
+
+    # --8<-- [start:howto_accept]
+    accept = AcceptModelOperator(
+        task_id="accept",
+        model_uri="{{ ti.xcom_pull(task_ids='export_model') }}",
+        asset=ACCEPTED_MODEL,
+        evidence="{{ ti.xcom_pull(task_ids='test_model') }}",
+    )
+    # --8<-- [end:howto_accept]
+
+    train >> wait_for_training >> export_model >> staging >> stage >> tested >> accept
