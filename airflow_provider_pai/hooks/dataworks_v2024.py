@@ -31,11 +31,14 @@ def snake_upper(value: Any) -> str | None:
 
 
 def bizdate_day(bizdate: Any) -> datetime.date:
-    """The business date from a date, ``yyyymmdd``, ``yyyy-mm-dd`` or ``yyyy-mm-dd 00:00:00``."""
+    """The business date from a date, ``yyyymmdd``, ``yyyy-mm-dd``, ``yyyy-mm-dd 00:00:00`` or an
+    instance's ``Bizdate`` (epoch ms of the day's midnight in UTC+8)."""
     if isinstance(bizdate, datetime.datetime):
         return bizdate.date()
     if isinstance(bizdate, datetime.date):
         return bizdate
+    if isinstance(bizdate, int) and not isinstance(bizdate, bool) and bizdate > 10**11:
+        return datetime.datetime.fromtimestamp(bizdate / 1000, CST).date()
     text = str(bizdate).strip()
     for fmt in ("%Y%m%d", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
         try:

@@ -63,6 +63,7 @@ def test_2024_statuses_and_recurrences_read_as_the_2020_names():
 
 def test_bizdate_filters_are_midnight_in_utc_plus_8():
     assert bizdate_ms("2025-03-31") == bizdate_ms("20250331") == 1743350400000  # the reference's example
+    assert bizdate_ms(1743350400000) == 1743350400000  # an instance's own Bizdate reads back as its day
 
 
 def test_forced_version_probes_nothing():
