@@ -168,3 +168,15 @@ async def test_async_calls_on_a_new_workspace(pai_emulator):
     inst = await hook.get_run_instance_async(found["instance_id"], api_version="2024-05-18")
     assert inst["Status"] == "SUCCESS" and inst["TaskInstanceId"] == found["instance_id"]
     assert "AUC 0.9" in await DataWorksHook().get_run_log_async(found["instance_id"])
+
+
+def test_a_throttled_2024_create_is_retried_after_checking_it_did_not_take_effect(pai_emulator):
+    hook = DataWorksHook(sleep=lambda s: None)
+    hook.describe_node(900001, project_id=NEW)
+    pai_emulator.fault(service="dataworks", action="CreateWorkflowInstances", kind="throttle", count=1)
+    pai_emulator.reset_calls()
+    _, found = started_instance(pai_emulator, hook, NEW, 900001, name="throttled_once")
+    calls = dw_calls(pai_emulator)
+    assert calls["CreateWorkflowInstances"] == 2 and calls["ListWorkflowInstances"] == 1  # looked before resending
+    runs = [d for d in pai_emulator.state()["dataworks"]["dags"].values() if d["name"] == "throttled_once"]
+    assert len(runs) == 1 and runs[0]["dag_id"] == found["dag_id"]
