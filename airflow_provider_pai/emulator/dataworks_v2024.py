@@ -27,7 +27,6 @@ _ENVS = {"Prod": "PROD", "Dev": "DEV"}
 # 2020 DAG types -> 2024 WorkflowInstanceType (F-DW24-6).
 _WF_TYPES = {"SUPPLY_DATA": "SupplementData", "MANUAL": "ManualWorkflow", "DAILY": "Normal",
              "SMOKE_TEST": "SmokeTest", "MANUAL_TASK": "Manual"}
-_RECURRENCE = {"NORMAL": "Normal", "MANUAL": "Manual", "PAUSE": "Pause", "SKIP": "Skip"}
 _REFUSAL_CODE = "Invalid.Tenant.DataStudioVersionMismatch"  # emulator stand-in (F-DW24-12)
 
 
@@ -101,14 +100,14 @@ def _page(rows: list, params: dict, most: int, key: str) -> web.Response:
 
 def task_view(n: dict, env: str) -> dict:
     """GetTask ``Task`` (F-DW24-9): the node as the scheduler sees it once deployed."""
-    sched = n.get("scheduler_type", "NORMAL")
+    sched = n.get("task_type") or n.get("scheduler_type", "NORMAL")
     return {
         "Id": task_id_of(n), "Name": n["node_name"], "Type": n["program_type"], "ProjectId": n["project_id"],
         "EnvType": camel(env), "ProjectEnv": camel(env), "WorkflowId": int(n.get("workflow_id", 1)),
         "Owner": n.get("owner", ""), "Description": n.get("description", ""), "Priority": int(n.get("priority", 1)),
         "RerunMode": "AllAllowed", "RerunTimes": 0, "RerunInterval": 0, "Timeout": 0, "InstanceMode": "T+1",
         "Trigger": {"Type": "Manual" if sched == "MANUAL" else "Scheduler", "Cron": n.get("cron_express", ""),
-                    "Recurrence": _RECURRENCE.get(sched, "Normal")},
+                    "Recurrence": camel(sched)},
         "Script": {"Content": "", "Parameters": n.get("param_values", "")},
         "RuntimeResource": {"ResourceGroupId": n.get("res_group", "default")},
     }
@@ -143,7 +142,7 @@ def task_instance_view(inst: dict, n: dict, dag: dict, now: int, *, detail: bool
         "WorkflowInstanceId": dag["dag_id"], "WorkflowInstanceType": _wf_type(dag),
         "UnifiedWorkflowInstanceId": dag["dag_id"], "RunNumber": len(inst["runs"]), "PeriodNumber": 1,
         "Priority": int(n.get("priority", 1)), "RerunMode": "AllAllowed", "Timeout": 0, "BaselineId": 0,
-        "TriggerType": "Scheduler", "TriggerRecurrence": _RECURRENCE.get(run["scheduler_type"], "Normal"),
+        "TriggerType": "Scheduler", "TriggerRecurrence": camel(run["scheduler_type"]),
         "Owner": n.get("owner", ""), "CreateUser": n.get("owner", ""), "ModifyUser": n.get("owner", ""),
         "Runtime": {"Gateway": "emulator", "ProcessId": f"T3_{inst['instance_id']}_{len(inst['runs'])}"},
         "RuntimeResource": {"ResourceGroupId": n.get("res_group", "default")},

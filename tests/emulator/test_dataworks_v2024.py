@@ -202,7 +202,7 @@ def test_failure_status_and_list_filters(client, pai_emulator):
 def test_2020_calls_about_a_new_data_studio_workspace_fail_clearly(client, pai_emulator):
     from alibabacloud_dataworks_public20200518 import models as m20
 
-    from tests.integration import emulator_clients
+    from tests.emulator import emulator_clients
 
     old = emulator_clients.dataworks(pai_emulator)
     err = error_of(lambda: old.get_node(m20.GetNodeRequest(node_id=NEW_TRAIN, project_env="PROD")))
@@ -217,7 +217,7 @@ def test_2020_calls_about_a_new_data_studio_workspace_fail_clearly(client, pai_e
 def test_legacy_workspace_runs_are_visible_through_both_versions(client, pai_emulator):
     from alibabacloud_dataworks_public20200518 import models as m20
 
-    from tests.integration import emulator_clients
+    from tests.emulator import emulator_clients
 
     _, ti = started(client, pai_emulator, project_id=LEGACY, task_id=TRAIN)
     old = emulator_clients.dataworks(pai_emulator)
