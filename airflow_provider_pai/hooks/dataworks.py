@@ -8,9 +8,10 @@ import datetime
 import json
 from typing import Any
 
-from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook, check_success
+from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook
 from airflow_provider_pai.hooks.dataworks_runs import DataWorksRunsMixin
 from airflow_provider_pai.hooks.dataworks_v2024 import DataWorksV2024Mixin
+from airflow_provider_pai.hooks.errors import check_success
 
 
 def bizdate_to_wire(bizdate: Any) -> str:
