@@ -9,23 +9,29 @@ rollback knows its target and a retried deploy reattaches instead of adding a ve
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Sequence
 
-from airflow.configuration import conf
-from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
 
 from airflow_provider_pai.links.eas import EasServiceLink
-from airflow_provider_pai.triggers.eas import (
-    EasServiceTrigger,
+from airflow_provider_pai.mixins.hook import EAS_HOOK
+from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
+from airflow_provider_pai.utils.eas import (  # noqa: F401  (the config helpers are re-exported: their earlier home)
+    TOKEN_KEYS,
+    ServiceWatch,
+    config_contains,
+    current_config,
     eas_schedule,
+    endpoint_of,
     failure_message,
+    parse_service_config,
     service_progress,
-    warning_text,
+    switch_version,
+    update_landed,
+    warning_events,
 )
-from airflow_provider_pai.utils.polling import PollTimeout, wait_until
+from airflow_provider_pai.utils.polling import PollTimeout, deadline, wait_until
 from airflow_provider_pai.utils.validation import (
     PaiParameterError,
     parse_oss_uri,
@@ -48,106 +54,46 @@ CREATE_STATE_KEY = "eas_created"
 PENDING_XCOM_KEY = "eas_pending"
 
 
-def parse_service_config(value: Any, param: str = "service_config") -> dict:
-    """A service description (eascmd JSON) given as a dict or a JSON string."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError as exc:
-            raise PaiParameterError(f"Invalid {param}: not valid JSON ({exc}); give a dict or a JSON object.") from None
-    if not isinstance(value, dict):
-        raise PaiParameterError(f"Invalid {param}={value!r}: expected a dict or a JSON object string.")
-    return value
+class EasBaseOperator(PaiBaseOperator["EasHook"]):
+    """Shared parameters and the one submit-then-wait pattern of the EAS operators.
 
+    :param wait_for_completion: wait until the service is Running on the new version.
+    :param poll_interval: seconds between DescribeService calls while waiting.
+    :param timeout: seconds to wait before failing (the rollout may go on in EAS).
 
-def current_config(service: dict) -> dict:
-    """DescribeService's ServiceConfig (a JSON string on the wire) as a dict."""
-    raw = service.get("ServiceConfig")
-    if isinstance(raw, dict):
-        return raw
-    try:
-        parsed = json.loads(raw or "{}")
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
+    ``pai_conn_id``, ``region_id`` and ``deferrable`` (wait in the triggerer with
+    ``EasServiceTrigger``): see ``PaiBaseOperator``.
+    """
 
-
-# Keys about the access token, not the deployment: EAS does not echo them in ServiceConfig.
-TOKEN_KEYS = ("token", "generate_token")
-
-
-def config_contains(current: dict, wanted: dict) -> bool:
-    """True if every key of ``wanted`` has that value in ``current`` (dicts compared key by key)."""
-    for key, value in wanted.items():
-        if key in TOKEN_KEYS:
-            continue
-        if isinstance(value, dict) and isinstance(current.get(key), dict):
-            if not config_contains(current[key], value):
-                return False
-        elif current.get(key) != value:
-            return False
-    return True
-
-
-def endpoint_of(service: dict) -> str | None:
-    return service.get("InternetEndpoint") or service.get("IntranetEndpoint")
-
-
-def switch_version(hook: EasHook, name: str, version: int) -> dict:
-    """UpdateServiceVersion; a retry after a lost answer first checks whether the switch happened."""
-
-    def landed() -> dict | None:
-        if hook.describe_service(name).get("CurrentVersion") == version:
-            return {"Message": f"{name} is already on version {version}"}
-        return None
-
-    return hook.update_service_version(name, version, is_done=landed)
-
-
-class EasBaseOperator(BaseOperator):
-    """Shared parameters and the one submit-then-wait pattern of the EAS operators."""
-
+    hook_class_path = EAS_HOOK
+    template_fields: Sequence[str] = pai_template_fields()
     operator_extra_links = (EasServiceLink(),)
 
     def __init__(
         self,
         *,
-        pai_conn_id: str = "pai_default",
-        region_id: str | None = None,
         wait_for_completion: bool = True,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 15.0,
         timeout: float = 1800.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.pai_conn_id = pai_conn_id
-        self.region_id = region_id
         self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
         self.poll_interval = validate_positive(poll_interval, "poll_interval")
         self.timeout = validate_positive(timeout, "timeout")
-
-    @cached_property
-    def hook(self) -> EasHook:
-        from airflow_provider_pai.hooks.eas import EasHook
-
-        return EasHook(pai_conn_id=self.pai_conn_id, region_id=self.region_id)
 
     def persist_link(self, context: Context, service_name: str) -> None:
         EasServiceLink.persist(context=context, region_id=self.hook.region_id, service_name=service_name)
 
     def wait_running(self, service_name: str, version: int | None, newest: bool = False) -> dict:
         """Block until Running on ``version`` with all instances ready; raise with events on Failed."""
-        last = {"where": ""}
+        watch = ServiceWatch(version=version, newest=newest)
 
         def poll():
             service = self.hook.describe_service(service_name)
-            state, where = service_progress(service, version=version, newest=newest)
-            changed = where != last["where"]
+            state, where, changed = watch.observe(service)
             if changed:
                 self.log.info("EAS service %s: %s", service_name, where)
-                last["where"] = where
             return state != "waiting", changed, (state, where, service)
 
         try:
@@ -163,15 +109,13 @@ class EasBaseOperator(BaseOperator):
         return service
 
     def failure_text(self, service_name: str, where: str) -> str:
-        try:
-            events = warning_text(self.hook.describe_service_events(service_name, event_type="Warning"))
-        except Exception as exc:  # the failure matters more than its events
-            events = f"  (could not read the service events: {exc})"
-        return failure_message(service_name, where, events)
+        return failure_message(service_name, where, warning_events(self.hook, service_name))
 
     def defer_until_running(
         self, service_name: str, version: int | None, method_name: str, kwargs: dict, newest: bool = False
     ) -> None:
+        from airflow_provider_pai.triggers.eas import EasServiceTrigger  # the deferred path only
+
         self.defer(
             trigger=EasServiceTrigger(
                 service_name,
@@ -180,7 +124,7 @@ class EasBaseOperator(BaseOperator):
                 pai_conn_id=self.pai_conn_id,
                 region_id=self.region_id,
                 poll_interval=self.poll_interval,
-                timeout=self.timeout,
+                end_time=deadline(self.timeout),
             ),
             method_name=method_name,
             kwargs=kwargs,
@@ -239,23 +183,22 @@ class EasBaseOperator(BaseOperator):
         raise AirflowException(message)
 
     def _update_landed(self, name: str, wanted: dict, latest_before: int) -> dict | None:
-        """For the retry policy: did an UpdateService whose answer was lost take effect anyway?"""
-        service = self.hook.describe_service(name)
-        if (service.get("LatestVersion") or 0) > latest_before and config_contains(current_config(service), wanted):
-            return {"Message": f"update of {name} already took effect (version {service.get('LatestVersion')})"}
-        return None
+        return update_landed(self.hook, name, wanted, latest_before)
 
 
 class EasCreateServiceOperator(EasBaseOperator):
     """Create an EAS service from an eascmd service description (``eascmd create``).
 
-    :param service_config: the service JSON (dict or JSON string), with at least ``name``.
+    :param service_config: the service JSON (dict or JSON string), with at least ``name``. Templated.
     :param if_exists: ``fail`` (default), ``skip`` (return the existing service) or ``update``
         (UpdateService with this config, merge).
     Returns ``{service_name, region_id, version, endpoint}``.
+
+    ``wait_for_completion``, ``poll_interval``, ``timeout``: see ``EasBaseOperator``;
+    ``pai_conn_id``, ``region_id``, ``deferrable``: see ``PaiBaseOperator``.
     """
 
-    template_fields: Sequence[str] = ("service_config",)
+    template_fields: Sequence[str] = pai_template_fields("service_config")
     template_fields_renderers = {"service_config": "json"}
 
     def __init__(self, *, service_config: dict | str, if_exists: str = "fail", **kwargs: Any) -> None:
@@ -316,15 +259,18 @@ class EasCreateServiceOperator(EasBaseOperator):
 class EasModifyServiceOperator(EasBaseOperator):
     """Roll an EAS service onto a new model or config (``eascmd modify -s``) and know what it replaced.
 
-    :param service_name: the service to update.
-    :param model_path: ``oss://`` path of the new model (a shortcut for ``{"model_path": ...}``).
-    :param service_config: partial service JSON (dict or JSON string) merged into the service.
+    :param service_name: the service to update. Templated.
+    :param model_path: ``oss://`` path of the new model (a shortcut for ``{"model_path": ...}``). Templated.
+    :param service_config: partial service JSON (dict or JSON string) merged into the service. Templated.
     :param update_type: ``merge`` (default) or ``replace``.
     :param rollback_on_failure: if the new version fails, put the previous one back before failing.
     Returns ``{service_name, region_id, previous_version, version, model_path, endpoint}``.
+
+    ``wait_for_completion``, ``poll_interval``, ``timeout``: see ``EasBaseOperator``;
+    ``pai_conn_id``, ``region_id``, ``deferrable``: see ``PaiBaseOperator``.
     """
 
-    template_fields: Sequence[str] = ("service_name", "model_path", "service_config")
+    template_fields: Sequence[str] = pai_template_fields("service_name", "model_path", "service_config")
     template_fields_renderers = {"service_config": "json"}
 
     def __init__(
@@ -462,13 +408,18 @@ class EasModifyServiceOperator(EasBaseOperator):
 class EasRollbackOperator(EasBaseOperator):
     """Put an EAS service back on an earlier version (``eascmd version``), by default the one a deploy replaced.
 
+    :param service_name: the service to roll back. Templated.
     :param version: the version to serve; default: ``previous_version`` of the EasModifyService
-        task ``deploy_task_id``.
+        task ``deploy_task_id``. Templated.
+    :param deploy_task_id: the EasModifyServiceOperator task whose deployment to undo. Templated.
     :param force: roll back even if another deploy has moved the service on since ``deploy_task_id``.
     Returns ``{service_name, region_id, previous_version, version, endpoint}``.
+
+    ``wait_for_completion``, ``poll_interval``, ``timeout``: see ``EasBaseOperator``;
+    ``pai_conn_id``, ``region_id``, ``deferrable``: see ``PaiBaseOperator``.
     """
 
-    template_fields: Sequence[str] = ("service_name", "version", "deploy_task_id")
+    template_fields: Sequence[str] = pai_template_fields("service_name", "version", "deploy_task_id")
 
     def __init__(
         self,
@@ -498,11 +449,14 @@ class EasRollbackOperator(EasBaseOperator):
             if self.version not in (None, ""):
                 return None
             # With trigger_rule="one_failed" this task also runs when something before the deploy failed:
-            # then there is nothing to undo, which is a skip, not a second failure.
-            raise AirflowSkipException(
+            # then there is nothing to undo, which is a skip, not a second failure. Logged here too:
+            # Airflow shows the skip exception's text only in the collapsed "Post Execute" group.
+            reason = (
                 f"Nothing to roll back: task {self.deploy_task_id!r} (deploy_task_id) recorded no deployment in "
                 "this DAG run (it failed or was skipped before UpdateService). Pass version= to roll back anyway."
             )
+            self.log.info("%s", reason)
+            raise AirflowSkipException(reason)
         return record
 
     def target_version(self, record: dict | None) -> int:

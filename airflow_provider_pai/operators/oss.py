@@ -11,11 +11,13 @@ from __future__ import annotations
 import fnmatch
 import json
 from concurrent.futures import ThreadPoolExecutor
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Sequence
 
-from airflow.providers.common.compat.sdk import AirflowException, Asset, AssetAlias, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowException, Asset, AssetAlias
 
+from airflow_provider_pai.links.oss import OssObjectLink
+from airflow_provider_pai.mixins.hook import OSS_HOOK
+from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
 from airflow_provider_pai.utils.validation import PaiParameterError, parse_oss_uri, validate_positive
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ def _mib(n: int) -> str:
     return f"{n / MiB:.1f} MiB"
 
 
-class ExportModelToOSSOperator(BaseOperator):
+class ExportModelToOSSOperator(PaiBaseOperator["OssHook"]):
     """Copy ``source`` (an ``oss://`` object or prefix) to the ``destination`` prefix and return it.
 
     :param source: ``oss://bucket/key`` of one object, or a prefix (trailing ``/`` optional).
@@ -44,12 +46,18 @@ class ExportModelToOSSOperator(BaseOperator):
     :param part_size: multipart part size in bytes.
     :param max_workers: objects (or parts) copied in parallel.
 
+    ``pai_conn_id`` and ``region_id``: see ``PaiBaseOperator``. The copy runs server side and
+    returns within the task, so there is no deferrable mode.
+
     The destination is an Airflow asset (``oss://bucket/prefix``): declared as the outlet when
     ``destination`` is a plain string, else added at run time to the outlet alias
     ``<dag_id>.<task_id>`` so downstream DAGs can be scheduled on a new model either way.
     """
 
-    template_fields: Sequence[str] = ("source", "destination", "include")
+    hook_class_path = OSS_HOOK
+    supports_deferral = False
+    operator_extra_links = (OssObjectLink(),)
+    template_fields: Sequence[str] = pai_template_fields("source", "destination", "include")
 
     def __init__(
         self,
@@ -61,8 +69,6 @@ class ExportModelToOSSOperator(BaseOperator):
         multipart_threshold: int = MAX_SINGLE_COPY,
         part_size: int = 256 * MiB,
         max_workers: int = 4,
-        pai_conn_id: str = "pai_default",
-        region_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -78,8 +84,6 @@ class ExportModelToOSSOperator(BaseOperator):
             )
         self.part_size = int(validate_positive(part_size, "part_size"))
         self.max_workers = int(validate_positive(max_workers, "max_workers"))
-        self.pai_conn_id = pai_conn_id
-        self.region_id = region_id
         if not self.outlets:
             if not isinstance(destination, str) or "{{" in destination or "{%" in destination:
                 self.outlets = [AssetAlias(name=self.alias_name)]
@@ -89,12 +93,6 @@ class ExportModelToOSSOperator(BaseOperator):
     @property
     def alias_name(self) -> str:
         return f"{self.dag_id}.{self.task_id}"
-
-    @cached_property
-    def hook(self) -> OssHook:
-        from airflow_provider_pai.hooks.oss import OssHook
-
-        return OssHook(pai_conn_id=self.pai_conn_id, region_id=self.region_id)
 
     # -- planning (read only) ------------------------------------------------------------------
 
@@ -167,6 +165,8 @@ class ExportModelToOSSOperator(BaseOperator):
         if dst_prefix and not dst_prefix.endswith("/"):
             dst_prefix += "/"
         dest_uri = f"oss://{dst_bucket}/{dst_prefix}"
+        url = OssObjectLink.persist(context, region_id=self.hook.region_id, bucket=dst_bucket, prefix=dst_prefix)
+        self.log.info("Destination in the OSS console: %s", url)
         files = self.plan(src_bucket, src_key)
         total = sum(f["size"] for f in files)
         manifest_key = dst_prefix + MANIFEST_NAME

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Sequence
 
-from airflow.configuration import conf
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseSensorOperator
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_pai.links.eas import EasServiceLink
-from airflow_provider_pai.triggers.eas import (
-    EasServiceTrigger,
-    failure_message,
-    service_progress,
-    warning_text,
-)
+from airflow_provider_pai.mixins.hook import EAS_HOOK
+from airflow_provider_pai.sensors.base import PaiBaseSensorOperator, pai_template_fields
+from airflow_provider_pai.utils.eas import failure_message, service_progress, warning_events
+from airflow_provider_pai.utils.polling import deadline
 from airflow_provider_pai.utils.validation import validate_eas_service_name
 
 if TYPE_CHECKING:
@@ -24,14 +20,21 @@ if TYPE_CHECKING:
     from airflow_provider_pai.hooks.eas import EasHook
 
 
-class EasServiceSensor(BaseSensorOperator):
+class EasServiceSensor(PaiBaseSensorOperator["EasHook"]):
     """Succeed once ``service_name`` is ``target_status`` (and on ``version`` if given).
 
     ``Failed`` raises with the service's Warning events (``soft_fail`` turns that, and a
     timeout, into a skip). Modes: poke, reschedule, or ``deferrable=True`` (EasServiceTrigger).
+
+    :param service_name: the EAS service. Templated.
+    :param target_status: the status to wait for (``Running``). Templated.
+    :param version: the version that must be current (None: any). Templated.
+
+    ``pai_conn_id``, ``region_id`` and ``deferrable``: see ``PaiBaseSensorOperator``.
     """
 
-    template_fields: Sequence[str] = ("service_name", "target_status", "version")
+    hook_class_path = EAS_HOOK
+    template_fields: Sequence[str] = pai_template_fields("service_name", "target_status", "version")
     operator_extra_links = (EasServiceLink(),)
 
     def __init__(
@@ -40,24 +43,12 @@ class EasServiceSensor(BaseSensorOperator):
         service_name: str,
         target_status: str = "Running",
         version: int | str | None = None,
-        pai_conn_id: str = "pai_default",
-        region_id: str | None = None,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.service_name = service_name
         self.target_status = target_status
         self.version = version
-        self.pai_conn_id = pai_conn_id
-        self.region_id = region_id
-        self.deferrable = deferrable
-
-    @cached_property
-    def hook(self) -> EasHook:
-        from airflow_provider_pai.hooks.eas import EasHook
-
-        return EasHook(pai_conn_id=self.pai_conn_id, region_id=self.region_id)
 
     def _version(self) -> int | None:
         if self.version in (None, ""):
@@ -72,11 +63,9 @@ class EasServiceSensor(BaseSensorOperator):
         state, where = service_progress(service, target_status=self.target_status, version=self._version())
         self.log.info("EAS service %s: %s", self.service_name, where)
         if state == "failed":
-            try:
-                events = warning_text(self.hook.describe_service_events(self.service_name, event_type="Warning"))
-            except Exception as exc:  # the failure matters more than its events
-                events = f"  (could not read the service events: {exc})"
-            raise AirflowFailException(failure_message(self.service_name, where, events))
+            raise AirflowFailException(
+                failure_message(self.service_name, where, warning_events(self.hook, self.service_name))
+            )
         return state == "success"
 
     def poke(self, context: Context) -> bool:
@@ -84,11 +73,14 @@ class EasServiceSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         validate_eas_service_name(self.service_name)
+        self._version()
         EasServiceLink.persist(context, region_id=self.hook.region_id, service_name=self.service_name)
         if not self.deferrable:
             return super().execute(context)
         if self._check():
             return None
+        from airflow_provider_pai.triggers.eas import EasServiceTrigger  # the deferred path only
+
         self.defer(
             trigger=EasServiceTrigger(
                 self.service_name,
@@ -97,7 +89,7 @@ class EasServiceSensor(BaseSensorOperator):
                 pai_conn_id=self.pai_conn_id,
                 region_id=self.region_id,
                 poll_interval=self.poke_interval,
-                timeout=self.timeout,
+                end_time=deadline(self.timeout),
             ),
             method_name="execute_complete",
             # The trigger reports its own timeout with where the service stood; this is a backstop.
@@ -110,7 +102,5 @@ class EasServiceSensor(BaseSensorOperator):
             self.log.info("%s", event.get("message"))
             return None
         if status == "timeout":
-            from airflow.providers.common.compat.sdk import AirflowSensorTimeout
-
             raise AirflowSensorTimeout(event.get("message"))
         raise AirflowException(event.get("message") or f"EAS sensor ended with {event!r}")

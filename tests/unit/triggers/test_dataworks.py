@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from unittest import mock
 
-import pytest
 
 from airflow_provider_pai.triggers.dataworks import DataWorksInstanceTrigger, InstanceWatch, end_note
 from airflow_provider_pai.utils.polling import PollSchedule
@@ -49,26 +48,12 @@ def test_watch_fetches_no_log_while_waiting_and_always_at_the_end():
     assert watch.wants_log(_inst("SUCCESS"))
 
 
-def test_watch_streams_the_log_every_few_polls_while_the_call_budget_allows():
-    watch = InstanceWatch(1)
-    long_run = _running_for(3600)  # an hour in: fixed 30 s polling would have spent 121 calls
-    wanted = []
-    for _ in range(8):
-        watch.observe(long_run)
-        wanted.append(watch.wants_log(long_run))
-        if wanted[-1]:
-            watch.new_lines("")
-    assert wanted == [False, False, False, True, False, False, False, True]
-
-
-def test_watch_skips_the_log_when_status_polls_used_up_the_call_budget():
-    watch = InstanceWatch(1)
-    just_started = _running_for(60)  # fixed 30 s polling: 3 calls so far, a quarter of that is < 1
-    for _ in range(4):
-        watch.observe(just_started)
-    assert not watch.wants_log(just_started)
-    assert watch.log_fetches == 0
-    assert InstanceWatch.from_dict(watch.to_dict()).polls == 4
+def test_watch_streams_the_log_of_a_long_run_at_once_then_by_the_minute():
+    watch = InstanceWatch(1, schedule=PollSchedule(5, min_latency=5))
+    long_run = _running_for(3600)  # an hour in: none of its log shown yet
+    watch.observe(long_run)
+    assert watch.wants_log(long_run)  # (the caller then records the fetch: see test_log_streaming.py)
+    assert InstanceWatch.from_dict(watch.to_dict()).polls == 1
 
 
 def test_end_note_names_frozen_and_skipped_instances():
@@ -83,7 +68,7 @@ def _trigger_with(statuses, log_texts, **kwargs):
     hook.get_instance_async = mock.AsyncMock(side_effect=[s if isinstance(s, dict) else _inst(s) for s in statuses])
     hook.get_instance_log_async = mock.AsyncMock(side_effect=log_texts)
     hook.stop_instance_async = mock.AsyncMock(return_value=True)
-    trigger._hook = hook
+    trigger.hook = hook
     return trigger, hook
 
 
@@ -105,11 +90,13 @@ async def test_run_yields_success_with_summary_and_streams_lines(capsys):
     assert hook.get_instance_log_async.await_count == 2  # every 4th poll and the end, not every poll
 
 
-async def test_run_yields_failure_with_log_tail():
+async def test_run_yields_a_small_failure_event():
+    """Airflow logs every event whole: no log tail, no instance dict, only the summary."""
     trigger, _ = _trigger_with(["FAILURE"], ["\n".join(f"line {i}" for i in range(30)) + "\n"])
     (event,) = await _events(trigger)
-    assert event.payload["status"] == "failure"
-    assert event.payload["log_tail"][-1] == "line 29" and len(event.payload["log_tail"]) == 20
+    assert event.payload["status"] == "failed"
+    assert "log_tail" not in event.payload and "line 29" not in repr(event.payload)
+    assert event.payload["instance"]["status"] == "FAILURE"
 
 
 async def test_run_yields_timeout_after_end_time():
@@ -144,7 +131,7 @@ async def test_trigger_does_not_repeat_the_poll_the_worker_just_made():
     hook = mock.Mock()
     hook.get_instance_async = mock.AsyncMock(return_value=_inst("SUCCESS"))
     hook.get_instance_log_async = mock.AsyncMock(return_value="done\n")
-    trigger._hook = hook
+    trigger.hook = hook
     from airflow_provider_pai.triggers import dataworks as module
 
     with mock.patch.object(module, "wait_until_async", wraps=module.wait_until_async) as wait:
@@ -153,7 +140,7 @@ async def test_trigger_does_not_repeat_the_poll_the_worker_just_made():
     assert wait.call_args.kwargs["first_delay"] == 0.01  # one interval first, then the poll
     assert hook.get_instance_async.await_count == 1
     fresh = DataWorksInstanceTrigger(42, "PROD", watch=InstanceWatch(42).to_dict())
-    fresh._hook = hook
+    fresh.hook = hook
     with mock.patch.object(module, "wait_until_async", wraps=module.wait_until_async) as wait:
         await _events(fresh)
     assert wait.call_args.kwargs["first_delay"] == 0.0  # nothing polled yet: look at once
