@@ -73,6 +73,15 @@ class DataWorksRunsMixin:
         self.log.info("DataWorks OpenAPI %s for %s: %s", version, what, why)
         return version
 
+    def use_api_version(self, version: str, *, project_id: Any = None, instance_id: Any = None) -> None:
+        """Adopt a choice made earlier (e.g. by the task that started the run): no probe for it again."""
+        if version not in (V2020, V2024):
+            raise AirflowException(f"api_version must be {V2020} or {V2024}, got {version!r}")
+        if self._dw_choices is None:
+            self._dw_choices, self._dw_nodes = {}, {}
+        for key in {self._choice_key(project_id, instance_id), self._choice_key(None, instance_id)}:
+            self._dw_choices.setdefault(key, version)
+
     @staticmethod
     def _choice_key(project_id: Any, instance_id: Any) -> tuple[str, str]:
         return ("project", str(project_id)) if project_id is not None else ("instance", str(instance_id))
@@ -256,7 +265,8 @@ class DataWorksRunsMixin:
             by_dag: dict[int, dict] = {}
             for inst in instances:
                 # Backfill runs are SUPPLY_DATA DAGs: the node's daily instance is never ours.
-                if inst.get("DagId") and inst.get("DagType") in (None, "SUPPLY_DATA"):
+                dag_type = str(inst.get("DagType") or "SUPPLY_DATA").split("(")[0]  # "SUPPLY_DATA(3)" too
+                if inst.get("DagId") and dag_type == "SUPPLY_DATA":
                     by_dag.setdefault(int(inst["DagId"]), inst)
             for dag_id in sorted(by_dag, reverse=True):
                 if self.get_dag(dag_id, project_env=project_env).get("Name") == name:
