@@ -147,12 +147,13 @@ class DataWorksRunsMixin:
             "TaskId": int(node.get("TaskId") or task.get("Id") or node_id), "ApiVersion": V2024,
         }
 
-    def describe_node(self, node_id: Any, *, project_id: Any = None, project_env: str = "PROD") -> dict:
+    def describe_node(self, node_id: Any, *, project_id: Any = None, project_env: str = "PROD",
+                      api_version: str | None = None) -> dict:
         """``{NodeId, NodeName, ProgramType, FileType, ProjectId, TaskId, ApiVersion}`` of a deployed node.
 
         2024-05-18 has no integer file type (``FileType`` None); ``TaskId`` is what runs take.
         """
-        version = self.api_version(project_id=project_id, node_id=node_id, project_env=project_env)
+        version = api_version or self.api_version(project_id=project_id, node_id=node_id, project_env=project_env)
         known = (self._dw_nodes or {}).get(str(node_id))
         if known and known["ApiVersion"] == version:
             return known
@@ -283,17 +284,18 @@ class DataWorksRunsMixin:
         return found or {"dag_id": int(newest["Id"]), "instance_id": None, "status": None}
 
     def successful_runs(self, *, project_id: int, node_id: int, bizdate: Any = None,
-                        project_env: str = "PROD") -> list[dict]:
+                        project_env: str = "PROD", api_version: str | None = None) -> list[dict]:
         """Finished successful runs of the node, for its typical duration (2020 instance shape).
 
         2024-05-18 lists task instances one business date at a time (F-DW24-5): this looks at
         ``bizdate`` and, if it has none, the day before: two calls at most.
         """
-        version = self.api_version(project_id=project_id, node_id=node_id, project_env=project_env)
+        version = api_version or self.api_version(project_id=project_id, node_id=node_id, project_env=project_env)
         if version == V2020:
             return self.list_instances(project_id=project_id, project_env=project_env, node_id=node_id,
                                        status="SUCCESS")
-        task_id = self.describe_node(node_id, project_id=project_id, project_env=project_env)["TaskId"]
+        task_id = self.describe_node(node_id, project_id=project_id, project_env=project_env,
+                                     api_version=version)["TaskId"]
         day = bizdate_day(bizdate) if bizdate is not None else datetime.datetime.now(datetime.timezone.utc).date()
         for back in (0, 1):
             rows = self.list_task_instances(project_id=project_id, bizdate=day - datetime.timedelta(days=back),

@@ -108,7 +108,8 @@ class DataWorksInstanceWaitMixin:
         if project_id is None or node_id is None:
             return None
         history = self.hook.successful_runs(
-            project_id=project_id, node_id=node_id, bizdate=bizdate, project_env=project_env
+            project_id=project_id, node_id=node_id, bizdate=bizdate, project_env=project_env,
+            api_version=self._api_version,
         )
         expected = expected_duration_from_history(history)
         if expected:
@@ -150,7 +151,8 @@ class DataWorksInstanceWaitMixin:
             if project_id is None:
                 project_id = instance.get("ProjectId")  # 2024-05-18 task instances name their workspace
             if project_id is None and node_id is not None:
-                project_id = hook.describe_node(node_id, project_env=project_env).get("ProjectId")
+                project_id = hook.describe_node(node_id, project_env=project_env,
+                                                api_version=self._api_version).get("ProjectId")
         if self._api_version is None and project_id is not None:
             self._api_version = hook.api_version(project_id=project_id, node_id=node_id, project_env=project_env)
         self._project_id = project_id
