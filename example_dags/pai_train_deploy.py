@@ -5,6 +5,9 @@ DataWorks" (train, export the model to OSS) and "scheduled model deployment with
 (`eascmd modify`, a hand-written test, `eascmd version -f <service> 1` to roll back).
 The defaults in ``params`` match the emulator's demo scenario; override them per run with
 ``airflow dags test pai_train_deploy -c '{"node_id": 700002}'`` or in the trigger form.
+The same DAG runs on a workspace on the new Data Studio (DataWorks OpenAPI 2024-05-18, picked by
+the connection's ``dataworks_api_version=auto``): ``-c '{"project_id": 20001, "node_id": 900001,
+"output_prefix": "oss://pai-demo/designer/churn_studio/"}'`` in the emulator.
 """
 
 from __future__ import annotations

@@ -27,6 +27,12 @@ RUNS = [
         {"node_id": 700002, "output_prefix": "oss://pai-demo/designer/churn_broken/"},
         {"test_service": "failed", "rollback": "success", "report": "failed"},
     ),
+    (  # the same DAG on a workspace on the new Data Studio: DataWorks OpenAPI 2024-05-18, chosen by auto
+        "good model, new Data Studio",
+        "2026-11-22",
+        {"project_id": 20001, "node_id": 900001, "output_prefix": "oss://pai-demo/designer/churn_studio/"},
+        {"train": "success", "test_service": "success", "rollback": "skipped", "report": "success"},
+    ),
 ]
 
 
@@ -122,13 +128,13 @@ def main() -> int:
             after = serving()
             wanted_after_version = before[0] if label == "broken model" else None
             run_ok = all(states.get(t) == s for t, s in expected.items())
-            if label == "good model":
+            if label.startswith("good model"):
                 run_ok = run_ok and after[0] > before[0]
             else:
                 run_ok = run_ok and after[0] == wanted_after_version
             ok = ok and run_ok
             summary.append(
-                f"{'PASS' if run_ok else 'FAIL'}  {label:13} serving v{before[0]} ({before[1]}) -> "
+                f"{'PASS' if run_ok else 'FAIL'}  {label:27} serving v{before[0]} ({before[1]}) -> "
                 f"v{after[0]} ({after[1]}); deployed v{deployed_version(home, run_id)}\n      tasks: {states}\n"
                 f"      DataWorks log lines in the task log: {remote_lines}\n"
                 + "".join(f"      link: {url}\n" for url in links(home, run_id))

@@ -50,6 +50,7 @@ def init_state(scenario: dict) -> dict:
         state["projects"][str(pid)] = {
             "project_id": pid, "project_name": project.get("project_name", f"project_{pid}"),
             "edition": project.get("edition", "enterprise"),
+            "data_studio": str(project.get("data_studio", "legacy")).lower(),  # "new": OpenAPI 2024-05-18 only
         }
         for raw in project.get("nodes", []):
             node = _node_spec(raw, pid)

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from . import auth, dataworks, eas, eas_traffic, oss, policy
+from . import auth, dataworks, dataworks_v2024, eas, eas_traffic, oss, policy
 from .common import Ctx, acs_error
 from .control import Control, apply_fault
 
@@ -33,7 +33,7 @@ def route(request: web.Request) -> tuple[str, str]:
         return "control", request.path
     if request.path.startswith(PREDICT_PREFIX):
         return "predict", "Predict"
-    if version == DATAWORKS_VERSION:
+    if version in (DATAWORKS_VERSION, dataworks_v2024.VERSION):
         return "dataworks", request.headers.get("x-acs-action") or request.query.get("Action", "")
     if version == EAS_VERSION:
         return "eas", request.headers.get("x-acs-action") or request.query.get("Action", "")
@@ -51,8 +51,10 @@ async def _serve_openapi(request: web.Request, ctx: Ctx, service: str, action: s
     if denied is not None:
         return denied
     try:
+        if service == "dataworks" and (request.headers.get("x-acs-version") or params.get("Version")) == dataworks_v2024.VERSION:
+            return await dataworks_v2024.handle(request, params, ctx, action)
         if service == "dataworks":
-            return await dataworks.handle(request, params, ctx, action)
+            return dataworks_v2024.legacy_refusal(params, ctx, action) or await dataworks.handle(request, params, ctx, action)
         return await eas.handle(request, body, ctx, action)
     except Exception:  # a handler bug must still look like an API error to the SDK
         log.exception("%s %s failed", service, action)

@@ -1,4 +1,6 @@
-"""DataWorks OpenAPI 2020-05-18: one method per remote action, through the one retry policy."""
+"""DataWorksHook: DataWorks OpenAPI 2020-05-18 (one method per remote action, here), 2024-05-18
+(``dataworks_v2024``) and the API-neutral calls operators use (``dataworks_runs``), all through the
+one retry policy."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import json
 from typing import Any
 
 from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook
+from airflow_provider_pai.hooks.dataworks_runs import DataWorksRunsMixin
+from airflow_provider_pai.hooks.dataworks_v2024 import DataWorksV2024Mixin
 from airflow_provider_pai.hooks.errors import check_success
 
 
@@ -42,8 +46,15 @@ def node_params_to_wire(node_params: Any, node_id: Any = None) -> str | None:
     return json.dumps({str(node_id): flat(node_params)})
 
 
-class DataWorksHook(AlibabaCloudBaseHook):
-    """DataWorks (dataworks-public 2020-05-18): start node runs, follow instances, read logs."""
+class DataWorksHook(DataWorksRunsMixin, DataWorksV2024Mixin, AlibabaCloudBaseHook):
+    """DataWorks: start node runs, follow instances, read logs, on either OpenAPI version.
+
+    Legacy Data Studio workspaces speak dataworks-public 2020-05-18 (the methods below), new Data
+    Studio workspaces 2024-05-18 (``DataWorksV2024Mixin``). The connection extra
+    ``dataworks_api_version`` (``2020-05-18``, ``2024-05-18``, ``auto``) picks one; the API-neutral
+    methods (``describe_node``, ``start_run``, ``find_run_instance``, ``find_run_by_name``,
+    ``get_run_instance``, ``get_run_log``, ``stop_run_instance``, ``successful_runs``) follow it.
+    """
 
     service = "dataworks"
     hook_name = "Alibaba Cloud PAI: DataWorks"

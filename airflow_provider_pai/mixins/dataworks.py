@@ -61,12 +61,13 @@ class DataWorksWaitHost(Protocol):
     _last_log: str | None
     _link_url: str
     _project_id: Any
+    _api_version: str | None
     failure_exception: type[Exception]
 
     def _persist_link(self, context: Any, instance_id: int, project_env: str, project_id: Any,
                       quiet: bool = False) -> str: ...
 
-    def _expected_duration(self, project_id: Any, node_id: Any, project_env: str) -> float | None: ...
+    def _expected_duration(self, project_id: Any, node_id: Any, project_env: str, bizdate: Any = None) -> float | None: ...
 
 
 class DataWorksInstanceWaitMixin:
@@ -76,6 +77,8 @@ class DataWorksInstanceWaitMixin:
     _last_log: str | None = None
     _link_url: str = ""
     _project_id: Any = None
+    # DataWorks OpenAPI of the run (2020-05-18 or 2024-05-18), once known; None: the hook decides.
+    _api_version: str | None = None
     # What a FAILURE raises; the sensor uses AirflowFailException (a retry cannot change the outcome).
     failure_exception: type[Exception] = AirflowException
 
@@ -92,18 +95,21 @@ class DataWorksInstanceWaitMixin:
             project_id=project_id,
             instance_id=instance_id,
             project_env=project_env,
+            api_version=self._api_version,
         )
         if not quiet:
             self.log.info("DataWorks Operation Center (instance %s): %s", instance_id, self._link_url)
         return self._link_url
 
-    def _expected_duration(self: DataWorksWaitHost, project_id: Any, node_id: Any, project_env: str) -> float | None:
+    def _expected_duration(
+        self: DataWorksWaitHost, project_id: Any, node_id: Any, project_env: str, bizdate: Any = None
+    ) -> float | None:
         """Median duration of the node's finished successful runs, to sleep through the expected run."""
         if project_id is None or node_id is None:
             return None
-        history = self.hook.list_instances(
-            project_id=project_id, project_env=project_env, node_id=node_id,
-            status=DataWorksInstanceStatus.SUCCESS.value,
+        history = self.hook.successful_runs(
+            project_id=project_id, node_id=node_id, bizdate=bizdate, project_env=project_env,
+            api_version=self._api_version,
         )
         expected = expected_duration_from_history(history)
         if expected:
@@ -119,6 +125,7 @@ class DataWorksInstanceWaitMixin:
         *,
         project_id: Any = None,
         node_id: Any = None,
+        bizdate: Any = None,
     ) -> dict | None:
         """Set ``self._watch`` for this try: restored after a reschedule, else new with the node's history.
 
@@ -129,23 +136,33 @@ class DataWorksInstanceWaitMixin:
         saved = store.get(WAIT_STATE_KEY) if store is not None else None
         if saved and saved.get("instance_id") == instance_id and saved.get("try_number") == try_number:
             self._watch = InstanceWatch.from_dict(saved)
+            self._api_version = self._api_version or self._watch.api_version
             self._persist_link(context, instance_id, project_env, saved.get("project_id"), quiet=True)
             return None
         instance = None
         hook = self.hook
+        if self._api_version:  # from the operator's XCom: no need to probe which API again
+            hook.use_api_version(self._api_version, project_id=project_id, instance_id=instance_id)
         if node_id is None or project_id is None:
-            instance = hook.get_instance(instance_id, project_env=project_env)
+            instance = hook.get_run_instance(instance_id, project_env, api_version=self._api_version)
+            self._api_version = instance.get("ApiVersion") or self._api_version
             node_id = instance.get("NodeId") if node_id is None else node_id
+            bizdate = instance.get("Bizdate") if bizdate is None else bizdate
+            if project_id is None:
+                project_id = instance.get("ProjectId")  # 2024-05-18 task instances name their workspace
             if project_id is None and node_id is not None:
-                project_id = hook.get_node(node_id, project_env=project_env).get("ProjectId")
+                project_id = hook.describe_node(node_id, project_env=project_env,
+                                                api_version=self._api_version).get("ProjectId")
+        if self._api_version is None and project_id is not None:
+            self._api_version = hook.api_version(project_id=project_id, node_id=node_id, project_env=project_env)
         self._project_id = project_id
         if not self._link_url:  # the operator persisted it already, as soon as it knew the instance
             self._persist_link(context, instance_id, project_env, project_id)
-        expected = self._expected_duration(project_id, node_id, project_env)
+        expected = self._expected_duration(project_id, node_id, project_env, bizdate)
         schedule = PollSchedule(
             first_interval, expected_duration=expected, min_latency=min(END_LATENCY, first_interval)
         )
-        self._watch = InstanceWatch(instance_id, project_env, schedule=schedule)
+        self._watch = InstanceWatch(instance_id, project_env, schedule=schedule, api_version=self._api_version)
         return instance
 
     def _save_watch(self, context: Any) -> None:
@@ -163,12 +180,12 @@ class DataWorksInstanceWaitMixin:
         """GetInstance (unless just fetched), and the log when it is worth a call; (done, changed, instance)."""
         hook = self.hook
         if instance is None:
-            instance = hook.get_instance(watch.instance_id, project_env=watch.project_env)
+            instance = hook.get_run_instance(watch.instance_id, watch.project_env, api_version=watch.api_version)
         step = after_get_instance(watch, instance)
         if step.changed:
             self.log.info("%s", transition_text(watch.instance_id, step, watch.status))
         if step.fetch_log:
-            self._last_log = hook.get_instance_log(watch.instance_id, project_env=watch.project_env)
+            self._last_log = hook.get_run_log(watch.instance_id, watch.project_env, api_version=watch.api_version)
             for line in log_lines_to_show(watch, self._last_log):
                 self.log.info("%s", line)
         return step.done, step.changed, instance
@@ -237,16 +254,16 @@ class DataWorksInstanceWaitMixin:
         summary = event.get("instance") or {}
         tail = event.get("log_tail")  # sent by triggers before 0.2; now the event stays small
         if tail is None and not DataWorksInstanceStatus.is_success(summary.get("status")):
-            tail = self._failure_log_tail(summary)
+            tail = self._failure_log_tail(summary, event.get("api_version"))
         summary = self._finish(summary, event.get("note"), tail or [])
         return summary if result is None else result
 
-    def _failure_log_tail(self: DataWorksWaitHost, summary: dict) -> list[str]:
+    def _failure_log_tail(self: DataWorksWaitHost, summary: dict, api_version: str | None = None) -> list[str]:
         """The last lines for the failure message (the trigger streamed them into this log already;
         one GetInstanceLog here, only when the instance failed)."""
         try:
-            return log_tail(self.hook.get_instance_log(summary["instance_id"],
-                                                       project_env=summary.get("project_env", "PROD")))
+            return log_tail(self.hook.get_run_log(summary["instance_id"], summary.get("project_env", "PROD"),
+                                                  api_version=api_version))
         except Exception as exc:  # the failure is what matters; say why the tail is missing
             return [f"(the instance log could not be read: {exc})"]
 
@@ -257,4 +274,4 @@ class DataWorksInstanceWaitMixin:
         if not self.cancel_on_kill or watch is None or watch.done:
             return
         self.log.info("Task killed: stopping DataWorks instance %s", watch.instance_id)
-        self.hook.stop_instance(watch.instance_id, project_env=watch.project_env)
+        self.hook.stop_run_instance(watch.instance_id, watch.project_env, api_version=watch.api_version)

@@ -13,7 +13,6 @@ from airflow_provider_pai.mixins.hook import DATAWORKS_HOOK
 from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
 from airflow_provider_pai.utils.dataworks import (  # noqa: F401  (run_name, validate_node_params: re-exported)
     DataWorksInstanceStatus,
-    is_backfill_dag,
     run_name,
     validate_node_params,
 )
@@ -32,8 +31,9 @@ from airflow_provider_pai.version_compat import get_task_state_store
 if TYPE_CHECKING:
     from airflow_provider_pai.hooks.dataworks import DataWorksHook
 
-# task_state_store key (Airflow 3.3+): {"name", "dag_id", "instance_id"} of the run this task
-# started, written right after submitting, so a retry reattaches instead of starting another.
+# task_state_store key (Airflow 3.3+): {"name", "dag_id", "instance_id", "api_version",
+# "operation_id"} of the run this task started, written right after submitting, so a retry
+# reattaches instead of starting another (2024-05-18: even before the run's creation finished).
 RUN_STATE_KEY = "dataworks_run"
 # DataWorks lists a DAG's instances a little after the run call returns.
 INSTANCE_APPEAR_TIMEOUT = 300.0
@@ -42,7 +42,9 @@ INSTANCE_APPEAR_TIMEOUT = 300.0
 class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["DataWorksHook"]):
     """Start a run of a PAI Designer node in DataWorks and return its ids to XCom.
 
-    Returns ``{project_id, project_env, node_id, dag_id, instance_id, bizdate}``. A retry, or a
+    Returns ``{project_id, project_env, node_id, dag_id, instance_id, bizdate, api_version}`` (plus
+    ``task_id`` and ``workflow_instance_id`` on DataWorks OpenAPI 2024-05-18, where ``dag_id`` is the
+    workflow instance and ``instance_id`` the task instance). A retry, or a
     second run of the same Airflow task, reattaches to the DataWorks run it already started (found
     by its run name, see ``run_name``) instead of starting another, billable one; only a run that
     ended FAILURE is started afresh.
@@ -145,7 +147,9 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
 
     def _check_designer_node(self, p: dict) -> None:
         """Refuse a node of another engine; run an unknown or non-Designer PAI type with a warning (F-DW-6)."""
-        warning, refusal = designer_check(self.hook.get_node(p["node_id"], project_env=p["project_env"]), p["node_id"])
+        # GetNode (2020-05-18), or the node's FlowSpec / GetTask type (2024-05-18, F-DW24-9)
+        node = self.hook.describe_node(p["node_id"], project_id=p["project_id"], project_env=p["project_env"])
+        warning, refusal = designer_check(node, p["node_id"])
         if refusal:
             raise AirflowException(refusal)
         if warning:
@@ -154,31 +158,23 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
     # ---- finding the run this task already started ------------------------------------------------
 
     def _find_by_name(self, p: dict, name: str) -> dict | None:
-        """The newest backfill DAG named ``name`` among the node's instances for this bizdate."""
-        hook = self.hook
-        instances = hook.list_instances(
-            project_id=p["project_id"], project_env=p["project_env"], node_id=p["node_id"], bizdate=p["bizdate"]
+        """The newest backfill run named ``name`` of the node for this bizdate (either API)."""
+        return self.hook.find_run_by_name(
+            project_id=p["project_id"], node_id=p["node_id"], bizdate=p["bizdate"], name=name,
+            project_env=p["project_env"],
         )
-        by_dag: dict[int, dict] = {}
-        for inst in instances:
-            # Backfill runs are SUPPLY_DATA DAGs: the node's daily instance is never ours.
-            if inst.get("DagId") and is_backfill_dag(inst):
-                by_dag.setdefault(int(inst["DagId"]), inst)
-        for dag_id in sorted(by_dag, reverse=True):
-            if hook.get_dag(dag_id, project_env=p["project_env"]).get("Name") == name:
-                inst = by_dag[dag_id]
-                return {"dag_id": dag_id, "instance_id": inst.get("InstanceId"), "status": inst.get("Status")}
-        return None
 
     def _find_existing(self, p: dict, name: str, store: Any) -> dict | None:
         """This task's earlier run, unless it failed: from task_state_store, else by run name."""
         hook = self.hook
         found = None
         saved = store.get(RUN_STATE_KEY) if store is not None else None
-        if saved and saved.get("name") == name and saved.get("dag_id"):
+        if saved and saved.get("name") == name and (saved.get("dag_id") or saved.get("operation_id")):
             found = dict(saved)
+            found.setdefault("api_version", self._api_version)
             if found.get("instance_id"):
-                found["status"] = hook.get_instance(found["instance_id"], project_env=p["project_env"]).get("Status")
+                found["status"] = hook.get_run_instance(
+                    found["instance_id"], p["project_env"], api_version=found["api_version"]).get("Status")
         elif p["run_mode"] == "backfill":
             found = self._find_by_name(p, name)
         if found and DataWorksInstanceStatus.is_failure(found.get("status")):
@@ -191,51 +187,40 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
 
     # ---- starting ---------------------------------------------------------------------------------
 
-    def _submit(self, p: dict, name: str) -> int:
-        hook = self.hook
-        if p["run_mode"] == "manual":
-            return hook.run_manual_dag_nodes(
-                project_name=self.project_name, flow_name=self.flow_name, bizdate=p["bizdate"],
-                project_env=p["project_env"], node_id=p["node_id"], node_params=p["node_params"],
-                project_id=p["project_id"],
-            )
+    def _submit(self, p: dict, name: str) -> dict:
+        """Start the run: ``{"api_version", "dag_id", "operation_id"}`` (``DataWorksHook.start_run``).
 
-        def took_effect() -> list[int] | None:
-            # Asked by the retry policy before repeating the call: did the lost attempt start a run?
-            found = self._find_by_name(p, name)
-            return [found["dag_id"]] if found else None
-
-        dag_ids = hook.run_cycle_dag_nodes(
-            node_id=p["node_id"], bizdate=p["bizdate"], name=name, project_env=p["project_env"],
-            node_params=p["node_params"], start_future_instance_immediately=True, is_done=took_effect,
+        A call the retry policy would repeat is repeated only after looking the run up by name.
+        """
+        return self.hook.start_run(
+            project_id=p["project_id"], node_id=p["node_id"], bizdate=p["bizdate"], name=name,
+            project_env=p["project_env"], node_params=p["node_params"], run_mode=p["run_mode"],
+            project_name=self.project_name, flow_name=self.flow_name,
         )
-        if not dag_ids:
-            raise AirflowException(
-                f"RunCycleDagNodes for node {p['node_id']} on {p['bizdate']} returned no DAG: DataWorks "
-                "created no instance (is the node deployed in this project_env?)."
-            )
-        return int(dag_ids[0])
 
-    def _resolve_instance(self, p: dict, dag_id: int) -> int:
-        """Wait (on the one poll schedule) until the DAG's instance of our node is listed."""
+    def _resolve_instance(self, p: dict, run: dict) -> dict:
+        """Wait (on the one poll schedule) until the run's instance of our node is listed."""
 
         def poll():
-            found = self.hook.list_instances(
-                project_id=p["project_id"], project_env=p["project_env"], dag_id=dag_id
-            )
-            ours = [i for i in found if str(i.get("NodeId")) == str(p["node_id"])] or found
-            return bool(ours), False, ours[0]["InstanceId"] if ours else None
+            found = self.hook.find_run_instance(
+                run, project_id=p["project_id"], node_id=p["node_id"], bizdate=p["bizdate"],
+                project_env=p["project_env"])
+            return found is not None, False, found
 
         try:
-            return int(wait_until(poll, PollSchedule(1.0), timeout=INSTANCE_APPEAR_TIMEOUT))
+            return wait_until(poll, PollSchedule(1.0), timeout=INSTANCE_APPEAR_TIMEOUT)
         except PollTimeout:
+            what = f"DAG {run['dag_id']}" if run.get("dag_id") else f"creation {run.get('operation_id')}"
             raise AirflowException(
-                f"DataWorks DAG {dag_id} was started but listed no instance within "
+                f"DataWorks run {what} was started but listed no instance within "
                 f"{INSTANCE_APPEAR_TIMEOUT:.0f} s; a retry of this task reattaches to it."
             ) from None
 
     def execute(self, context: Any) -> dict:
         p = self._validated()
+        # Which DataWorks OpenAPI the workspace needs (the connection's dataworks_api_version).
+        self._api_version = self.hook.api_version(
+            project_id=p["project_id"], node_id=p["node_id"], project_env=p["project_env"])
         if self.check_node_type:
             self._check_designer_node(p)
         ti = context["ti"]
@@ -244,23 +229,32 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
 
         found = self._find_existing(p, name, store)
         if found:
-            dag_id, instance_id = found["dag_id"], found.get("instance_id")
-            self.log.info("Reattaching to the DataWorks run %r this task already started (DAG %s)", name, dag_id)
+            run = {"api_version": found.get("api_version") or self._api_version, "dag_id": found.get("dag_id"),
+                   "operation_id": found.get("operation_id")}
+            instance_id = found.get("instance_id")
+            self.log.info("Reattaching to the DataWorks run %r this task already started (DAG %s)", name,
+                          run["dag_id"] or run["operation_id"])
         else:
-            dag_id, instance_id = self._submit(p, name), None
-            self.log.info("Started DataWorks run %r of node %s for %s: DAG %s", name, p["node_id"], p["bizdate"], dag_id)
+            run, instance_id = self._submit(p, name), None
+            self.log.info("Started DataWorks run %r of node %s for %s: DAG %s", name, p["node_id"], p["bizdate"],
+                          run["dag_id"] or f"being created (operation {run['operation_id']})")
             if store is not None:
-                store.set(RUN_STATE_KEY, {"name": name, "dag_id": dag_id, "instance_id": None})
+                store.set(RUN_STATE_KEY, {"name": name, **run, "instance_id": None})
+        self._api_version = run["api_version"] or self._api_version
         if not instance_id:
-            instance_id = self._resolve_instance(p, dag_id)
+            instance_id = self._resolve_instance(p, run)["instance_id"]
             if store is not None:
-                store.set(RUN_STATE_KEY, {"name": name, "dag_id": dag_id, "instance_id": instance_id})
-        instance_id = int(instance_id)
+                store.set(RUN_STATE_KEY, {"name": name, **run, "instance_id": instance_id})
+        instance_id, dag_id = int(instance_id), run["dag_id"]
         self._persist_link(context, instance_id, p["project_env"], p["project_id"])
         result = {
             "project_id": p["project_id"], "project_env": p["project_env"], "node_id": p["node_id"],
-            "dag_id": dag_id, "instance_id": instance_id, "bizdate": p["bizdate"],
+            "dag_id": dag_id, "instance_id": instance_id, "bizdate": p["bizdate"], "api_version": self._api_version,
         }
+        if self._api_version == "2024-05-18":  # the new API's own names for the same ids
+            task_id = self.hook.describe_node(
+                p["node_id"], project_id=p["project_id"], project_env=p["project_env"])["TaskId"]
+            result.update(task_id=task_id, workflow_instance_id=dag_id)
         self._lineage_result = result  # for OpenLineage, which runs after the task in a forked process
         if not self.wait_for_completion:
             return result
@@ -269,7 +263,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
         self._project_id = p["project_id"]
         self._start_watch(
             context, instance_id, p["project_env"], self.poll_interval,
-            project_id=p["project_id"], node_id=p["node_id"],
+            project_id=p["project_id"], node_id=p["node_id"], bizdate=p["bizdate"],
         )
         if self.deferrable:
             done, _, instance = self._poll_instance(self._watch)

@@ -30,7 +30,9 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
     """Wait until a DataWorks instance ends; SUCCESS returns its summary, FAILURE fails the task.
 
     :param instance_id: the instance id, or TriggerDesignerNodeOperator's result dict (its
-        ``project_env``, ``project_id`` and ``node_id`` are used too). Templated.
+        ``project_env``, ``project_id``, ``node_id``, ``bizdate`` and ``api_version`` are used too).
+        Templated. Given only an id, the DataWorks OpenAPI is the connection's
+        ``dataworks_api_version`` (``auto``: found by probing the id).
     :param project_env: ``PROD`` or ``DEV``. Templated.
     :param project_id: the workspace id, for the console link and the node's run history
         (looked up with GetNode when missing). Templated.
@@ -75,6 +77,8 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
             "project_env": validate_project_env(env, "project_env"),
             "project_id": None if project_id in (None, "") else validate_int_id(project_id, "project_id"),
             "node_id": target.get("node_id"),
+            "bizdate": target.get("bizdate"),
+            "api_version": target.get("api_version"),
         }
 
     def _ensure_watch(self, context: Any) -> dict | None:
@@ -82,9 +86,10 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
         if self._watch is not None:
             return None
         t = self._target()
+        self._api_version = t["api_version"]
         return self._start_watch(
             context, t["instance_id"], t["project_env"], self.poke_interval,
-            project_id=t["project_id"], node_id=t["node_id"],
+            project_id=t["project_id"], node_id=t["node_id"], bizdate=t["bizdate"],
         )
 
     def execute(self, context: Any) -> Any:

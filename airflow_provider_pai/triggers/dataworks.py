@@ -84,12 +84,13 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
         )
 
     async def _poll(self, watch: InstanceWatch) -> tuple[bool, bool, dict]:
-        instance = await self.hook.get_instance_async(self.instance_id, project_env=self.project_env)
+        api = watch.api_version  # chosen by the task before deferring (DataWorks OpenAPI 2020-05-18 or 2024-05-18)
+        instance = await self.hook.get_run_instance_async(self.instance_id, self.project_env, api_version=api)
         step = after_get_instance(watch, instance)
         if step.changed:
             self.log.info("%s", transition_text(self.instance_id, step, watch.status))
         if step.fetch_log:
-            text = await self.hook.get_instance_log_async(self.instance_id, project_env=self.project_env)
+            text = await self.hook.get_run_log_async(self.instance_id, self.project_env, api_version=api)
             for line in log_lines_to_show(watch, text):
                 self.log.info("%s", line)
         return step.done, step.changed, instance
@@ -101,6 +102,7 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
                 "instance_id": self.instance_id,
                 "instance_status": watch.status,
                 "lines_shown": watch.lines_shown,
+                "api_version": watch.api_version,  # the worker reads a failed run's log through the same API
                 **fields,
             }
         )
@@ -142,4 +144,5 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
         if not self.cancel_on_kill:
             return
         self.log.info("Task killed: stopping DataWorks instance %s", self.instance_id)
-        await self.hook.stop_instance_async(self.instance_id, project_env=self.project_env)
+        await self.hook.stop_run_instance_async(
+            self.instance_id, self.project_env, api_version=(self.watch or {}).get("api_version"))

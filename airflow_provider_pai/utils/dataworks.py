@@ -110,8 +110,11 @@ class InstanceWatch:
         log_fetches: int = 0,
         started_at: float | None = None,
         log_at: float = 0.0,
+        api_version: str | None = None,
     ) -> None:
         self.instance_id = int(instance_id)
+        # The DataWorks OpenAPI the instance is followed with (None: the hook decides, see DataWorksHook).
+        self.api_version = api_version
         self.project_env = project_env
         self.schedule = schedule or PollSchedule()
         self.status = status
@@ -176,6 +179,7 @@ class InstanceWatch:
             "log_fetches": self.log_fetches,
             "started_at": self.started_at,
             "log_at": self.log_at,
+            "api_version": self.api_version,
         }
 
     @classmethod
@@ -190,6 +194,7 @@ class InstanceWatch:
             log_fetches=d.get("log_fetches", 0),
             started_at=d.get("started_at"),
             log_at=d.get("log_at", 0.0),
+            api_version=d.get("api_version"),
         )
 
 

@@ -1,9 +1,11 @@
 """TriggerDesignerNodeOperator / WaitForInstanceSensor / DataWorksInstanceTrigger through `airflow dags test`,
-with the real DataWorks SDK against the emulator."""
+with the real DataWorks SDKs against the emulator, on a legacy workspace (OpenAPI 2020-05-18) and on one
+on the new Data Studio (OpenAPI 2024-05-18), the connection left at dataworks_api_version=auto."""
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 import signal
 import subprocess
@@ -22,11 +24,36 @@ DEMO_LOG = ["reading table churn_train", "training logistic regression", "AUC 0.
 FAIL_LOG = ["reading table churn_train", "java.lang.OutOfMemoryError: Java heap space", "worker exited with code 137"]
 
 
-def _scenario(**node_overrides) -> dict:
+class Workspace:
+    """One kind of workspace of the demo scenario and what the provider calls there."""
+
+    def __init__(self, kind, project_id, index, node_id, sql_node_id, node_name, api, start, poll, stop, link):
+        self.kind, self.project_id, self.index, self.node_id = kind, project_id, index, node_id
+        self.sql_node_id, self.node_name, self.api = sql_node_id, node_name, api
+        self.start, self.poll, self.stop, self.link = start, poll, stop, link
+
+    def conf(self, **extra) -> dict:
+        return {"project_id": self.project_id, "node_id": self.node_id, **extra}
+
+
+LEGACY = Workspace("legacy", 10001, 0, 700001, 700003, "train_churn_model", "2020-05-18",
+                   "RunCycleDagNodes", "GetInstance", "StopInstance", "https://workbench2-cn-shanghai.data.aliyun.com/")
+NEW = Workspace("new", 20001, 1, 900001, 900003, "train_churn_model_studio", "2024-05-18",
+                "CreateWorkflowInstances", "GetTaskInstance", "StopTaskInstances",
+                "https://dataworks.data.aliyun.com/cn-shanghai/ops?defaultProjectId=20001")
+WORKSPACES = [pytest.param(LEGACY, id="legacy-2020"), pytest.param(NEW, id="new-data-studio-2024")]
+
+
+def _scenario(ws: Workspace, **node_overrides) -> dict:
     scenario = copy.deepcopy(load_scenario(DEMO_SCENARIO))
-    node = scenario["dataworks"]["projects"][0]["nodes"][0]  # 700001 train_churn_model
+    node = scenario["dataworks"]["projects"][ws.index]["nodes"][0]  # the workspace's Designer node
     node.update(node_overrides)
     return scenario
+
+
+@pytest.fixture(params=WORKSPACES)
+def ws(request) -> Workspace:
+    return request.param
 
 
 @pytest.fixture
@@ -34,6 +61,11 @@ def dw(airflow_env, pai_emulator, tmp_path):
     airflow_env.add_dag_file(DAG_FILE)
     env = {**pai_emulator.airflow_env(), "DW_CRASH_MARKER": str(tmp_path / "crashed")}
     return airflow_env, pai_emulator, env
+
+
+def _chose(out: str, ws: Workspace) -> bool:
+    """auto logged the API it picked for the workspace."""
+    return f"DataWorks OpenAPI {ws.api} for workspace {ws.project_id}" in out
 
 
 def _remote_lines(output: str, text: str) -> int:
@@ -46,107 +78,124 @@ def _output(result: subprocess.CompletedProcess) -> str:
     return result.stdout + result.stderr
 
 
-def test_trigger_then_poke_sensor_success_streams_each_line_once(dw):
+def test_trigger_then_poke_sensor_success_streams_each_line_once(dw, ws):
     airflow_env, emu, env = dw
-    result = airflow_env.dags_test("dataworks_trigger_then_wait", env=env, logical_date="2026-11-05")
+    result = airflow_env.dags_test("dataworks_trigger_then_wait", env=env, logical_date="2026-11-05", conf=ws.conf())
     out = _output(result)
     assert airflow_env.task_states("dataworks_trigger_then_wait") == {"train": "success", "wait": "success"}, out[-5000:]
+    assert _chose(out, ws)
 
     started = airflow_env.xcom("dataworks_trigger_then_wait", "train")
-    assert set(started) == {"project_id", "project_env", "node_id", "dag_id", "instance_id", "bizdate"}
-    assert (started["project_id"], started["node_id"], started["bizdate"]) == (10001, 700001, "2026-11-05")
+    keys = {"project_id", "project_env", "node_id", "dag_id", "instance_id", "bizdate", "api_version"}
+    assert set(started) == keys | ({"task_id", "workflow_instance_id"} if ws is NEW else set())
+    assert (started["project_id"], started["node_id"], started["bizdate"]) == (ws.project_id, ws.node_id, "2026-11-05")
+    assert started["api_version"] == ws.api
     summary = airflow_env.xcom("dataworks_trigger_then_wait", "wait")
     assert summary["instance_id"] == started["instance_id"]
-    assert (summary["status"], summary["node_name"], summary["skipped"]) == ("SUCCESS", "train_churn_model", False)
+    assert (summary["status"], summary["node_name"], summary["skipped"]) == ("SUCCESS", ws.node_name, False)
     assert summary["duration_seconds"] == 5.0
-    for text in DEMO_LOG:
+    log = DEMO_LOG if ws is LEGACY else [*DEMO_LOG[:2], "AUC 0.92"]
+    for text in log:
         assert _remote_lines(out, text) == 1, text
-    assert "https://workbench2-cn-shanghai.data.aliyun.com/" in out
+    assert ws.link in out
     calls = emu.calls()["dataworks"]
-    assert calls["RunCycleDagNodes"] == 1
-    print("DataWorks calls, trigger + poke sensor, demo node:", calls)
+    assert calls[ws.start] == 1 and calls[ws.poll] >= 1
+    if ws is NEW:  # nothing was asked of the legacy API about this workspace
+        assert not {"RunCycleDagNodes", "GetInstance", "ListInstances"} & set(calls)
+    print(f"DataWorks calls, trigger + poke sensor, demo node, {ws.kind}:", calls)
 
 
 @pytest.mark.parametrize(
-    "pai_emulator_scenario", [_scenario(outcome="FAILURE", log=FAIL_LOG)], ids=["failing-node"]
+    "ws, pai_emulator_scenario",
+    [pytest.param(w, _scenario(w, outcome="FAILURE", log=FAIL_LOG), id=f"failing-node-{w.kind}") for w in (LEGACY, NEW)],
 )
-def test_failed_instance_fails_the_sensor_with_the_log_tail(dw):
+def test_failed_instance_fails_the_sensor_with_the_log_tail(dw, ws):
     airflow_env, emu, env = dw
-    out = _output(airflow_env.dags_test("dataworks_trigger_then_wait", env=env, logical_date="2026-11-05"))
+    out = _output(airflow_env.dags_test("dataworks_trigger_then_wait", env=env, logical_date="2026-11-05",
+                                        conf=ws.conf()))
     assert airflow_env.task_states("dataworks_trigger_then_wait") == {"train": "success", "wait": "failed"}
     error_at = out.index("ended FAILURE")
     excerpt = out[error_at : error_at + 3000]
     assert "Last lines of its log:" in excerpt
     assert "worker exited with code 137" in excerpt and "java.lang.OutOfMemoryError" in excerpt
-    assert "defaultProjectId=10001" in excerpt  # the Operation Center link
+    assert f"defaultProjectId={ws.project_id}" in excerpt  # the Operation Center link
 
 
-def test_not_a_designer_node_is_refused_before_any_run(dw):
+def test_not_a_designer_node_is_refused_before_any_run(dw, ws):
     airflow_env, emu, env = dw
     out = _output(airflow_env.dags_test(
-        "dataworks_trigger_then_wait", env=env, logical_date="2026-11-05", conf={"node_id": 700003}
+        "dataworks_trigger_then_wait", env=env, logical_date="2026-11-05", conf=ws.conf(node_id=ws.sql_node_id)
     ))
     assert airflow_env.task_states("dataworks_trigger_then_wait")["train"] == "failed"
     assert "is not a PAI Designer node" in out and "check_node_type=False" in out
-    assert "RunCycleDagNodes" not in emu.calls()["dataworks"]
+    assert not {"RunCycleDagNodes", "CreateWorkflowInstances"} & set(emu.calls()["dataworks"])
 
 
-def test_deferrable_sensor_streams_each_line_once(dw):
+def test_deferrable_sensor_streams_each_line_once(dw, ws):
     airflow_env, emu, env = dw
-    out = _output(airflow_env.dags_test("dataworks_sensor_deferrable", env=env, logical_date="2026-11-05"))
+    out = _output(airflow_env.dags_test("dataworks_sensor_deferrable", env=env, logical_date="2026-11-05",
+                                        conf=ws.conf()))
     assert airflow_env.task_states("dataworks_sensor_deferrable") == {"train": "success", "wait": "success"}, out[-5000:]
     assert "[DAG TEST] running trigger in line" in out  # it really deferred
     assert airflow_env.xcom("dataworks_sensor_deferrable", "wait")["status"] == "SUCCESS"
-    for text in DEMO_LOG:
+    for text in DEMO_LOG[:2]:
         assert _remote_lines(out, text) == 1, text
+    assert emu.calls()["dataworks"][ws.poll] >= 1
 
 
-def test_deferrable_operator_waits_and_returns_ids(dw):
+def test_deferrable_operator_waits_and_returns_ids(dw, ws):
     airflow_env, emu, env = dw
-    out = _output(airflow_env.dags_test("dataworks_operator_deferrable", env=env, logical_date="2026-11-05"))
+    out = _output(airflow_env.dags_test("dataworks_operator_deferrable", env=env, logical_date="2026-11-05",
+                                        conf=ws.conf()))
     assert airflow_env.task_states("dataworks_operator_deferrable") == {"train": "success"}, out[-5000:]
     assert "[DAG TEST] running trigger in line" in out
     result = airflow_env.xcom("dataworks_operator_deferrable", "train")
-    assert result["node_id"] == 700001 and result["instance_id"]
-    for text in DEMO_LOG:
+    # the instance's summary: on 2024-05-18 its node is the scheduled task the node is deployed as
+    assert result["node_id"] == (ws.node_id if ws is LEGACY else 910001) and result["instance_id"], result
+    assert _chose(out, ws)
+    for text in DEMO_LOG[:2]:
         assert _remote_lines(out, text) == 1, text
     assert "SUCCESS in 5.0 s" in out
 
 
 @pytest.mark.parametrize("crash_after", ["submit", "record"])
-def test_retry_after_worker_death_reattaches_to_the_same_run(dw, crash_after):
+def test_retry_after_worker_death_reattaches_to_the_same_run(dw, ws, crash_after):
     airflow_env, emu, env = dw
     env["DW_CRASH_AFTER"] = crash_after
-    out = _output(airflow_env.dags_test("dataworks_wait_in_worker", env=env, logical_date="2026-11-05"))
+    out = _output(airflow_env.dags_test("dataworks_wait_in_worker", env=env, logical_date="2026-11-05",
+                                        conf=ws.conf()))
     assert f"simulated worker death after {crash_after}" in out  # try 1 really died
     assert airflow_env.task_states("dataworks_wait_in_worker") == {"train": "success"}, out[-5000:]
     assert "Reattaching to the DataWorks run" in out
-    assert emu.calls()["dataworks"]["RunCycleDagNodes"] == 1  # one billable run
+    assert emu.calls()["dataworks"][ws.start] == 1  # one billable run
 
 
-@pytest.mark.parametrize("pai_emulator_scenario", [_scenario(run_seconds=600)], ids=["long-run"])
-def test_killing_the_waiting_task_stops_the_instance(dw, tmp_path):
+@pytest.mark.parametrize(
+    "ws, pai_emulator_scenario",
+    [pytest.param(w, _scenario(w, run_seconds=600), id=f"long-run-{w.kind}") for w in (LEGACY, NEW)],
+)
+def test_killing_the_waiting_task_stops_the_instance(dw, ws, tmp_path):
     airflow_env, emu, env = dw
     log_path = tmp_path / "dags_test.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [AIRFLOW_BIN, "dags", "test", "dataworks_wait_no_retry", "2026-11-05"],
+            [AIRFLOW_BIN, "dags", "test", "dataworks_wait_no_retry", "2026-11-05", "-c", json.dumps(ws.conf())],
             env=airflow_env.env(env), stdout=log, stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 300
-        while emu.calls()["dataworks"].get("GetInstance", 0) < 1:  # waiting on the instance now
+        while emu.calls()["dataworks"].get(ws.poll, 0) < 1:  # waiting on the instance now
             assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()[-5000:]
             time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)  # the task runner's SIGTERM handler calls on_kill()
         deadline = time.monotonic() + 120
-        while "StopInstance" not in emu.calls()["dataworks"] and time.monotonic() < deadline:
+        while ws.stop not in emu.calls()["dataworks"] and time.monotonic() < deadline:
             time.sleep(0.5)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert emu.calls()["dataworks"].get("StopInstance") == 1, log_path.read_text()[-5000:]
-    assert emu.calls()["dataworks"]["RunCycleDagNodes"] == 1
-    (inst,) = [i for i in emu.state()["dataworks"]["instances"].values() if i["node_id"] == 700001]
+    assert emu.calls()["dataworks"].get(ws.stop) == 1, log_path.read_text()[-5000:]
+    assert emu.calls()["dataworks"][ws.start] == 1
+    (inst,) = [i for i in emu.state()["dataworks"]["instances"].values() if i["node_id"] == ws.node_id]
     assert inst["runs"][-1]["stopped_ms"] is not None

@@ -66,3 +66,20 @@ def test_broken_model_fails_its_test_and_is_rolled_back(pai_emulator, airflow_en
     assert churner["probability(1)"] > 0.5 > loyal["probability(1)"]
     # The training log reached the task log, each line once.
     assert output.count("training logistic regression") == 1 and "AUC 0.52" in output
+
+
+def test_train_deploy_on_a_new_data_studio_workspace(pai_emulator, airflow_env):
+    """The example DAG as shipped, pointed at a workspace on the new Data Studio: auto picks 2024-05-18."""
+    airflow_env.add_dag_file(EXAMPLES / "pai_train_deploy.py")
+    conf = {"project_id": 20001, "node_id": 900001, "output_prefix": "oss://pai-demo/designer/churn_studio/"}
+    result = airflow_env.dags_test("pai_train_deploy", conf=conf, logical_date="2026-11-22", env=pai_emulator.airflow_env())
+    output = result.stdout + result.stderr
+    assert airflow_env.run_state("pai_train_deploy") == "success", output[-4000:]
+    assert "DataWorks OpenAPI 2024-05-18 for workspace 20001" in output
+    started = airflow_env.xcom("pai_train_deploy", "train")
+    assert (started["api_version"], started["task_id"]) == ("2024-05-18", 910001)
+    calls = pai_emulator.calls()["dataworks"]
+    assert calls["CreateWorkflowInstances"] == 1 and "RunCycleDagNodes" not in calls
+    answer = EasHook().predict("churn_model", {"instances": [[0.5, 1.0]]})
+    assert answer["version"] == 2 and answer["model_path"] == "oss://pai-demo/models/churn/20261122/"
+    assert output.count("training logistic regression") == 1 and "AUC 0.92" in output

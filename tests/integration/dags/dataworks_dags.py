@@ -15,7 +15,8 @@ from airflow_provider_pai.operators.dataworks import TriggerDesignerNodeOperator
 from airflow_provider_pai.sensors.dataworks import WaitForInstanceSensor
 
 START = pendulum.datetime(2026, 11, 1, tz="UTC")
-PARAMS = {"node_id": Param(700001, type="integer")}
+# project_id/node_id: the legacy workspace by default; the tests pass the new-Data-Studio one in conf.
+PARAMS = {"project_id": Param(10001, type="integer"), "node_id": Param(700001, type="integer")}
 
 
 class CrashOnceOperator(TriggerDesignerNodeOperator):
@@ -29,20 +30,20 @@ class CrashOnceOperator(TriggerDesignerNodeOperator):
             raise RuntimeError(f"simulated worker death after {stage}")
 
     def _submit(self, p, name):
-        dag_id = super()._submit(p, name)
+        run = super()._submit(p, name)
         self._crash_once("submit")
-        return dag_id
+        return run
 
-    def _resolve_instance(self, p, dag_id):
+    def _resolve_instance(self, p, run):
         self._crash_once("record")
-        return super()._resolve_instance(p, dag_id)
+        return super()._resolve_instance(p, run)
 
 
 # Trigger, then a sensor fed the trigger's whole XCom dict (native rendering).
 with DAG("dataworks_trigger_then_wait", schedule=None, start_date=START, params=PARAMS,
          render_template_as_native_obj=True):
     train = TriggerDesignerNodeOperator(
-        task_id="train", project_id=10001, node_id="{{ params.node_id }}", bizdate="{{ ds }}",
+        task_id="train", project_id="{{ params.project_id }}", node_id="{{ params.node_id }}", bizdate="{{ ds }}",
     )
     WaitForInstanceSensor(
         task_id="wait", instance_id="{{ ti.xcom_pull(task_ids='train') }}", poke_interval=1,
@@ -51,7 +52,9 @@ with DAG("dataworks_trigger_then_wait", schedule=None, start_date=START, params=
 
 # A deferrable sensor after a trigger that does not wait.
 with DAG("dataworks_sensor_deferrable", schedule=None, start_date=START, params=PARAMS):
-    train = TriggerDesignerNodeOperator(task_id="train", project_id=10001, node_id="{{ params.node_id }}")
+    train = TriggerDesignerNodeOperator(
+        task_id="train", project_id="{{ params.project_id }}", node_id="{{ params.node_id }}",
+    )
     WaitForInstanceSensor(
         task_id="wait", instance_id="{{ ti.xcom_pull(task_ids='train')['instance_id'] }}",
         poke_interval=1, timeout=600, deferrable=True,
@@ -60,14 +63,14 @@ with DAG("dataworks_sensor_deferrable", schedule=None, start_date=START, params=
 # The operator itself waits, deferred to the triggerer.
 with DAG("dataworks_operator_deferrable", schedule=None, start_date=START, params=PARAMS):
     TriggerDesignerNodeOperator(
-        task_id="train", project_id=10001, node_id="{{ params.node_id }}", wait_for_completion=True,
+        task_id="train", project_id="{{ params.project_id }}", node_id="{{ params.node_id }}", wait_for_completion=True,
         deferrable=True, poll_interval=1,
     )
 
 # The operator waits in the worker; retries reattach to the run it started.
 with DAG("dataworks_wait_in_worker", schedule=None, start_date=START, params=PARAMS):
     CrashOnceOperator(
-        task_id="train", project_id=10001, node_id="{{ params.node_id }}", wait_for_completion=True,
+        task_id="train", project_id="{{ params.project_id }}", node_id="{{ params.node_id }}", wait_for_completion=True,
         poll_interval=float(os.environ.get("DW_POLL_INTERVAL", "1")), retries=1,
         retry_delay=pendulum.duration(seconds=1),
     )
@@ -75,6 +78,6 @@ with DAG("dataworks_wait_in_worker", schedule=None, start_date=START, params=PAR
 # The operator waits in the worker, no retries: for the kill test.
 with DAG("dataworks_wait_no_retry", schedule=None, start_date=START, params=PARAMS):
     TriggerDesignerNodeOperator(
-        task_id="train", project_id=10001, node_id="{{ params.node_id }}", wait_for_completion=True,
+        task_id="train", project_id="{{ params.project_id }}", node_id="{{ params.node_id }}", wait_for_completion=True,
         poll_interval=5,
     )

@@ -45,6 +45,8 @@ def hook():
     with mock.patch.multiple(
         DataWorksHook,
         region_id=mock.PropertyMock(return_value="cn-shanghai"),
+        # the connection says 2020-05-18: the API-neutral calls reach the mocked 2020-05-18 methods
+        api_version_setting=mock.PropertyMock(return_value="2020-05-18"),
         get_node=mock.DEFAULT, get_dag=mock.DEFAULT, get_instance=mock.DEFAULT, list_instances=mock.DEFAULT,
         run_cycle_dag_nodes=mock.DEFAULT, run_manual_dag_nodes=mock.DEFAULT, stop_instance=mock.DEFAULT,
     ) as mocks:
@@ -94,12 +96,13 @@ def test_first_try_submits_records_and_returns_ids(hook):
     context = _context(store)
     result = _op(node_params={"alpha": 0.1}).execute(context)
     assert result == {"project_id": 10001, "project_env": "PROD", "node_id": 700001, "dag_id": 9,
-                      "instance_id": 77, "bizdate": "2026-11-05"}
+                      "instance_id": 77, "bizdate": "2026-11-05", "api_version": "2020-05-18"}
     kwargs = hook["run_cycle_dag_nodes"].call_args.kwargs
     assert kwargs["name"] == _name() and kwargs["node_params"] == {"alpha": 0.1}
     assert kwargs["start_future_instance_immediately"] is True
     if AIRFLOW_V_3_3_PLUS:
-        assert store.data[RUN_STATE_KEY] == {"name": _name(), "dag_id": 9, "instance_id": 77}
+        assert store.data[RUN_STATE_KEY] == {"name": _name(), "dag_id": 9, "instance_id": 77,
+                                             "api_version": "2020-05-18", "operation_id": None}
     else:  # no task_state_store below 3.3: nothing recorded, a retry finds the run by its name
         assert RUN_STATE_KEY not in store.data
     if LINKS_READ_FROM_XCOM:  # the console link's URL, before waiting (and nothing else for it)
@@ -110,7 +113,8 @@ def test_first_try_submits_records_and_returns_ids(hook):
     else:
         context["ti"].xcom_push.assert_any_call(
             key="dataworks_instance",
-            value={"region_id": "cn-shanghai", "project_id": 10001, "instance_id": 77, "env": "prod"},
+            value={"region_id": "cn-shanghai", "project_id": 10001, "instance_id": 77, "env": "prod",
+                   "api_version": "2020-05-18"},
         )
 
 

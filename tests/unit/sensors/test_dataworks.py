@@ -46,6 +46,8 @@ def hook():
     with mock.patch.multiple(
         DataWorksHook,
         region_id=mock.PropertyMock(return_value="cn-shanghai"),
+        # the connection says 2020-05-18: the API-neutral calls reach the mocked 2020-05-18 methods
+        api_version_setting=mock.PropertyMock(return_value="2020-05-18"),
         get_node=mock.DEFAULT, get_instance=mock.DEFAULT, get_instance_log=mock.DEFAULT,
         list_instances=mock.DEFAULT, stop_instance=mock.DEFAULT,
     ) as mocks:

@@ -65,9 +65,9 @@ def test_end_note_names_frozen_and_skipped_instances():
 def _trigger_with(statuses, log_texts, **kwargs):
     trigger = DataWorksInstanceTrigger(42, "PROD", watch=InstanceWatch(42, schedule=PollSchedule(0.01)).to_dict(), **kwargs)
     hook = mock.Mock()
-    hook.get_instance_async = mock.AsyncMock(side_effect=[s if isinstance(s, dict) else _inst(s) for s in statuses])
-    hook.get_instance_log_async = mock.AsyncMock(side_effect=log_texts)
-    hook.stop_instance_async = mock.AsyncMock(return_value=True)
+    hook.get_run_instance_async = mock.AsyncMock(side_effect=[s if isinstance(s, dict) else _inst(s) for s in statuses])
+    hook.get_run_log_async = mock.AsyncMock(side_effect=log_texts)
+    hook.stop_run_instance_async = mock.AsyncMock(return_value=True)
     trigger.hook = hook
     return trigger, hook
 
@@ -87,7 +87,7 @@ async def test_run_yields_success_with_summary_and_streams_lines(capsys):
     shown = [line.split("[dataworks] ", 1)[1].split()[0] for line in capsys.readouterr().out.splitlines()
              if "[dataworks] " in line]
     assert shown == ["one", "two", "three"]
-    assert hook.get_instance_log_async.await_count == 2  # every 4th poll and the end, not every poll
+    assert hook.get_run_log_async.await_count == 2  # every 4th poll and the end, not every poll
 
 
 async def test_run_yields_a_small_failure_event():
@@ -109,10 +109,10 @@ async def test_run_yields_timeout_after_end_time():
 async def test_on_kill_stops_the_instance_only_with_cancel_on_kill():
     trigger, hook = _trigger_with([], [])
     await trigger.on_kill()
-    hook.stop_instance_async.assert_awaited_once_with(42, project_env="PROD")
+    hook.stop_run_instance_async.assert_awaited_once_with(42, "PROD", api_version=None)
     trigger, hook = _trigger_with([], [], cancel_on_kill=False)
     await trigger.on_kill()
-    hook.stop_instance_async.assert_not_awaited()
+    hook.stop_run_instance_async.assert_not_awaited()
 
 
 def test_triggers_on_one_connection_share_one_hook():
@@ -129,8 +129,8 @@ async def test_trigger_does_not_repeat_the_poll_the_worker_just_made():
     watch.observe(_inst("RUNNING"))  # the worker's poke before deferring
     trigger = DataWorksInstanceTrigger(42, "PROD", watch=watch.to_dict())
     hook = mock.Mock()
-    hook.get_instance_async = mock.AsyncMock(return_value=_inst("SUCCESS"))
-    hook.get_instance_log_async = mock.AsyncMock(return_value="done\n")
+    hook.get_run_instance_async = mock.AsyncMock(return_value=_inst("SUCCESS"))
+    hook.get_run_log_async = mock.AsyncMock(return_value="done\n")
     trigger.hook = hook
     from airflow_provider_pai.triggers import dataworks as module
 
@@ -138,7 +138,7 @@ async def test_trigger_does_not_repeat_the_poll_the_worker_just_made():
         (event,) = await _events(trigger)
     assert event.payload["status"] == "success"
     assert wait.call_args.kwargs["first_delay"] == 0.01  # one interval first, then the poll
-    assert hook.get_instance_async.await_count == 1
+    assert hook.get_run_instance_async.await_count == 1
     fresh = DataWorksInstanceTrigger(42, "PROD", watch=InstanceWatch(42).to_dict())
     fresh.hook = hook
     with mock.patch.object(module, "wait_until_async", wraps=module.wait_until_async) as wait:
