@@ -1,0 +1,131 @@
+"""docs/timeouts-kills-retries.md, the rows `airflow dags test` can show on both Airflow versions:
+execution_timeout, the wait timeout and the sensor timeout, with and without retries left, blocking
+and deferred. Proof is the emulator's record: one DataWorks run per task instance, stopped only when
+no try follows; one EAS version per deploy."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.usage.conftest import (
+    calls_of,
+    dataworks_runs,
+    fresh_dags,
+    run_dag,
+    service_state,
+    states,
+    ti_rows,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", params=["blocking", "deferred"])
+def timeouts_dw(request, _airflow_home, usage_emulator):
+    emu = usage_emulator
+    env = fresh_dags(_airflow_home, "usage_timeouts.py")
+    out = run_dag(env, emu, "usage_timeouts_dw", logical_date="2026-11-03" if request.param == "blocking" else "2026-11-04",
+                  USAGE_DEFERRABLE="1" if request.param == "deferred" else "0")
+    return env, emu, out
+
+
+def _runs(emu, task_id, date):
+    return [r for r in dataworks_runs(emu, task_id) if date in r["name"]]
+
+
+def _tries(env, dag_id, task_id):
+    return ti_rows(env, dag_id)[(task_id, -1)]
+
+
+def _date(env):
+    return env.latest_run_id("usage_timeouts_dw").split("__", 1)[1][:10].replace("-", "_")
+
+
+def test_execution_timeout_with_a_retry_left_reattaches_to_the_same_run(timeouts_dw):
+    env, emu, out = timeouts_dw
+    ti = _tries(env, "usage_timeouts_dw", "exec_retry")
+    assert (ti["state"], ti["try_number"]) == ("success", 2), out[-6000:]
+    runs = _runs(emu, "exec_retry", _date(env))
+    assert len(runs) == 1 and not runs[0]["stopped"], runs
+
+
+def test_execution_timeout_of_the_last_try_stops_the_run_unless_cancel_on_kill_is_false(timeouts_dw):
+    env, emu, out = timeouts_dw
+    got = states(env, "usage_timeouts_dw")
+    assert got["exec_last"] == "failed" and got["exec_keep"] == "failed", out[-6000:]
+    last, keep = _runs(emu, "exec_last", _date(env)), _runs(emu, "exec_keep", _date(env))
+    assert len(last) == 1 and last[0]["stopped"], last
+    assert len(keep) == 1 and not keep[0]["stopped"], keep
+
+
+def test_wait_timeout_with_a_retry_left_is_retried_and_reattaches(timeouts_dw):
+    env, emu, out = timeouts_dw
+    ti = _tries(env, "usage_timeouts_dw", "wait_retry")
+    assert (ti["state"], ti["try_number"]) == ("success", 2), out[-6000:]
+    runs = _runs(emu, "wait_retry", _date(env))
+    assert len(runs) == 1 and not runs[0]["stopped"], runs
+
+
+def test_wait_timeout_hard_stop_fails_at_once_and_stops_the_run(timeouts_dw):
+    env, emu, out = timeouts_dw
+    ti = _tries(env, "usage_timeouts_dw", "wait_hard")
+    assert (ti["state"], ti["try_number"]) == ("failed", 1), out[-6000:]
+    runs = _runs(emu, "wait_hard", _date(env))
+    assert len(runs) == 1 and runs[0]["stopped"], runs
+
+
+def test_sensor_execution_timeout_with_a_retry_left_reattaches(timeouts_dw):
+    env, emu, out = timeouts_dw
+    ti = _tries(env, "usage_timeouts_dw", "sensor_exec")
+    assert (ti["state"], ti["try_number"]) == ("success", 2), out[-6000:]
+    runs = _runs(emu, "start_12s", _date(env))
+    assert len(runs) == 1 and not runs[0]["stopped"], runs
+
+
+def test_sensor_timeout_is_final_and_stops_the_watched_run(timeouts_dw):
+    env, emu, out = timeouts_dw
+    ti = _tries(env, "usage_timeouts_dw", "sensor_timeout")
+    assert (ti["state"], ti["try_number"]) == ("failed", 1), out[-6000:]
+    runs = _runs(emu, "start_long", _date(env))
+    assert len(runs) == 1 and runs[0]["stopped"], runs
+
+
+@pytest.fixture(scope="module", params=["blocking", "deferred"])
+def timeouts_eas(request, _airflow_home, usage_emulator):
+    emu = usage_emulator
+    before = {name: service_state(emu, name) for name in ("svc_t1", "svc_t2", "svc_t3")}
+    updates = calls_of(emu, "eas", "UpdateService")
+    env = fresh_dags(_airflow_home, "usage_timeouts.py")
+    out = run_dag(env, emu, "usage_timeouts_eas", logical_date="2026-11-03" if request.param == "blocking" else "2026-11-04",
+                  USAGE_DEFERRABLE="1" if request.param == "deferred" else "0")
+    return env, emu, out, before, updates
+
+
+def test_deploy_execution_timeout_with_a_retry_left_adds_one_version(timeouts_eas):
+    env, emu, out, before, _ = timeouts_eas
+    ti = _tries(env, "usage_timeouts_eas", "deploy_exec_retry")
+    assert (ti["state"], ti["try_number"]) == ("success", 2), out[-6000:]
+    current, versions = before["svc_t1"]
+    assert service_state(emu, "svc_t1") == (versions + 1, versions + 1)
+
+
+def test_deploy_execution_timeout_of_the_last_try_puts_the_previous_version_back(timeouts_eas):
+    env, emu, out, before, _ = timeouts_eas
+    assert states(env, "usage_timeouts_eas")["deploy_exec_last"] == "failed", out[-6000:]
+    current, versions = before["svc_t2"]
+    assert service_state(emu, "svc_t2") == (current, versions + 1)
+
+
+def test_deploy_wait_timeout_with_a_retry_left_is_retried_without_a_rollback(timeouts_eas):
+    env, emu, out, before, updates = timeouts_eas
+    ti = _tries(env, "usage_timeouts_eas", "deploy_wait_retry")
+    assert (ti["state"], ti["try_number"]) == ("success", 2), out[-6000:]
+    current, versions = before["svc_t3"]
+    assert service_state(emu, "svc_t3") == (versions + 1, versions + 1)
+    assert calls_of(emu, "eas", "UpdateService") - updates == 3  # one per deploy task, retries included
+
+
+def test_eas_sensor_timeout_is_final(timeouts_eas):
+    env, _, out, _, _ = timeouts_eas
+    ti = _tries(env, "usage_timeouts_eas", "eas_sensor_timeout")
+    assert (ti["state"], ti["try_number"]) == ("failed", 1), out[-6000:]
