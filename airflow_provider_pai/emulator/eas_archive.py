@@ -1,4 +1,4 @@
-"""Model packages given to EAS as an http(s) URL (F-EAS-U1): a TAR, GZ, BZ2 or ZIP file.
+"""Model packages given to EAS as an http(s) URL (F-USE-1): a TAR, GZ, BZ2 or ZIP file.
 
 The emulator reaches no network: it serves URLs that name one of its own OSS objects path style
 (``http://<anything>/<bucket>/<key>``, e.g. ``<emulator url>/pai-demo/models/m.tar.gz``), and
@@ -14,7 +14,7 @@ import tarfile
 import zipfile
 from urllib.parse import urlsplit
 
-# F-EAS-U1: "If you set this parameter to an HTTP URL, the files must be in TAR, GZ, BZ2, or ZIP format."
+# F-USE-1: "If you set this parameter to an HTTP URL, the files must be in TAR, GZ, BZ2, or ZIP format."
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".gz", ".tar.bz2", ".bz2", ".zip")
 
 

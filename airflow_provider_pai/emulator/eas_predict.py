@@ -54,7 +54,7 @@ def authorized(request: web.Request, body: bytes, token: str) -> bool:
 
 def _load_model(store, model_path: str) -> dict | str:
     """model.json of a model path (the object itself, the one under the directory, or in a package) or why not."""
-    if is_http(model_path):  # F-EAS-U1
+    if is_http(model_path):  # F-USE-1
         files = http_model_files(store, model_path)
         if isinstance(files, str):
             return files

@@ -109,7 +109,7 @@ def check_model(store, config: dict) -> str | None:
     model_path = config.get("model_path") or ""
     if not model_path:
         return "model_path is empty: failed to download model from an empty path"
-    if is_http(model_path):  # F-EAS-U1
+    if is_http(model_path):  # F-USE-1
         files = http_model_files(store, model_path)
         return files if isinstance(files, str) else None
     if split_oss(model_path) is None:
