@@ -213,3 +213,48 @@ def validate_destination(uri: Any, param: str = "destination", allow_bucket_root
             "allow_bucket_root=True to write at the root on purpose.",
         )
     return bucket, key
+
+
+def is_runtime_value(value: Any) -> bool:
+    """Known only when the task runs: a template string, an XComArg or a mapped task group argument."""
+    if is_templated(value):
+        return True
+    name = type(value).__name__
+    return "XComArg" in name or name in ("MappedArgument", "MappedArgumentRef") or hasattr(value, "resolve")
+
+
+_LAZY_ITEMS = re.compile(r"^Lazy\w*Sequence\(\[(\d+) items?\]\)$")
+
+
+def list_length(value: Any) -> int | None:
+    """N when ``value`` is N values where one is expected: a list, or the text a template renders
+    from one (``"['a', 'b']"``, Airflow 2's ``"LazyXComSelectSequence([2 items])"``); else None."""
+    if isinstance(value, (list, tuple)):
+        return len(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    lazy = _LAZY_ITEMS.match(text)
+    if lazy:
+        return int(lazy.group(1))
+    if text.startswith("[") and text.endswith("]"):
+        import ast
+
+        try:
+            parsed = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return None
+        return len(parsed) if isinstance(parsed, list) else None
+    return None
+
+
+def refuse_list(value: Any, param: str) -> None:
+    """A list where one value is expected: most often every map index of a mapped upstream task."""
+    count = list_length(value)
+    if count is not None:
+        raise _fail(
+            param, value,
+            f"got a list of {count} values where one is expected: pulled from a mapped task without a map "
+            "index? Pull this task's own with \"{{ ti.xcom_pull(task_ids='...', map_indexes=ti.map_index) }}\" "
+            "or map this task over the other's output (.expand(...=other.output)).",
+        )

@@ -8,6 +8,7 @@ import os
 import pendulum
 
 from airflow.providers.common.compat.sdk import DAG
+from airflow_provider_pai.operators.dataworks import TriggerDesignerNodeOperator
 from airflow_provider_pai.operators.eas import EasModifyServiceOperator
 from airflow_provider_pai.operators.oss import ExportModelToOSSOperator
 from airflow_provider_pai.sensors.eas import EasServiceSensor
@@ -26,8 +27,7 @@ with DAG(dag_id="usage_inputs_runtime", schedule=None, start_date=START, catchup
                              **EAS)
     ExportModelToOSSOperator(task_id="export_root", source="oss://pai-demo/models/churn/v2/",
                              destination="oss://{{ 'pai-demo' }}")
-    ExportModelToOSSOperator(task_id="export_include", source="oss://pai-demo/models/churn/v2/",
-                             destination="oss://pai-demo/release/inc/", include="{{ 42 }}")
+    TriggerDesignerNodeOperator(task_id="train_env", project_id=10001, node_id=700001, project_env="{{ 'prod' }}")
 
 with DAG(dag_id="usage_inputs_http", schedule=None, start_date=START, catchup=False, max_active_tasks=1):
     by_path = EasModifyServiceOperator(task_id="by_path", service_name="svc_in", model_path=TAR_URL, **EAS)
