@@ -15,7 +15,7 @@ fi
 if ! "$VENV/bin/uv" --version 2>/dev/null | grep -q "$uv_version"; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check "uv==$uv_version"
 fi
-"$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -c "$CONSTRAINTS" -e ".[test,docs]"
+"$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -c "$CONSTRAINTS" -e ".[emulator,test,docs]"
 # Byte-compile once: with PYTHONDONTWRITEBYTECODE set (common in CI images) every process would
 # otherwise recompile the SDKs' multi-megabyte model modules on import (seen: 16 s vs 2 s).
 "$VENV/bin/python" -m compileall -q -j 0 "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null || true

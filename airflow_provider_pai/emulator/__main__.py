@@ -1,6 +1,7 @@
 """``python -m airflow_provider_pai.emulator --scenario FILE --port 0 --data-dir DIR [--host 127.0.0.1]``
 
 Prints ``PAI_EMULATOR_URL=http://127.0.0.1:<port>`` on a line of its own once requests are accepted.
+Needs the ``[emulator]`` extra (``pip install 'airflow-provider-pai[emulator]'``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import resource
 import sys
 
-from .scenario import DEMO_SCENARIO, load_scenario
+from .scenario import DEMO_SCENARIO, MissingExtraError, load_scenario, require_extra
 
 
 def loopback_host(host: str) -> str:
@@ -44,6 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     host = loopback_host(args.host)
+    try:
+        require_extra()  # aiohttp and pyyaml come with the [emulator] extra, not with the provider
+    except MissingExtraError as exc:
+        raise SystemExit(f"error: {exc}") from None
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

@@ -33,13 +33,18 @@ def _node_spec(raw: dict, project_id: int) -> dict:
         scheduler_type=str(raw.get("scheduler_type", "NORMAL")).upper(),
         cron_express=raw.get("cron_express", "00 00 00 * * ?"),
         outcome=str(raw.get("outcome", "SUCCESS")).upper(),
+        status_path=m.parse_status_path(raw.get("status_path"), f"node {raw['node_id']} status_path"),
     )
+    if raw.get("task_type") is not None and str(raw["task_type"]).upper() not in m.TASK_TYPE_CODES:
+        raise ValueError(f"node {raw['node_id']} task_type must be one of {', '.join(m.TASK_TYPE_CODES)}")
+    spec["task_type"] = str(raw["task_type"]).upper() if raw.get("task_type") else None
     return spec
 
 
 def init_state(scenario: dict) -> dict:
     section = scenario.get("dataworks") or {}
-    state = {"projects": {}, "nodes": {}, "dags": {}, "instances": {}, "next_id": FIRST_ID}
+    state = {"projects": {}, "nodes": {}, "dags": {}, "instances": {}, "next_id": FIRST_ID,
+             "enum_suffixes": bool(section.get("enum_suffixes"))}
     for project in section.get("projects", []):
         pid = int(project["project_id"])
         state["projects"][str(pid)] = {
@@ -93,7 +98,8 @@ def _get_dag(params, ctx):
     status = m.dag_status([s for (s, _), _ in timelines])
     starts = [t["BeginWaitTimeTime"] for (_, t), _ in timelines if t["BeginWaitTimeTime"]]
     return _ok({
-        "DagId": dag["dag_id"], "Name": dag["name"], "Type": dag["type"], "Status": status,
+        "DagId": dag["dag_id"], "Name": dag["name"], "Status": status,
+        "Type": m.suffixed(dag["type"], m.DAG_TYPE_CODES, state.get("enum_suffixes", False)),
         "ProjectId": dag["project_id"], "Bizdate": dag["bizdate_ms"], "Gmtdate": dag["gmtdate_ms"],
         "CreateTime": dag["create_ms"], "CreateUser": dag.get("create_user", ""), "OpSeq": dag["dag_id"],
         "StartTime": min(starts) if starts else None,
@@ -124,10 +130,12 @@ def _list_instances(params, ctx):
                 or (begin is not None and inst["bizdate_ms"] < begin)
                 or (end is not None and inst["bizdate_ms"] > end)):
             continue
-        view = m.instance_view(inst, n, now)
-        if params.get("Status") and view["Status"] != params["Status"]:
+        view = m.instance_view(inst, n, now, state.get("enum_suffixes", False))
+        # the filter and the answer compare by name: SUCCESS matches SUCCESS(6) (F-DW-3)
+        if params.get("Status") and view["Status"].split("(")[0] != params["Status"].split("(")[0]:
             continue
-        rows.append(view)
+        # ListInstances rows lack GetInstance's Owner and PeriodNumber (reference examples, F-DW-5)
+        rows.append({k: v for k, v in view.items() if k not in ("Owner", "PeriodNumber")})
     key = "CreateTime" if params.get("OrderBy") == "CREATE_TIME_DESC" else "InstanceId"
     rows.sort(key=lambda r: (r[key], r["InstanceId"]), reverse=True)
     page = rows[(number - 1) * size: number * size]
@@ -146,7 +154,8 @@ def _bizdate_param(params: dict, name: str) -> int | None:
 def _get_instance(params, ctx):
     state = ctx.state["dataworks"]
     inst = instance(state, integer(params, "InstanceId"), project_env(params))
-    return _ok(m.instance_view(inst, state["nodes"][str(inst["node_id"])], ctx.now_ms()))
+    return _ok(m.instance_view(inst, state["nodes"][str(inst["node_id"])], ctx.now_ms(),
+                               state.get("enum_suffixes", False)))
 
 
 def _get_instance_log(params, ctx):
@@ -165,8 +174,8 @@ def _list_instance_history(params, ctx):
     state = ctx.state["dataworks"]
     inst = instance(state, integer(params, "InstanceId"), project_env(params))
     n, now = state["nodes"][str(inst["node_id"])], ctx.now_ms()
-    entries = [m.history_view(inst, n, run, now) for run in inst["runs"]]
-    return json_response({"RequestId": new_request_id(), "Success": True, "HttpStatusCode": 200, "Instances": entries})
+    entries = [m.history_view(inst, n, run, now, state.get("enum_suffixes", False)) for run in inst["runs"]]
+    return json_response({"RequestId": new_request_id(), "Success": True, "Instances": entries})  # F-DW-5
 
 
 def node_view(n: dict, repeatability_as_bool: bool) -> dict:

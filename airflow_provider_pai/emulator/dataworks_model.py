@@ -14,7 +14,52 @@ DAY_MS = 86_400_000
 APPEAR_MS = 500  # instances show up in ListInstances a little after the run call, as on DataWorks
 WAIT_CAP_MS = 3_000  # WAIT_TIME and WAIT_RESOURCE each last 10% of the run, at most this
 TERMINAL = ("SUCCESS", "FAILURE")
-TASK_TYPES = {"NORMAL": "NORMAL(0)", "MANUAL": "MANUAL(1)", "PAUSE": "PAUSE(2)", "SKIP": "SKIP(3)"}
+# F-DW-3: the numbers the references write after each name (SDK ListInstances response comments).
+STATUS_CODES = {"NOT_RUN": 1, "WAIT_TIME": 2, "WAIT_RESOURCE": 3, "RUNNING": 4, "FAILURE": 5, "SUCCESS": 6,
+                "CHECKING": 7, "CHECKING_CONDITION": 8, "WAIT_TRIGGER": 9}
+DAG_TYPE_CODES = {"DAILY": 0, "MANUAL": 1, "SMOKE_TEST": 2, "SUPPLY_DATA": 3, "MANUAL_FLOW": 4,
+                  "BUSINESS_PROCESS_DAG": 5}
+TASK_TYPE_CODES = {"NORMAL": 0, "MANUAL": 1, "PAUSE": 2, "SKIP": 3, "SKIP_UNCHOOSE": 4, "SKIP_CYCLE": 5,
+                   "CONDITION_UNCHOOSE": 6, "REALTIME_DEPRECATED": 7}
+TASK_TYPES = {name: f"{name}({code})" for name, code in TASK_TYPE_CODES.items()}  # always suffixed (GetInstance)
+# F-DW-4: task types the scheduler sets to SUCCESS (dry run) or FAILURE (frozen) without running them
+DRY_RUN = ("SKIP", "SKIP_UNCHOOSE", "SKIP_CYCLE", "CONDITION_UNCHOOSE", "REALTIME_DEPRECATED")
+NEVER = 2**62  # the end of a path that stays in some status for good
+
+
+def suffixed(name: str, codes: dict[str, int], on: bool) -> str:
+    """``SUPPLY_DATA(3)`` when ``on`` (scenario ``dataworks.enum_suffixes``), else the bare name."""
+    return f"{name}({codes[name]})" if on and name in codes else name
+
+
+def parse_status_path(raw, where: str) -> list[list] | None:
+    """A node's ``status_path``: [[status, ms | None], ...] ending in SUCCESS/FAILURE or a ``stay`` step.
+
+    Steps are ``"STATUS"`` (RUNNING lasts the node's run_seconds, others 1 s) or
+    ``{status, seconds}`` / ``{status, stay: true}``.
+    """
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not raw:
+        raise ValueError(f"{where} must be a non-empty list of statuses, got {raw!r}")
+    steps = []
+    for step in raw:
+        status = step if isinstance(step, str) else (step or {}).get("status") if isinstance(step, dict) else None
+        if status not in STATUS_CODES:
+            raise ValueError(f"{where}: {step!r} is not a DataWorks instance status ({', '.join(STATUS_CODES)})")
+        if isinstance(step, dict) and step.get("stay"):
+            ms = None
+        elif isinstance(step, dict) and "seconds" in step:
+            ms = int(float(step["seconds"]) * 1000)
+        else:
+            ms = -1  # the default length, decided per run (RUNNING: run_seconds)
+        steps.append([status, ms])
+    last = steps[-1]
+    if last[0] not in TERMINAL and last[1] is not None:
+        raise ValueError(f"{where} must end with SUCCESS or FAILURE, or stay in its last status ({{stay: true}})")
+    if any(s in TERMINAL for s, _ in steps[:-1]):
+        raise ValueError(f"{where}: SUCCESS/FAILURE can only be the last step")
+    return steps
 
 
 def parse_bizdate(value: str) -> int:
@@ -35,7 +80,11 @@ def new_run(history_id: int, start_ms: int, node: dict, *, wait_until_ms: int = 
     """A run record (one InstanceHistory entry). Phase lengths are fixed at creation."""
     run_ms = int(float(node.get("run_seconds", 5) if run_seconds is None else run_seconds) * 1000)
     wait_ms = min(run_ms // 10, WAIT_CAP_MS)
+    path = None
+    if node.get("status_path") and run_seconds is None and outcome is None:
+        path = [[s, (run_ms if s == "RUNNING" else 1000) if ms == -1 else ms] for s, ms in node["status_path"]]
     return {
+        "path": path,
         "history_id": history_id,
         "start_ms": start_ms,
         "wait_until_ms": wait_until_ms,
@@ -43,10 +92,30 @@ def new_run(history_id: int, start_ms: int, node: dict, *, wait_until_ms: int = 
         "wait_res_ms": wait_ms,
         "run_ms": run_ms,
         "outcome": (outcome or node.get("outcome") or "SUCCESS").upper(),
-        "scheduler_type": node.get("scheduler_type", "NORMAL"),
+        "scheduler_type": node.get("task_type") or node.get("scheduler_type", "NORMAL"),
         "stopped_ms": None,
         "outputs_written": False,
     }
+
+
+def _path_steps(run: dict) -> list[tuple[str, int]]:
+    """(status, start ms) of each step of a scenario status_path, the terminal one last."""
+    t, out = run["start_ms"] + APPEAR_MS, []
+    for status, ms in run["path"]:
+        out.append((status, t))
+        if ms is None:
+            break
+        t += ms
+    return out
+
+
+def _path_timeline(run: dict) -> dict:
+    steps = _path_steps(run)
+    first = lambda name: next((t for s, t in steps if s == name), None)  # noqa: E731
+    status, t_last = steps[-1]
+    done = status in TERMINAL
+    return {"wait_time": first("WAIT_TIME"), "wait_res": first("WAIT_RESOURCE"), "running": first("RUNNING"),
+            "end": t_last if done else NEVER, "final": status if done else None, "steps": steps}
 
 
 def timeline(run: dict) -> dict:
@@ -54,10 +123,12 @@ def timeline(run: dict) -> dict:
     t_wait_time = run["start_ms"] + APPEAR_MS
     t_wait_res = max(t_wait_time + run["wait_time_ms"], run.get("wait_until_ms") or 0)
     sched = run["scheduler_type"]
-    if sched in ("PAUSE", "SKIP"):
+    if sched == "PAUSE" or sched in DRY_RUN:
         # frozen / dry-run: decided when the scheduler would start it, nothing runs
         t = {"wait_time": t_wait_time, "wait_res": None, "running": None, "end": t_wait_res}
         t["final"] = "FAILURE" if sched == "PAUSE" else "SUCCESS"
+    elif run.get("path"):
+        t = _path_timeline(run)
     else:
         t_run = t_wait_res + run["wait_res_ms"]
         t = {"wait_time": t_wait_time, "wait_res": t_wait_res, "running": t_run,
@@ -84,6 +155,8 @@ def status_at(run: dict, now_ms: int) -> tuple[str, dict]:
     }
     if reached(t["end"]):
         status = t["final"]
+    elif t.get("steps") and not t["stopped"]:
+        status = [s for s, at in t["steps"] if at <= now_ms][-1] if reached(t["steps"][0][1]) else "NOT_RUN"
     elif reached(t["running"]):
         status = "RUNNING"
     elif reached(t["wait_res"]):
@@ -119,8 +192,8 @@ def render_log(inst: dict, run: dict, node: dict, now_ms: int) -> str:
         entries.append((t["wait_time"], "Waiting for the scheduled time"))
     if run["scheduler_type"] == "PAUSE":
         entries.append((t["end"], "Node is frozen (PAUSE): set to FAILURE without running"))
-    elif run["scheduler_type"] == "SKIP":
-        entries.append((t["end"], "Node is a dry-run node (SKIP): set to SUCCESS without running"))
+    elif run["scheduler_type"] in DRY_RUN:
+        entries.append((t["end"], f"Node is a dry-run node ({run['scheduler_type']}): set to SUCCESS without running"))
     if t["wait_res"] is not None:
         entries.append((t["wait_res"], f"Waiting for resources in group {node.get('res_group', 'default')}"))
     if t["running"] is not None:
@@ -132,18 +205,23 @@ def render_log(inst: dict, run: dict, node: dict, now_ms: int) -> str:
                 entries.append((at, str(text)))
     if t["stopped"]:
         entries.append((t["end"], "Instance stopped by user"))
-    entries.append((t["end"], f"Instance {iid} finished with status {t['final']}"))
+    for status, at in t.get("steps") or []:
+        if status not in ("WAIT_TIME", "WAIT_RESOURCE", "RUNNING") + TERMINAL:
+            entries.append((at, f"Status {status}"))
+    if t["final"] is not None:
+        entries.append((t["end"], f"Instance {iid} finished with status {t['final']}"))
     return "".join(_line(ms, text) + "\n" for ms, text in entries if ms <= now_ms)
 
 
-def instance_view(inst: dict, node: dict, now_ms: int) -> dict:
+def instance_view(inst: dict, node: dict, now_ms: int, suffixes: bool = False) -> dict:
     """GetInstance / ListInstances ``Data`` for an instance (its latest run)."""
     run = inst["runs"][-1]
     status, times = status_at(run, now_ms)
     modify = max([inst["create_ms"]] + [v for v in times.values() if v is not None])
     return {
         "InstanceId": inst["instance_id"], "NodeId": node["node_id"], "NodeName": node["node_name"],
-        "DagId": inst["dag_id"], "DagType": inst["dag_type"], "Status": status,
+        "DagId": inst["dag_id"], "DagType": suffixed(inst["dag_type"], DAG_TYPE_CODES, suffixes),
+        "Status": suffixed(status, STATUS_CODES, suffixes),
         "Bizdate": inst["bizdate_ms"], "CycTime": inst["cyc_ms"], "CreateTime": inst["create_ms"],
         "ModifyTime": modify, **times,
         "TaskType": TASK_TYPES.get(run["scheduler_type"], "NORMAL(0)"),
@@ -156,13 +234,14 @@ def instance_view(inst: dict, node: dict, now_ms: int) -> dict:
     }
 
 
-def history_view(inst: dict, node: dict, run: dict, now_ms: int) -> dict:
+def history_view(inst: dict, node: dict, run: dict, now_ms: int, suffixes: bool = False) -> dict:
     """ListInstanceHistory ``Instances[]`` entry for one run."""
     status, times = status_at(run, now_ms)
     return {
         "InstanceHistoryId": run["history_id"], "InstanceId": inst["instance_id"],
         "NodeId": node["node_id"], "NodeName": node["node_name"], "DagId": inst["dag_id"],
-        "DagType": inst["dag_type"], "Status": status, "Bizdate": inst["bizdate_ms"],
+        "DagType": suffixed(inst["dag_type"], DAG_TYPE_CODES, suffixes),
+        "Status": suffixed(status, STATUS_CODES, suffixes), "Bizdate": inst["bizdate_ms"],
         "CycTime": inst["cyc_ms"], "CreateTime": run["start_ms"],
         "ModifyTime": max([run["start_ms"]] + [v for v in times.values() if v is not None]),
         "TaskType": TASK_TYPES.get(run["scheduler_type"], "NORMAL(0)"),

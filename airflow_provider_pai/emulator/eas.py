@@ -1,7 +1,7 @@
 """PAI-EAS 2021-07-01 (ROA): services, versions, rollouts, events. Predict lives in eas_predict.py.
 
 ACS3 signatures are verified by the server before ``handle`` is called. Paths are
-``/api/v2/services[/{ClusterId}/{ServiceName}[/versions|version|events|start|stop|restart|endpoints]]``,
+``/api/v2/services[/{ClusterId}/{ServiceName}[/versions|version|events|instances|start|stop|restart|endpoints]]``,
 ClusterId being the region id.
 """
 
@@ -12,6 +12,8 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from . import eas_instances as I
+from . import eas_paths as P
 from . import eas_read as R
 from . import eas_state as S
 from .common import acs_error, json_response, new_request_id
@@ -28,25 +30,33 @@ def init_state(scenario: dict) -> dict:
     """
     services, eas = {}, scenario.get("eas") or {}
     default_start = S.start_seconds(eas.get("start_seconds", S.DEFAULT_START_SECONDS))
-    for spec in eas.get("services") or []:
+    defaults = eas.get("behaviour") or {}
+    P.behaviour(defaults, None, default_start, "eas.behaviour")  # a malformed scenario fails at start
+    for i, spec in enumerate(eas.get("services") or []):
         name = spec["name"]
         config = {"name": name, "model_path": spec.get("model_path", ""),
                   "processor": spec.get("processor", "json_linear")}
         if spec.get("metadata"):
             config["metadata"] = spec["metadata"]
-        svc = S.new_service(name, spec.get("token") or S.new_token(), spec.get("labels"), None,
-                            spec.get("start_seconds", default_start))
+        secs = S.start_seconds(spec.get("start_seconds", default_start))
+        svc = S.new_service(name, spec.get("token") or S.new_token(), spec.get("labels"), None, secs,
+                            P.behaviour(defaults, spec, secs, f"eas.services[{i}]"))
         S.add_version(svc, config, None)
         svc["current"] = 1
+        svc["scenario_stopped"] = bool(spec.get("stopped"))
         services[name] = svc
-    return {"services": services, "start_seconds": default_start}
+    return {"services": services, "start_seconds": default_start, "behaviour": defaults,
+            "event_order": eas.get("event_order", "asc")}
 
 
 def _services(ctx) -> dict:
     eas = ctx.state.setdefault("eas", {"services": {}})
-    changed = False
-    for svc in eas["services"].values():
-        changed |= S.settle_initial(svc, ctx.store, ctx.now())
+    changed, now = False, ctx.now()
+    for name, svc in list(eas["services"].items()):
+        changed |= S.settle_initial(svc, ctx.store, now)
+        if svc.get("deleting") is not None and P.path_at(S.behaviour_of(svc)["delete_path"], svc["deleting"], now)[1]:
+            del eas["services"][name]  # its delete path has ended: the service is gone
+            changed = True
     if changed:
         ctx.save()
     return eas["services"]
@@ -108,8 +118,11 @@ def _create(request, body, ctx, services) -> web.Response:
     if S.truthy(config.get("generate_token")) or not token:
         token = S.new_token()
     now = ctx.now()
-    svc = S.new_service(name, token, labels if isinstance(labels, dict) else {}, now,
-                        ctx.state["eas"].get("start_seconds", S.DEFAULT_START_SECONDS))
+    secs = S.start_seconds(ctx.state["eas"].get("start_seconds", S.DEFAULT_START_SECONDS))
+    svc = S.new_service(name, token, labels if isinstance(labels, dict) else {}, now, secs,
+                        P.behaviour(ctx.state["eas"].get("behaviour"), None, secs, "eas.behaviour"))
+    # CreateService's Develop=true ("enter development mode") answers Status Developing (F-EAS-7)
+    svc["develop"] = S.truthy(request.query.get("Develop"))
     S.add_version(svc, config, now)
     S.start_rollout(svc, ctx.store, 1, "Creating", now, None)
     services[name] = svc
@@ -139,6 +152,7 @@ def _update(request, body, ctx, services, svc) -> web.Response:
         message = R.msg(ctx, svc["name"], f"is not changed: the config equals version {svc['current']}")
     elif S.only_scaling_differs(current["config"], new):
         current["config"], svc["updated"] = new, now  # scaling adds no version
+        svc["scaling"] = {"until": now + svc["start_seconds"], "instances": S.total_instances(new)}
         S.add_event(svc, now, "Normal", "Scaling", f"[{svc['name']}] scaled to {S.total_instances(new)} instance(s)")
         message = R.msg(ctx, svc["name"], "is scaling")
     else:
@@ -154,13 +168,12 @@ def _update_version(request, body, ctx, services, svc) -> web.Response:
     parsed = _parse_config(body)
     if isinstance(parsed, web.Response):
         return parsed
-    version, latest = parsed.get("Version"), len(svc["versions"])
-    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= latest:
-        return acs_error(400, "InvalidParameter.Version",
-                         f"Version must be an integer from 1 to the latest version {latest}, got {version!r}")
-    if version == svc["current"]:
-        return acs_error(400, "InvalidParameter.Version",
-                         f"Version {version} is already the current version of service [{svc['name']}]")
+    # F-EAS-8: "greater than 0 and smaller than the current version of the service" (API reference).
+    version, current = parsed.get("Version"), svc["current"]
+    if not isinstance(version, int) or isinstance(version, bool) or not 0 < version < current:
+        return acs_error(400, "InvalidParameter",
+                         f"Version must be greater than 0 and smaller than the current version {current} "
+                         f"of service [{svc['name']}], got {version!r}")
     now = ctx.now()
     S.start_rollout(svc, ctx.store, version, "Updating", now, S.serving_version(svc, now))
     ctx.save()
@@ -188,14 +201,17 @@ def _stop(request, body, ctx, services, svc) -> web.Response:
     now = ctx.now()
     if not svc["stopped"]:
         svc["events"] = [e for e in svc["events"] if e["time"] <= now]  # a pending rollout never finishes
-        svc["stopped"], svc["updated"] = True, now
+        svc["stopped"], svc["stopping"], svc["updated"] = True, now, now  # Stopping, then Stopped
         S.add_event(svc, now, "Normal", "Stopped", f"[{svc['name']}] service stopped")
         ctx.save()
     return json_response({"RequestId": new_request_id(), "Message": R.msg(ctx, svc["name"], "is stopped")})
 
 
 def _delete(request, body, ctx, services, svc) -> web.Response:
-    del services[svc["name"]]
+    if not S.behaviour_of(svc)["delete_path"]:
+        del services[svc["name"]]
+    elif svc.get("deleting") is None:  # F-EAS-7: Deleting (then gone, or DeleteFailed / stuck)
+        svc["deleting"] = svc["updated"] = ctx.now()
     ctx.save()
     return json_response({"RequestId": new_request_id(), "Message": R.msg(ctx, svc["name"], "is deleting")})
 
@@ -211,4 +227,5 @@ ACTIONS = {
     ("StopService", "stop"): _stop,
     ("RestartService", "restart"): _restart,
     ("DescribeServiceEndpoints", "endpoints"): R.endpoints,
+    ("ListServiceInstances", "instances"): I.list_instances,
 }

@@ -113,7 +113,8 @@ async def handle_predict(request: web.Request, ctx, service_name: str) -> web.Re
         if not authorized(request, body, svc["token"]):
             return _text(401, "Unauthorized: the Authorization header does not carry this service's token")
         version = S.serving_version(svc, ctx.now())
-        if version is None:
+        # F-EAS-9: the gateway answers 503 while no backend instance is Ready (status-code appendix)
+        if version is None or S.warming_up(svc, ctx.now()):
             return _text(503, "no healthy upstream")
         config = S.get_version(svc, version)["config"]
     processor = config.get("processor")

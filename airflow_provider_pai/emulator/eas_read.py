@@ -95,7 +95,11 @@ def events(request, body, ctx, services, svc) -> web.Response:
             if bound is None:
                 return acs_error(400, "InvalidParameter", f"{key} must be a UTC time like 2024-01-02 15:04:05")
             events = [e for e in events if keep(e["time"], bound)]
-    rows = [{"Message": e["message"], "Reason": e["reason"], "Time": S.iso(e["time"]), "Type": e["type"]}
+    # F-EAS-10: the order of Events is not documented; a scenario may answer newest first so
+    # that clients which rely on an order show up in tests.
+    if (ctx.state.get("eas") or {}).get("event_order") == "desc":
+        events.reverse()
+    rows = [{"Message": e["message"], "Reason": e["reason"], "Time": S.event_time(e["time"]), "Type": e["type"]}
             for e in events]
     paged = page(request, rows, "PageNum")
     if isinstance(paged, web.Response):

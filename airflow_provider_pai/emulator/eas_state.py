@@ -12,7 +12,10 @@ A service record (JSON-able, under ``state["eas"]["services"][name]``)::
      "events": [{"time", "type", "reason", "message"}]}
 
 ``rollout.from`` is the version that served before the rollout began; it keeps serving while the
-rollout runs and, if the rollout fails, afterwards (CurrentVersion then names the failed version).
+rollout runs and, if the rollout fails, afterwards. A failed rolling update shows in one of two
+shapes (F-EAS-6), chosen per service: ``failed`` (Status Failed, CurrentVersion names the failed
+version) or ``aborted`` (Status Running, CurrentVersion stays on the old version, Warning events).
+``rollout.ready`` is None when the rollout path stays in some status for good.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import time
 import uuid
 from typing import Any
 
+from . import eas_paths as P
 from .eas_archive import http_model_files, is_http
 
 DEFAULT_START_SECONDS = 2.0
@@ -34,6 +38,11 @@ TOKEN_KEYS = ("token", "generate_token")
 
 def iso(t: float | None) -> str | None:
     return None if t is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def event_time(t: float) -> str:
+    """DescribeServiceEvent ``Time``: UTC as the API reference's example writes it (F-EAS-10)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
 
 
 def new_token() -> str:
@@ -120,10 +129,12 @@ def check_model(store, config: dict) -> str | None:
 
 
 def new_service(name: str, token: str, labels: dict | None, now: float | None,
-                start_secs: Any = DEFAULT_START_SECONDS) -> dict:
+                start_secs: Any = DEFAULT_START_SECONDS, behaviour: dict | None = None) -> dict:
+    secs = start_seconds(start_secs)
     return {
         "name": name,
-        "start_seconds": start_seconds(start_secs),
+        "behaviour": behaviour or P.behaviour(None, None, secs, name),
+        "start_seconds": secs,
         "service_id": "eas-m-" + uuid.uuid4().hex[:20],
         "token": token,
         "labels": labels or {},
@@ -154,35 +165,63 @@ def get_version(svc: dict, number: int) -> dict:
     return svc["versions"][number - 1]
 
 
+def rollout_done(r: dict, now: float) -> bool:
+    return r["ready"] is not None and now >= r["ready"]
+
+
 def serving_version(svc: dict, now: float) -> int | None:
     """The version answering predictions at ``now`` (None: nothing healthy yet, or stopped)."""
     r = svc["rollout"]
-    if svc["stopped"] or r is None:
+    if svc["stopped"] or r is None or svc.get("deleting"):
         return None
-    if now < r["ready"] or not r["ok"]:
+    if not rollout_done(r, now) or not r["ok"]:
         return r["from"]
     return r["target"]
 
 
-def start_rollout(svc: dict, store, target: int, phase: str, now: float, previous: int | None) -> None:
+def warming_up(svc: dict, now: float) -> bool:
+    """A first rollout just became Running but its instances are not Ready yet (F-EAS-9)."""
+    r, warmup = svc["rollout"], behaviour_of(svc)["gateway_warmup_seconds"]
+    return bool(r and warmup and r["from"] is None and rollout_done(r, now) and now < r["ready"] + warmup)
+
+
+def behaviour_of(svc: dict) -> dict:
+    # records written before behaviours existed get the defaults
+    return svc.get("behaviour") or P.behaviour(None, None, svc["start_seconds"], svc["name"])
+
+
+def start_rollout(svc: dict, store, target: int, phase: str, now: float, previous: int | None,
+                  *, initial: bool = False) -> None:
     """Roll onto ``target``: decide now whether its model loads, schedule the outcome's events."""
     ver = get_version(svc, target)
     error = check_model(store, ver["config"])
     ver["ok"], ver["error"] = error is None, error
-    ready = now + svc["start_seconds"]
+    steps = (not initial and behaviour_of(svc)["rollout_path"]) or [[phase, svc["start_seconds"]]]
+    length = P.path_seconds(steps)
+    ready = None if length is None else now + length
+    # F-EAS-6 "aborted": a rolling update whose new instances fail is abandoned and the old version
+    # keeps serving, so CurrentVersion never moves to the new one. Without an old version it fails.
+    aborts = error is not None and previous is not None and behaviour_of(svc)["failed_update"] == "aborted"
     # Events of an earlier rollout that had not happened yet never will: this one supersedes it.
     svc["events"] = [e for e in svc["events"] if e["time"] <= now]
-    svc["current"], svc["updated"], svc["stopped"] = target, now, False
-    svc["rollout"] = {"target": target, "from": previous, "phase": phase, "start": now,
-                      "ready": ready, "ok": error is None, "error": error}
+    svc["current"] = previous if aborts else target
+    svc["updated"], svc["stopped"], svc["stopping"], svc["scaling"] = now, False, None, None
+    svc["rollout"] = {"target": target, "from": previous, "phase": phase, "start": now, "steps": steps,
+                      "ready": ready, "ok": error is None, "error": error, "aborted": aborts}
     name, n = svc["name"], total_instances(ver["config"])
     add_event(svc, now, "Normal", "RollingUpdate" if previous else phase,
               f"[{name}] {phase.lower()} version {target}: starting {n} instance(s)")
+    if ready is None:
+        return  # stays in some status for good: no outcome, no outcome events
     if error is None:
         add_event(svc, ready, "Normal", "Running", f"[{name}] version {target}: {n}/{n} instance(s) ready")
+        return
+    add_event(svc, ready, "Warning", "FailedLoadModel", f"[{name}] instance of version {target} {error}")
+    kept = f"version {previous} keeps serving" if previous else "no version is serving"
+    if aborts:
+        add_event(svc, ready, "Warning", "RollingUpdateAborted",
+                  f"[{name}] rolling update to version {target} aborted; {kept}")
     else:
-        add_event(svc, ready, "Warning", "FailedLoadModel", f"[{name}] instance of version {target} {error}")
-        kept = f"version {previous} keeps serving" if previous else "no version is serving"
         add_event(svc, ready, "Warning", "Failed", f"[{name}] rollout to version {target} failed; {kept}")
 
 
@@ -190,31 +229,61 @@ def settle_initial(svc: dict, store, now: float) -> bool:
     """Finish a scenario service the first time the emulator sees it (init_state has no clock)."""
     if svc["created"] is not None:
         return False
-    svc["created"] = svc["updated"] = now
+    svc["created"] = svc["updated"] = svc["first_seen"] = now
     svc["versions"][0]["built"] = now
-    start_rollout(svc, store, 1, "Creating", now - svc["start_seconds"], None)
-    svc["events"] = [e for e in svc["events"] if e["reason"] != "Creating"]  # existed before the scenario
+    # existed (and Running) before the scenario, whatever rollout path later rollouts take
+    start_rollout(svc, store, 1, "Creating", now - svc["start_seconds"], None, initial=True)
+    svc["events"] = [e for e in svc["events"] if e["reason"] != "Creating"]
+    if svc.pop("scenario_stopped", False):
+        svc["stopped"] = True
     return True
+
+
+def _scripted(svc: dict, now: float) -> str | None:
+    """A status a path imposes at ``now`` (delete, stop, the scenario's status_path), else None."""
+    b = behaviour_of(svc)
+    if svc.get("deleting") is not None:
+        status, ended = P.path_at(b["delete_path"], svc["deleting"], now)
+        return status or "Deleted"
+    if svc["stopped"]:
+        status, _ = P.path_at(b["stop_path"], svc.get("stopping") or 0.0, now)
+        return status or "Stopped"
+    if b["status_path"] and svc.get("first_seen") is not None:
+        status, _ = P.path_at(b["status_path"], svc["first_seen"], now)
+        return status
+    return None
 
 
 def status(svc: dict, now: float) -> tuple[str, str, str]:
     """(Status, Message, Reason) at ``now``."""
     r = svc["rollout"]
-    if svc["stopped"]:
-        return "Stopped", "Service is stopped", "Stopped"
+    scripted = _scripted(svc, now)
+    if scripted is not None:
+        return scripted, f"Service is {scripted}", scripted
+    if svc.get("develop"):
+        return "Developing", "Service is in development mode", "Developing"
     if r is None:
         return "Creating", "Service is being created", "Creating"
-    if now < r["ready"]:
-        return r["phase"], f"{r['phase']} version {r['target']}: instances starting", r["phase"]
+    if not rollout_done(r, now):
+        step, _ = P.path_at(r.get("steps") or [[r["phase"], None]], r["start"], now)
+        return step, f"{step} version {r['target']}: instances starting", step
+    scaling = svc.get("scaling")
+    if scaling and now < scaling["until"]:
+        return "Scaling", f"Scaling to {scaling['instances']} instance(s)", "Scaling"
     if r["ok"]:
         return "Running", "Service is now running", "Running"
     kept = f"; version {r['from']} keeps serving" if r["from"] else ""
+    if r.get("aborted"):
+        return ("Running", f"Rolling update to version {r['target']} aborted: {r['error']}{kept}",
+                "RollingUpdateAborted")
     return "Failed", f"Failed to load the model of version {r['target']}: {r['error']}{kept}", "FailedLoadModel"
 
 
 def service_object(svc: dict, now: float, region: str, base_url: str) -> dict:
     """The Service model as DescribeService and ListServices return it."""
     state, message, reason = status(svc, now)
+    r = svc["rollout"]
+    # the config of the version the service is on (an aborted update's config never went live)
     cur = get_version(svc, svc["current"]) if svc["current"] else {"config": {}}
     config = {"name": svc["name"], **cur["config"]}
     total = total_instances(config)
@@ -239,7 +308,7 @@ def service_object(svc: dict, now: float, region: str, base_url: str) -> dict:
         "Reason": reason,
         "Region": region,
         "RunningInstance": running,
-        "PendingInstance": total if state in ("Creating", "Updating", "Starting") else 0,
+        "PendingInstance": total if r is not None and not rollout_done(r, now) else 0,
         "TotalInstance": total,
         "ServiceConfig": json.dumps(config),
         "ServiceId": svc["service_id"],

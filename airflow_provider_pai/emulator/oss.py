@@ -13,6 +13,7 @@ import logging
 from aiohttp import ClientPayloadError, web
 
 from . import oss_multipart
+from . import oss_regions as regions
 from .common import new_request_id
 from .oss_auth import verify
 from .oss_io import (
@@ -61,13 +62,24 @@ def classify(request: web.Request) -> str:
     return "Unknown"
 
 
+def _verify(method, headers, params, bucket, key, ctx) -> None:
+    """V4 signs with a region: the bucket's own, or the emulator's (its one endpoint serves all)."""
+    where = regions.region_of(ctx, bucket) if bucket else ctx.region_id
+    try:
+        verify(method, headers, params, bucket, key, ctx.credentials(), where)
+    except OssError:
+        if where == ctx.region_id:
+            raise
+        verify(method, headers, params, bucket, key, ctx.credentials(), ctx.region_id)
+
+
 async def handle(request: web.Request, ctx) -> web.StreamResponse:
     request_id = new_request_id()
     try:
         bucket, key = split_path(request)
         params = {k: v for k, v in request.query.items()}
         headers = {k.lower(): v for k, v in request.headers.items()}
-        verify(request.method, headers, params, bucket, key, ctx.credentials(), ctx.region_id)
+        _verify(request.method, headers, params, bucket, key, ctx)
         handler = HANDLERS.get(classify(request))
         if handler is None:
             raise OssError(501, "NotImplemented", "The emulator does not implement this OSS operation.")
@@ -138,7 +150,10 @@ async def get_object(r: OssRequest, ctx) -> web.StreamResponse:
 
 async def copy_object(r: OssRequest, ctx) -> web.Response:
     require_bucket(ctx.store, r.bucket)
-    src_bucket, src_key, _ = copy_source(r, ctx.store)
+    src_bucket, src_key, src = copy_source(r, ctx.store)
+    regions.check_same_region(ctx, src_bucket, r.bucket)
+    if src_bucket != r.bucket:
+        regions.check_size(ctx, src.size, "copy_object_max_bytes", "CopyObject between buckets")
     replace = r.headers.get("x-oss-metadata-directive", "COPY").upper() == "REPLACE"
     content_type = (r.headers.get("content-type") or "application/octet-stream") if replace else None
     loop = asyncio.get_running_loop()
@@ -227,13 +242,17 @@ async def list_objects(r: OssRequest, ctx) -> web.Response:
 
 async def put_bucket(r: OssRequest, ctx) -> web.Response:
     ctx.store.create_bucket(r.bucket)
+    with ctx.lock:
+        ctx.state.setdefault("oss_regions", {}).setdefault(r.bucket, ctx.region_id)
+        ctx.save()
     return web.Response(headers={**base_headers(r.request_id), "Location": f"/{r.bucket}"})
 
 
 def _bucket_fields(r: OssRequest, ctx, name: str) -> str:
     host = r.request.host
     return "".join([
-        element("Name", name), element("Location", f"oss-{ctx.region_id}"), element("Region", ctx.region_id),
+        element("Name", name), element("Location", f"oss-{regions.region_of(ctx, name)}"),
+        element("Region", regions.region_of(ctx, name)),
         element("CreationDate", iso_time(0)), element("StorageClass", "Standard"),
         element("ExtranetEndpoint", host), element("IntranetEndpoint", host),
     ])
@@ -254,10 +273,17 @@ async def get_bucket_info(r: OssRequest, ctx) -> web.Response:
                         r.request_id)
 
 
+async def get_bucket_location(r: OssRequest, ctx) -> web.Response:
+    bucket = require_bucket(ctx.store, r.bucket)
+    return web.Response(body=f'<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint>oss-'
+                             f'{regions.region_of(ctx, bucket)}</LocationConstraint>'.encode(),
+                        content_type="application/xml", headers=base_headers(r.request_id))
+
+
 HANDLERS = {
     "PutObject": put_object, "GetObject": get_object, "HeadObject": head_object, "GetObjectMeta": head_object,
     "CopyObject": copy_object, "DeleteObject": delete_object, "ListObjects": list_objects,
     "ListObjectsV2": list_objects, "PutBucket": put_bucket, "ListBuckets": list_buckets,
-    "GetBucketInfo": get_bucket_info,
+    "GetBucketInfo": get_bucket_info, "GetBucketLocation": get_bucket_location,
     **oss_multipart.HANDLERS,
 }

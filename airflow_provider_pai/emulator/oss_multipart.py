@@ -11,6 +11,7 @@ from xml.etree import ElementTree
 
 from aiohttp import web
 
+from . import oss_regions as regions
 from .oss_io import OssRequest, copy_range_to_temp, copy_source, receive_to_temp, require_bucket
 from .oss_store import PartInfo
 from .oss_xml import OssError, base_headers, element, invalid_argument, iso_time, no_such_upload, xml_response
@@ -48,6 +49,7 @@ async def upload_part(r: OssRequest, ctx) -> web.Response:
     _upload(r, ctx)
     number = _part_number(r)
     path, size, md5, crc = await receive_to_temp(r, ctx.store)
+    regions.check_size(ctx, size, "part_max_bytes", "A part")
     ctx.store.put_part(r.params["uploadId"], PartInfo(number, size, md5, crc), path)
     return web.Response(headers={**base_headers(r.request_id), "ETag": f'"{md5}"', "x-oss-hash-crc64ecma": crc})
 
@@ -63,6 +65,8 @@ async def upload_part_copy(r: OssRequest, ctx) -> web.Response:
             raise invalid_argument("The x-oss-copy-source-range is not valid for the source object.",
                                    "x-oss-copy-source-range", r.headers["x-oss-copy-source-range"])
         start, end = int(first), int(last)
+    regions.check_same_region(ctx, src_bucket, r.bucket)
+    regions.check_size(ctx, end - start + 1, "part_max_bytes", "A part")
     data_path = ctx.store.data_path(src_bucket, src_key)
     path, size, md5, crc = await asyncio.get_running_loop().run_in_executor(
         None, copy_range_to_temp, ctx.store, data_path, start, end)

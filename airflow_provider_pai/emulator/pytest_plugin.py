@@ -1,7 +1,10 @@
-"""pytest plugin (entry point ``pytest11``): the ``pai_emulator`` fixture.
+"""pytest plugin: the ``pai_emulator`` fixture. Opt-in: load it explicitly, in a ``conftest.py``::
 
-Loaded into every pytest session where the package is installed, so it imports only the standard
-library and ``emulator.process`` (no Airflow, no aiohttp).
+    pytest_plugins = ["airflow_provider_pai.emulator.pytest_plugin"]
+
+or with ``pytest -p airflow_provider_pai.emulator.pytest_plugin``. The emulator it starts needs the
+``[emulator]`` extra (``pip install 'airflow-provider-pai[emulator]'``). It imports only the
+standard library and ``emulator.process`` (no Airflow, no aiohttp).
 
 Override the scenario in a test module or conftest::
 
@@ -15,7 +18,7 @@ from __future__ import annotations
 import pytest
 
 from .process import CONN_ENV, PROXY_VARS, EmulatorProcess
-from .scenario import DEMO_SCENARIO, load_scenario
+from .scenario import DEMO_SCENARIO, load_scenario, require_extra
 
 __all__ = ["EmulatorProcess", "pai_emulator", "pai_emulator_scenario"]
 
@@ -32,6 +35,7 @@ def pai_emulator(pai_emulator_scenario, tmp_path_factory, monkeypatch):
 
     While active, ``AIRFLOW_CONN_PAI_DEFAULT`` is set and proxy variables are removed.
     """
+    require_extra()  # a missing [emulator] extra is named here, not as a failed child process
     emu = EmulatorProcess(pai_emulator_scenario, data_dir=tmp_path_factory.mktemp("pai-emulator"))
     emu.start()
     try:

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from .common import Ctx
+from .oss_regions import bucket_names, seed_regions
 from .oss_store import ObjectStore
 from .scenario import DEMO_SCENARIO, load_scenario  # noqa: F401  (re-exported)
 
@@ -49,12 +50,13 @@ def seed(scenario: dict, store: ObjectStore) -> dict:
     from . import dataworks, eas  # written in parallel; only needed on a first start
 
     oss_spec = scenario.get("oss") or {}
-    for bucket in oss_spec.get("buckets", []):
+    for bucket in bucket_names(scenario):
         store.create_bucket(bucket)
     for spec in oss_spec.get("objects", []):
         bucket, key = split_oss_uri(spec["uri"])
         store.put(bucket, key, object_bytes(spec), content_type=spec.get("content_type"))
-    return {"dataworks": dataworks.init_state(scenario), "eas": eas.init_state(scenario), "clock_offset": 0.0}
+    return {"dataworks": dataworks.init_state(scenario), "eas": eas.init_state(scenario), "clock_offset": 0.0,
+            "oss_regions": seed_regions(scenario)}
 
 
 def open_ctx(scenario: dict, data_dir: str | os.PathLike) -> Ctx:

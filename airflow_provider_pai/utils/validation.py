@@ -134,7 +134,7 @@ def validate_int_id(value: Any, param: str) -> int:
 
 # EAS DescribeService Status values (reference: EAS OpenAPI 2021-07-01, "Service object and status";
 # docs/cloud-fidelity.md F-USE-2): what EasServiceSensor(target_status=...) may wait for.
-EAS_STATUSES = ("Creating", "Stopped", "Failed", "Complete", "Cloning", "Stopping", "Updating", "Waiting",
+EAS_STATUSES = ("Creating", "Deploying", "Stopped", "Failed", "Complete", "Cloning", "Stopping", "Updating", "Waiting",
                 "HotUpdate", "Committing", "Starting", "DeleteFailed", "Running", "Developing", "Scaling",
                 "Deleted", "Pending", "Deleting")
 # F-USE-1: EAS downloads an http(s) model_path as one package: TAR, GZ, BZ2 or ZIP.

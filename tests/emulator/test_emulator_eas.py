@@ -7,6 +7,7 @@ import email.utils
 import hashlib
 import hmac
 import json
+import re
 import urllib.error
 import urllib.request
 
@@ -189,6 +190,8 @@ def test_describe_service_endpoints(emu, client):
 def test_stop_start_delete(emu, client):
     url = describe(client, "churn_model").internet_endpoint
     assert client.stop_service(REGION, "churn_model").body.message
+    assert describe(client, "churn_model").status == "Stopping"
+    emu.advance_clock(1)
     assert describe(client, "churn_model").status == "Stopped"
     assert predict(url, [[1, 2]], "scenario-token")[0] == 503
     client.start_service(REGION, "churn_model")
@@ -254,7 +257,7 @@ def test_identical_update_and_pure_scaling_add_no_version(client):
     assert describe(client, "churn_model").access_token == "scenario-token"  # re-sent generate_token keeps it
     update(client, "churn_model", {"metadata": {"instance": 3}})
     svc = describe(client, "churn_model")
-    assert (svc.latest_version, svc.status, svc.total_instance) == (1, "Running", 3)
+    assert (svc.latest_version, svc.status, svc.total_instance) == (1, "Scaling", 3)
 
 
 def test_replace_update_drops_keys_merge_keeps(emu, client):
@@ -296,12 +299,21 @@ def test_create_with_empty_model_path_fails_with_warning_and_never_serves(emu, c
     assert predict(created.internet_endpoint, [[1, 2]], svc.access_token)[0] == 503
 
 
-def test_update_service_version_refuses_zero_past_latest_and_current(client):
-    for version, words in ((0, "from 1 to the latest version 1"), (2, "from 1 to the latest version 1"),
-                           (1, "already the current version")):
+def test_update_service_version_takes_only_versions_below_the_current_one(emu, client):
+    """F-EAS-8: Version "must be greater than 0 and smaller than the current version"."""
+    update(client, "churn_model", {"model_path": V2_PATH})
+    emu.advance_clock(START)
+    for version in (0, 2, 3):
         err = error_of(lambda: client.update_service_version(
             REGION, "churn_model", m().UpdateServiceVersionRequest(version=version)))
-        assert (err.statusCode, err.code) == (400, "InvalidParameter.Version") and words in err.message
+        assert (err.statusCode, err.code) == (400, "InvalidParameter")
+        assert "greater than 0 and smaller than the current version 2" in err.message
+    client.update_service_version(REGION, "churn_model", m().UpdateServiceVersionRequest(version=1))
+    emu.advance_clock(START)
+    assert describe(client, "churn_model").current_version == 1
+    err = error_of(lambda: client.update_service_version(  # no rolling forward again, per the reference
+        REGION, "churn_model", m().UpdateServiceVersionRequest(version=2)))
+    assert (err.statusCode, err.code) == (400, "InvalidParameter")
 
 
 def test_events_record_each_step_with_paging(emu, client):
@@ -310,7 +322,9 @@ def test_events_record_each_step_with_paging(emu, client):
     assert not any("version 2" in e.message and "ready" in e.message for e in pending)  # not yet happened
     emu.advance_clock(START)
     body = events(client, "churn_model")
-    assert all(e.type == "Normal" and e.time.endswith("Z") and e.reason for e in body.events)
+    # Time as the API reference's example writes it: "2022-04-09 06:30:00" (UTC)
+    assert all(e.type == "Normal" and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", e.time) and e.reason
+               for e in body.events)
     assert any(e.reason == "VersionCreated" and "version 2 created" in e.message for e in body.events)
     assert any("updating version 2" in e.message for e in body.events)
     assert any("version 2" in e.message and "ready" in e.message for e in body.events)

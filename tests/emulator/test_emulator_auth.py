@@ -1,6 +1,6 @@
 """emulator.auth against the real Tea SDK signers: a tiny aiohttp app that only runs ``auth.verify``.
 
-The full emulator is covered in tests/integration/test_emulator_core.py; here the signature schemes
+The full emulator is covered in tests/emulator/test_emulator_core.py; here the signature schemes
 are checked in isolation (ACS3-HMAC-SHA256, RPC v2 HMAC-SHA1, ROA v2 HMAC-SHA1, STS tokens).
 """
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.integration import emulator_clients
+from tests.emulator import emulator_clients
 
 AK, SK = "emulator-ak", "emulator-secret"
 PID = 10001

@@ -7,7 +7,7 @@ import urllib.error
 
 import pytest
 
-from tests.integration.emulator_clients import bucket, describe_service, get_node, http
+from tests.emulator.emulator_clients import bucket, describe_service, get_node, http
 
 
 # faults -------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_pai.emulator.process import EmulatorProcess
-from tests.integration.emulator_clients import bucket, dataworks, describe_service, get_node
+from tests.emulator.emulator_clients import bucket, dataworks, describe_service, get_node
 
 
 # CLI ----------------------------------------------------------------------------------------------
