@@ -6,6 +6,7 @@ dates of a mapped DAG. The emulator's runs are the proof."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -38,10 +39,16 @@ def cluster(tmp_path_factory):
             yield af, emu
 
 
-def _running_runs(emu, dag_id, count=1, timeout=120):
+def _runs_of(emu, dag_id, run_id):
+    """The DataWorks runs task "train" of one DAG run started (its run name holds the run id)."""
+    key = re.sub(r"[^A-Za-z0-9_]+", "_", run_id).strip("_")
+    return [r for r in dataworks_runs(emu, "train") if dag_id in r["name"] and key in r["name"]]
+
+
+def _running_runs(emu, dag_id, run_id, count=1, timeout=120):
     deadline = time.monotonic() + timeout
     while True:
-        runs = [r for r in dataworks_runs(emu, "train") if dag_id in r["name"]]
+        runs = _runs_of(emu, dag_id, run_id)
         if len(runs) >= count:
             return runs
         assert time.monotonic() < deadline, f"no DataWorks run of {dag_id}"
@@ -68,7 +75,7 @@ def test_user_marks_the_waiting_task_failed_the_run_is_stopped(cluster, mode):
     af, emu = cluster
     dag_id = f"usage_stop_{mode}"
     run_id = af.trigger(dag_id, logical_date=DATE)
-    _running_runs(emu, dag_id)
+    _running_runs(emu, dag_id, run_id)
     if mode == "deferred":
         af.wait_for_task_state(dag_id, run_id, "train", ("deferred",))
     else:
@@ -76,12 +83,12 @@ def test_user_marks_the_waiting_task_failed_the_run_is_stopped(cluster, mode):
         time.sleep(3)  # in its wait loop
     _mark_failed(af, dag_id, run_id)
     deadline = time.monotonic() + 60
-    while not all(r["stopped"] for r in _running_runs(emu, dag_id)):
-        assert time.monotonic() < deadline, f"the run was not stopped: {_running_runs(emu, dag_id)}"
+    while not all(r["stopped"] for r in _runs_of(emu, dag_id, run_id)):
+        assert time.monotonic() < deadline, f"the run was not stopped: {_runs_of(emu, dag_id, run_id)}"
         time.sleep(0.5)
     assert af.wait_for_run(dag_id, run_id) == "failed"
     assert af.task_instance(dag_id, run_id, "train")["try_number"] == 1
-    assert len(_running_runs(emu, dag_id)) == 1
+    assert len(_runs_of(emu, dag_id, run_id)) == 1
 
 
 def test_sigterm_of_the_task_process_with_a_retry_left_leaves_the_run_going(cluster):
@@ -96,7 +103,7 @@ def test_sigterm_of_the_task_process_with_a_retry_left_leaves_the_run_going(clus
     emu.advance_clock(3700)
     assert af.wait_for_run(dag_id, run_id, timeout=240) == "success"
     assert calls_of(emu, "dataworks", "StopInstance") == before
-    runs = [r for r in _running_runs(emu, dag_id, 2) if "2026_11_06" in r["name"]]
+    runs = _runs_of(emu, dag_id, run_id)
     assert len(runs) == 1 and not runs[0]["stopped"], runs
 
 
@@ -130,7 +137,7 @@ def test_triggerer_restart_neither_stops_nor_restarts_the_run(cluster):
     emu.advance_clock(3700)
     assert af.wait_for_run(dag_id, run_id, timeout=240) == "success"
     assert calls_of(emu, "dataworks", "StopInstance") == before
-    runs = [r for r in dataworks_runs(emu, "train") if dag_id in r["name"] and "2026_11_06" in r["name"]]
+    runs = _runs_of(emu, dag_id, run_id)
     assert len(runs) == 1 and not runs[0]["stopped"], runs
 
 
@@ -139,7 +146,7 @@ def test_deferred_execution_timeout_of_the_last_try_stops_the_run(cluster):
     dag_id = "usage_exec_timeout_deferred"
     run_id = af.trigger(dag_id, logical_date=DATE)
     assert af.wait_for_run(dag_id, run_id, timeout=180) == "failed"
-    runs = _running_runs(emu, dag_id)
+    runs = _runs_of(emu, dag_id, run_id)
     assert len(runs) == 1 and runs[0]["stopped"], runs
 
 

@@ -5,6 +5,8 @@ no try follows; one EAS version per deploy."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.usage.conftest import (
@@ -29,8 +31,8 @@ def timeouts_dw(request, _airflow_home, usage_emulator):
     return env, emu, out
 
 
-def _runs(emu, task_id, date):
-    return [r for r in dataworks_runs(emu, task_id) if date in r["name"]]
+def _runs(emu, task_id, run_key):
+    return [r for r in dataworks_runs(emu, task_id) if run_key in r["name"]]
 
 
 def _tries(env, dag_id, task_id):
@@ -38,7 +40,8 @@ def _tries(env, dag_id, task_id):
 
 
 def _date(env):
-    return env.latest_run_id("usage_timeouts_dw").split("__", 1)[1][:10].replace("-", "_")
+    """The latest run's id as the run name holds it (so the blocking and the deferred runs differ)."""
+    return re.sub(r"[^A-Za-z0-9_]+", "_", env.latest_run_id("usage_timeouts_dw")).strip("_")
 
 
 def test_execution_timeout_with_a_retry_left_reattaches_to_the_same_run(timeouts_dw):
