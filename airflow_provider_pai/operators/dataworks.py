@@ -14,6 +14,7 @@ from airflow_provider_pai.sensors.dataworks import DataWorksInstanceWaitMixin
 from airflow_provider_pai.utils.polling import PollSchedule, PollTimeout, wait_until
 from airflow_provider_pai.utils.validation import (
     PaiParameterError,
+    is_runtime_value,
     validate_bizdate,
     validate_int_id,
     validate_positive,
@@ -86,7 +87,10 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
     :param deferrable: wait in the triggerer (``DataWorksInstanceTrigger``).
     :param poll_interval: first interval (seconds) of the adaptive poll schedule.
     :param timeout: seconds to wait for completion before failing (the instance keeps running).
-    :param cancel_on_kill: stop the instance when this task is killed while waiting.
+    :param cancel_on_kill: stop the instance when the wait ends for good (no try follows: the last
+        try timed out, a hard stop, a user stopped the task); see docs/timeouts-kills-retries.md.
+    :param retry_on_timeout: a wait ``timeout`` with retries left is retried (reattaching to the
+        same run); ``False`` makes it a hard stop: fail at once and stop the run (``cancel_on_kill``).
     :param check_node_type: refuse nodes that are not PAI Designer nodes.
     """
 
@@ -114,6 +118,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
         timeout: float | None = 7 * 24 * 3600,
         cancel_on_kill: bool = True,
         check_node_type: bool = True,
+        retry_on_timeout: bool = True,
         pai_conn_id: str = "pai_default",
         **kwargs: Any,
     ) -> None:
@@ -134,6 +139,19 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
         self.cancel_on_kill = cancel_on_kill
         self.check_node_type = check_node_type
         self.pai_conn_id = pai_conn_id
+        self.retry_on_timeout = retry_on_timeout
+        # What is known now is checked now (DAG parse time); templated values once rendered.
+        for name, check in (("project_id", validate_int_id), ("node_id", validate_int_id),
+                            ("bizdate", validate_bizdate), ("project_env", validate_project_env)):
+            value = getattr(self, "dataworks_node_id" if name == "node_id" else name)
+            if not is_runtime_value(value):
+                check(value, name)
+        if not is_runtime_value(node_params):
+            validate_node_params(node_params)
+        validate_run_mode(run_mode, "run_mode")
+        validate_positive(poll_interval, "poll_interval")
+        if timeout is not None:
+            validate_positive(timeout, "timeout")
 
     # ---- checks before any remote call ----------------------------------------------------------
 
@@ -295,7 +313,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
             if done:
                 self._finish_instance(instance, self._watch)
                 return result
-            self._defer_wait(self._watch, self.timeout, result=result)
+            self._defer_wait(context, self._watch, self.timeout, result=result)
         self._wait_blocking(self._watch, self.timeout)
         return result
 

@@ -10,12 +10,18 @@ rollback knows its target and a retried deploy reattaches instead of adding a ve
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 
 from airflow.configuration import conf
-from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException, BaseOperator
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSkipException,
+    BaseOperator,
+)
 
 from airflow_provider_pai.links.eas import EasServiceLink
 from airflow_provider_pai.triggers.eas import (
@@ -25,13 +31,18 @@ from airflow_provider_pai.triggers.eas import (
     service_progress,
     warning_text,
 )
+from airflow_provider_pai.utils.ends import WaitTimeout, next_try_follows, stop_on_kill, wait_end
 from airflow_provider_pai.utils.polling import PollTimeout, wait_until
 from airflow_provider_pai.utils.validation import (
     PaiParameterError,
-    parse_oss_uri,
+    is_runtime_value,
+    refuse_list,
     validate_eas_service_name,
+    validate_model_path,
     validate_positive,
+    validate_version,
 )
+from airflow_provider_pai.utils.xcom import NEVER_RAN, UpstreamError, describe, upstream_records, upstream_state
 from airflow_provider_pai.version_compat import get_task_state_store
 
 if TYPE_CHECKING:
@@ -58,6 +69,23 @@ def parse_service_config(value: Any, param: str = "service_config") -> dict:
     if not isinstance(value, dict):
         raise PaiParameterError(f"Invalid {param}={value!r}: expected a dict or a JSON object string.")
     return value
+
+
+def check_config(config: dict, service_name: Any = None) -> dict:
+    """A service description's ``model_path`` (oss:// or an http(s) package) and, for an update, its name."""
+    path = config.get("model_path")
+    if path is not None and not is_runtime_value(path):
+        refuse_list(path, "service_config['model_path']")
+        validate_model_path(path, "service_config['model_path']")
+    other = config.get("name")
+    if (other is not None and isinstance(service_name, str) and not is_runtime_value(service_name)
+            and not is_runtime_value(other) and other != service_name):
+        raise PaiParameterError(
+            f"Invalid service_config['name']={other!r}: this task updates EAS service {service_name!r} "
+            f"(service_name), and UpdateService with another name would not be an update of it; remove 'name' "
+            f"or make it {service_name!r}."
+        )
+    return config
 
 
 def current_config(service: dict) -> dict:
@@ -118,9 +146,11 @@ class EasBaseOperator(BaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 15.0,
         timeout: float = 1800.0,
+        retry_on_timeout: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.retry_on_timeout = retry_on_timeout
         self.pai_conn_id = pai_conn_id
         self.region_id = region_id
         self.wait_for_completion = wait_for_completion
@@ -154,7 +184,7 @@ class EasBaseOperator(BaseOperator):
             state, where, service = wait_until(poll, eas_schedule(self.poll_interval), timeout=self.timeout)
         except PollTimeout as exc:
             where = exc.last_value[1] if exc.last_value else "no answer"
-            raise AirflowException(
+            raise WaitTimeout(
                 f"EAS service {service_name} not Running on version {version} after {exc.waited:.0f} s "
                 f"(timeout={self.timeout}); last seen {where}. Raise timeout or check the service events."
             ) from None
@@ -170,8 +200,14 @@ class EasBaseOperator(BaseOperator):
         return failure_message(service_name, where, events)
 
     def defer_until_running(
-        self, service_name: str, version: int | None, method_name: str, kwargs: dict, newest: bool = False
+        self, service_name: str, version: int | None, method_name: str, kwargs: dict, newest: bool = False,
+        context: Context | None = None, rollback_to: int | None = None,
     ) -> None:
+        # The trigger ends the wait at the earlier of timeout and execution_timeout (Airflow 3.3 does
+        # not apply execution_timeout to a deferred task); ``rollback_to``: what to put back there
+        # when no try follows (docs/timeouts-kills-retries.md).
+        end_time, cause = wait_end(context or {}, self.timeout)
+        final = not next_try_follows((context or {}).get("ti")) or (cause == "timeout" and not self.retry_on_timeout)
         self.defer(
             trigger=EasServiceTrigger(
                 service_name,
@@ -180,12 +216,14 @@ class EasBaseOperator(BaseOperator):
                 pai_conn_id=self.pai_conn_id,
                 region_id=self.region_id,
                 poll_interval=self.poll_interval,
-                timeout=self.timeout,
+                timeout=max(end_time - time.time(), 0.0),
+                end_cause=cause,
+                rollback_to=rollback_to if final else None,
             ),
             method_name=method_name,
             kwargs=kwargs,
             # The trigger times out itself with a clear message; this is only the backstop.
-            timeout=timedelta(seconds=self.timeout + 5 * self.poll_interval),
+            timeout=timedelta(seconds=max(end_time - time.time(), 0.0) + 5 * self.poll_interval + 60),
         )
 
     def finish_or_wait(
@@ -205,12 +243,48 @@ class EasBaseOperator(BaseOperator):
             if state == "failed":
                 return self.on_failed(context, result, self.failure_text(service_name, where))
             self.stash(context, result)
-            self.defer_until_running(service_name, version, "execute_complete", {"result": result}, newest=newest)
+            self.defer_until_running(service_name, version, "execute_complete", {"result": result}, newest=newest,
+                                     context=context, rollback_to=self.undo_at_end(context, result))
+        self._inflight = (context, result)  # on_kill knows what to undo
         try:
             service = self.wait_running(service_name, version, newest=newest)
+        except WaitTimeout as exc:
+            return self.on_timeout(context, result, str(exc))
         except AirflowException as exc:
             return self.on_failed(context, result, str(exc))
+        finally:
+            self._inflight = None
         return self.on_running(result, service)
+
+    # ---- the end of a wait: docs/timeouts-kills-retries.md --------------------------------------
+
+    _inflight: tuple | None = None
+
+    def undo_at_end(self, context: Context, result: dict) -> int | None:
+        """The version to put back if a deferred wait ends with no try following (Modify only)."""
+        return None
+
+    def on_timeout(self, context: Context, result: dict, message: str) -> dict:
+        """The wait ``timeout``: retried (the retry reattaches) unless the last try or a hard stop."""
+        if self.retry_on_timeout and next_try_follows(context.get("ti")):
+            raise WaitTimeout(f"{message} A retry follows and reattaches to the rollout; nothing was rolled back.")
+        try:
+            return self.on_failed(context, result, message)
+        except AirflowException as exc:
+            if not self.retry_on_timeout:
+                raise AirflowFailException(str(exc)) from None
+            raise
+
+    def undo_on_kill(self, context: Context, result: dict) -> None:
+        """What ``on_kill`` undoes when no try follows (EasModifyServiceOperator: the deploy)."""
+
+    def on_kill(self) -> None:
+        inflight = self._inflight
+        if inflight is None:
+            return
+        context, result = inflight
+        if stop_on_kill(context.get("ti"), self.log):
+            self.undo_on_kill(context, result)
 
     # `airflow dags test` (3.3) resumes with only {"event": ...}, dropping the defer kwargs; the
     # triggerer keeps them. Stashing in XCom (same try) makes both work.
@@ -226,7 +300,18 @@ class EasBaseOperator(BaseOperator):
         result.pop("failure", None)
         if event.get("status") == "success":
             return self.on_running(result, event.get("service") or {})
-        return self.on_failed(context, result, event.get("message") or f"EAS wait ended: {event!r}")
+        message = event.get("message") or f"EAS wait ended: {event!r}"
+        if event.get("status") == "timeout":
+            if event.get("rolled_back") is not None:
+                raise (AirflowException if self.retry_on_timeout else AirflowFailException)(
+                    f"{message} No try of this task follows: rolled back to version {event['rolled_back']}."
+                )
+            if event.get("cause") == "execution_timeout":
+                if next_try_follows(context.get("ti")):
+                    raise WaitTimeout(f"execution_timeout: {message} The retry reattaches to the rollout.")
+                return self.on_failed(context, result, f"execution_timeout: {message}")
+            return self.on_timeout(context, result, message)
+        return self.on_failed(context, result, message)
 
     def on_running(self, result: dict, service: dict) -> dict:
         if service.get("CurrentVersion") is not None:
@@ -276,10 +361,8 @@ class EasCreateServiceOperator(EasBaseOperator):
             raise
 
     def execute(self, context: Context) -> dict:
-        config = parse_service_config(self.service_config)
+        config = check_config(parse_service_config(self.service_config))
         name = validate_eas_service_name(config.get("name"), "service_config['name']")
-        if config.get("model_path", "").startswith("oss://"):
-            parse_oss_uri(config["model_path"], param="service_config['model_path']")
         store = get_task_state_store(context)
         result = {"service_name": name, "region_id": self.hook.region_id, "version": None, "endpoint": None}
         existing = self._existing(name)
@@ -342,6 +425,13 @@ class EasModifyServiceOperator(EasBaseOperator):
             raise PaiParameterError(f"Invalid update_type={update_type!r}: use 'merge' or 'replace'.")
         if model_path is None and service_config is None:
             raise PaiParameterError("EasModifyServiceOperator needs model_path or service_config (or both).")
+        # What is known now is checked now (DAG parse time); templated values once rendered.
+        if not is_runtime_value(service_name):
+            validate_eas_service_name(service_name)
+        if model_path is not None and not is_runtime_value(model_path):
+            validate_model_path(model_path)
+        if service_config is not None and not is_runtime_value(service_config):
+            check_config(parse_service_config(service_config), service_name)
         self.service_name = service_name
         self.model_path = model_path
         self.service_config = service_config
@@ -350,11 +440,10 @@ class EasModifyServiceOperator(EasBaseOperator):
 
     def requested_config(self) -> dict:
         config = parse_service_config(self.service_config) if self.service_config is not None else {}
+        config = check_config(config, self.service_name)
         if self.model_path is not None:
-            parse_oss_uri(self.model_path, param="model_path")
-            config = {**config, "model_path": self.model_path}
-        elif isinstance(config.get("model_path"), str) and config["model_path"].startswith("oss://"):
-            parse_oss_uri(config["model_path"], param="service_config['model_path']")
+            refuse_list(self.model_path, "model_path")
+            config = {**config, "model_path": validate_model_path(self.model_path)}
         if not config:
             raise PaiParameterError("Invalid service_config={}: give model_path or a non-empty service_config.")
         return config
@@ -424,6 +513,19 @@ class EasModifyServiceOperator(EasBaseOperator):
             target = after.get("CurrentVersion")
         return target
 
+    def undo_at_end(self, context: Context, result: dict) -> int | None:
+        previous = result.get("previous_version")
+        if not self.rollback_on_failure or not previous or previous == result.get("version"):
+            return None
+        return previous
+
+    def undo_on_kill(self, context: Context, result: dict) -> None:
+        previous = self.undo_at_end(context, result)
+        if previous is not None:
+            self.log.info("No try of this task follows: rolling EAS service %s back to version %s.",
+                          result["service_name"], previous)
+            switch_version(self.hook, result["service_name"], previous)
+
     def on_failed(self, context: Context, result: dict, message: str) -> dict:
         previous, name = result.get("previous_version"), result["service_name"]
         if not self.rollback_on_failure or not previous or previous == result.get("version"):
@@ -440,7 +542,8 @@ class EasModifyServiceOperator(EasBaseOperator):
         switch_version(self.hook, name, previous)
         if self.deferrable:
             self.stash(context, {**result, "failure": message})
-            self.defer_until_running(name, previous, "rollback_complete", {"result": result, "failure": message})
+            self.defer_until_running(name, previous, "rollback_complete", {"result": result, "failure": message},
+                                     context=context)
         try:
             self.wait_running(name, previous)
         except AirflowException as exc:
@@ -462,10 +565,16 @@ class EasModifyServiceOperator(EasBaseOperator):
 class EasRollbackOperator(EasBaseOperator):
     """Put an EAS service back on an earlier version (``eascmd version``), by default the one a deploy replaced.
 
+    :param service_name: the service to roll back. With ``deploy_task_id`` it may be left out: then
+        every service that deploy changed is rolled back (a mapped deploy changes several).
     :param version: the version to serve; default: ``previous_version`` of the EasModifyService
         task ``deploy_task_id``.
+    :param deploy_task_id: the EasModifyServiceOperator task whose deployment to undo. Mapping-aware:
+        a mapped rollback undoes what the same map index of a mapped deploy deployed; an unmapped
+        one, what every map index deployed (see ``utils/xcom.py``).
     :param force: roll back even if another deploy has moved the service on since ``deploy_task_id``.
-    Returns ``{service_name, region_id, previous_version, version, endpoint}``.
+    Returns ``{service_name, region_id, previous_version, version, endpoint}`` (one service), or
+    ``{"services": [...]}`` of those when several were rolled back.
     """
 
     template_fields: Sequence[str] = ("service_name", "version", "deploy_task_id")
@@ -473,7 +582,7 @@ class EasRollbackOperator(EasBaseOperator):
     def __init__(
         self,
         *,
-        service_name: str,
+        service_name: str | None = None,
         version: int | str | None = None,
         deploy_task_id: str | None = None,
         force: bool = False,
@@ -482,40 +591,110 @@ class EasRollbackOperator(EasBaseOperator):
         super().__init__(**kwargs)
         if version is None and deploy_task_id is None:
             raise PaiParameterError("EasRollbackOperator needs version or deploy_task_id (the EasModifyService task).")
+        if service_name is None and deploy_task_id is None:
+            raise PaiParameterError(
+                "EasRollbackOperator needs service_name, or deploy_task_id to roll back every service that deploy changed."
+            )
+        if service_name is None and version not in (None, ""):
+            raise PaiParameterError(f"Invalid version={version!r} without service_name: give the service to roll back.")
+        if service_name is not None and not is_runtime_value(service_name):
+            validate_eas_service_name(service_name)
+        if version not in (None, "") and not is_runtime_value(version):
+            validate_version(version)
         self.service_name = service_name
         self.version = version
         self.deploy_task_id = deploy_task_id
         self.force = force
 
-    def deploy_record(self, context: Context) -> dict | None:
-        if not self.deploy_task_id:
-            return None
-        ti = context["ti"]
-        record = ti.xcom_pull(task_ids=self.deploy_task_id)
-        if not isinstance(record, dict) or "previous_version" not in record:
-            record = ti.xcom_pull(task_ids=self.deploy_task_id, key=DEPLOY_XCOM_KEY)
-        if not isinstance(record, dict):
-            if self.version not in (None, ""):
-                return None
-            # With trigger_rule="one_failed" this task also runs when something before the deploy failed:
-            # then there is nothing to undo, which is a skip, not a second failure.
-            raise AirflowSkipException(
-                f"Nothing to roll back: task {self.deploy_task_id!r} (deploy_task_id) recorded no deployment in "
-                "this DAG run (it failed or was skipped before UpdateService). Pass version= to roll back anyway."
-            )
-        return record
+    # ---- what the deploy recorded ------------------------------------------------------------
 
-    def target_version(self, record: dict | None) -> int:
-        value = self.version if self.version not in (None, "") else (record or {}).get("previous_version")
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise PaiParameterError(f"Invalid version={value!r}: expected a service version number, e.g. 1.") from None
+    def _where(self, up: Any) -> str:
+        return f"task {self.deploy_task_id!r}" + (f" (map index {up.map_index})" if up.map_index >= 0 else "")
+
+    def _nothing_recorded(self, context: Context, where: str, map_index: int) -> NoReturn:
+        state = upstream_state(context, self.deploy_task_id, map_index)
+        if state in NEVER_RAN:
+            # Established: the deploy never ran its execute, so it deployed nothing.
+            raise AirflowSkipException(
+                f"Nothing to roll back: {where} (deploy_task_id) never ran (state {state}), so it deployed nothing."
+            )
+        raise UpstreamError(
+            f"{where} (deploy_task_id) recorded no deployment: found None in XCom (its state: {state or 'unknown'}). "
+            "It failed before UpdateService, or is not an EasModifyServiceOperator. Nothing was rolled back; "
+            "pass version= to roll back to a given version."
+        )
+
+    def deploy_targets(self, context: Context) -> list[tuple[str, dict]]:
+        """[(service, deploy record)] this task must undo, from the deploy task's XCom."""
+        ret = upstream_records(context, self.deploy_task_id)
+        pushed = upstream_records(context, self.deploy_task_id, key=DEPLOY_XCOM_KEY)
+        where = self._where(ret)
+        if ret.per_index:
+            found = pushed.values or [v for v in ret.values if is_deploy_record(v)]
+            wrong = [v for v in ret.values if not is_deploy_record(v)]
+            if wrong and not pushed.values:
+                raise UpstreamError(
+                    f"{where} (deploy_task_id, mapped) returned {describe(wrong[0])}, not a deployment record of "
+                    "EasModifyServiceOperator (a dict with service_name, previous_version and version)."
+                )
+            if not found:
+                self._nothing_recorded(context, f"{where} (mapped)", -1)
+            names = sorted({r["service_name"] for r in found})
+            if self.service_name:
+                chosen = [r for r in found if r["service_name"] == self.service_name]
+                if len(chosen) != 1:
+                    what = "not" if not chosen else f"{len(chosen)} times, so which one to undo is ambiguous, not once"
+                    raise UpstreamError(
+                        f"{where} (deploy_task_id, mapped) deployed EAS services {names}, {what} {self.service_name!r} "
+                        "(service_name). Leave service_name out to roll back every service it changed, or map this "
+                        "task the same way as the deploy."
+                    )
+            else:
+                chosen = [r for r in found if r.get("version") != r.get("previous_version")]
+                self.log.info("%s deployed %s; rolling back the ones it changed: %s.", where, names,
+                              [r["service_name"] for r in chosen] or "none")
+            return [(r["service_name"], r) for r in chosen]
+        value, backup = ret.values[0], pushed.values[0]
+        record = value if is_deploy_record(value) else backup if is_deploy_record(backup) else None
+        if record is None:
+            if value is not None:
+                raise UpstreamError(
+                    f"{where} (deploy_task_id) returned {describe(value)}, not a deployment record of "
+                    "EasModifyServiceOperator (a dict with service_name, previous_version and version). Check deploy_task_id."
+                )
+            self._nothing_recorded(context, where, ret.map_index)
+        if self.service_name and record["service_name"] != self.service_name:
+            raise UpstreamError(
+                f"{where} (deploy_task_id) deployed EAS service {record['service_name']!r}, but this task rolls back "
+                f"{self.service_name!r} (service_name): are the two mapped over lists in different orders? Map both "
+                "over the same list, or leave service_name out."
+            )
+        return [(record["service_name"], record)]
+
+    # ---- rolling back --------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict:
-        name = validate_eas_service_name(self.service_name)
-        record = self.deploy_record(context)
-        target = self.target_version(record)
+        if self.version not in (None, ""):
+            name = validate_eas_service_name(self.service_name)
+            target = validate_version(self.version)
+            record = None
+            if self.deploy_task_id:
+                try:  # only to notice that another deploy moved the service on
+                    record = dict(self.deploy_targets(context)).get(name)
+                except (UpstreamError, AirflowSkipException) as exc:
+                    self.log.info("Rolling back to the given version %s; %s", target, exc)
+            return self.roll_back(context, name, target, record)
+        targets = self.deploy_targets(context)
+        if len(targets) == 1:
+            name, record = targets[0]
+            return self.roll_back(context, name, int(record["previous_version"]), record)
+        results = [self.roll_back(context, name, int(r["previous_version"]), r, wait=False) for name, r in targets]
+        if self.wait_for_completion:  # several services: wait in the worker, one after the other
+            for result in results:
+                self.on_running(result, self.wait_running(result["service_name"], result["version"]))
+        return {"services": results}
+
+    def roll_back(self, context: Context, name: str, target: int, record: dict | None, wait: bool = True) -> dict:
         service = self.hook.describe_service(name)
         current, latest = service.get("CurrentVersion"), service.get("LatestVersion") or 0
         if not 1 <= target <= latest:
@@ -538,4 +717,9 @@ class EasRollbackOperator(EasBaseOperator):
         else:
             self.log.info("Rolling EAS service %s back from version %s to version %s.", name, current, target)
             switch_version(self.hook, name, target)
-        return self.finish_or_wait(context, name, target, result)
+        return self.finish_or_wait(context, name, target, result) if wait else result
+
+
+def is_deploy_record(value: Any) -> bool:
+    """What EasModifyServiceOperator records: a dict naming the service and the version it replaced."""
+    return isinstance(value, dict) and isinstance(value.get("service_name"), str) and "previous_version" in value

@@ -11,7 +11,7 @@ import ast
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
@@ -31,8 +31,15 @@ from airflow_provider_pai.triggers.dataworks import (
     end_note,
     instance_summary,
 )
+from airflow_provider_pai.utils.ends import WaitTimeout, next_try_follows, stop_on_kill, wait_end
 from airflow_provider_pai.utils.polling import PollSchedule, PollTimeout, expected_duration_from_history, wait_until
-from airflow_provider_pai.utils.validation import validate_int_id, validate_positive, validate_project_env
+from airflow_provider_pai.utils.validation import (
+    is_runtime_value,
+    refuse_list,
+    validate_int_id,
+    validate_positive,
+    validate_project_env,
+)
 from airflow_provider_pai.version_compat import get_task_state_store
 
 # task_state_store key (Airflow 3.3+) holding the wait's InstanceWatch between reschedules, so
@@ -51,6 +58,7 @@ class DataWorksInstanceWaitMixin:
     _last_log: str | None = None
     _link_url: str = ""
     _project_id: Any = None
+    _ti: Any = None
     # What a FAILURE raises; the sensor uses AirflowFailException (a retry cannot change the outcome).
     failure_exception: type[Exception] = AirflowException
 
@@ -106,6 +114,7 @@ class DataWorksInstanceWaitMixin:
 
         Returns the GetInstance answer when one was needed to find the node (the first poll uses it).
         """
+        self._ti = context.get("ti") if context else None  # on_kill decides with it (utils/ends.py)
         store = get_task_state_store(context)
         try_number = getattr(context.get("ti"), "try_number", None) if context else None
         saved = store.get(WAIT_STATE_KEY) if store is not None else None
@@ -187,17 +196,41 @@ class DataWorksInstanceWaitMixin:
                 lambda: self._poll_instance(watch), watch.schedule, timeout=timeout, elapsed_fn=watch.elapsed
             )
         except PollTimeout as exc:
-            raise AirflowSensorTimeout(
-                f"DataWorks instance {watch.instance_id} is still {watch.status} after waiting "
-                f"{exc.waited:.0f} s (timeout={timeout}); it keeps running in DataWorks. "
-                + (f"Operation Center: {self._link_url}" if self._link_url else "")
-            ) from None
+            self._wait_timed_out(
+                watch, f"DataWorks instance {watch.instance_id} is still {watch.status} after waiting "
+                f"{exc.waited:.0f} s (timeout={timeout})."
+            )
         return self._finish_instance(instance, watch)
+
+    def _wait_timed_out(self, watch: InstanceWatch, text: str) -> NoReturn:
+        """The operator's own wait timeout (docs/timeouts-kills-retries.md): retried unless the last
+        try or a hard stop (``retry_on_timeout=False``), which stop the run (``cancel_on_kill``)."""
+        link = f" Operation Center: {self._link_url}" if self._link_url else ""
+        hard = not getattr(self, "retry_on_timeout", True)
+        if not hard and next_try_follows(self._ti):
+            raise WaitTimeout(f"{text} It keeps running in DataWorks; the retry reattaches to it.{link}")
+        stopped = self._stop_remote(watch, "the wait timed out and no try of this task follows")
+        what = "Stopped it." if stopped else "It keeps running in DataWorks (cancel_on_kill=False)."
+        raise (AirflowFailException if hard else AirflowException)(f"{text} {what}{link}")
+
+    def _stop_remote(self, watch: InstanceWatch | None, why: str) -> bool:
+        """Stop the instance if ``cancel_on_kill`` and it still runs; True when stopped."""
+        if not self.cancel_on_kill or watch is None or watch.status in TERMINAL_STATUSES:
+            return False
+        self.log.info("Stopping DataWorks instance %s: %s.", watch.instance_id, why)
+        self.dataworks_hook.stop_instance(watch.instance_id, project_env=watch.project_env)
+        return True
 
     # ---- deferrable ----------------------------------------------------------------------------
 
-    def _defer_wait(self, watch: InstanceWatch, timeout: float | None, result: Any = None) -> None:
-        end_time = None if timeout is None else time.time() + timeout
+    def _defer_wait(self, context: Any, watch: InstanceWatch, timeout: float | None, result: Any = None) -> None:
+        # The trigger ends the wait at the earlier of timeout and execution_timeout (Airflow 3.3 does
+        # not apply execution_timeout to a deferred task) and stops the run there if no try follows.
+        end_time, cause = wait_end(context, timeout)
+        sensor = isinstance(self, BaseSensorOperator)
+        final = not next_try_follows(self._ti) or (
+            cause == "timeout" and (sensor or not getattr(self, "retry_on_timeout", True))
+        )
         self.defer(
             trigger=DataWorksInstanceTrigger(
                 watch.instance_id,
@@ -206,9 +239,12 @@ class DataWorksInstanceWaitMixin:
                 watch=watch.to_dict(),
                 end_time=end_time,
                 cancel_on_kill=self.cancel_on_kill,
+                stop_at_end=final and self.cancel_on_kill,
+                end_cause=cause,
             ),
             method_name="execute_complete",
-            timeout=None if timeout is None else timedelta(seconds=timeout),
+            # Only a backstop (a triggerer gone for good): the trigger ends the wait itself.
+            timeout=None if end_time is None else timedelta(seconds=max(end_time - time.time(), 0) + 60),
             kwargs={"result": result, "link_url": self._link_url},
         )
 
@@ -217,10 +253,18 @@ class DataWorksInstanceWaitMixin:
         self._link_url = link_url or self._link_url
         status = (event or {}).get("status")
         if status == "timeout":
-            raise AirflowSensorTimeout(
-                f"{event.get('message')} It keeps running in DataWorks."
-                + (f" Operation Center: {self._link_url}" if self._link_url else "")
-            )
+            link = f" Operation Center: {self._link_url}" if self._link_url else ""
+            if event.get("stopped"):
+                text = f"{event.get('message')} No try of this task follows: stopped it.{link}"
+            else:
+                text = f"{event.get('message')} It keeps running in DataWorks.{link}"
+            if event.get("cause") == "execution_timeout":
+                raise WaitTimeout(f"execution_timeout: {text}")
+            if isinstance(self, BaseSensorOperator):
+                raise AirflowSensorTimeout(text)
+            if not getattr(self, "retry_on_timeout", True):
+                raise AirflowFailException(text)
+            raise WaitTimeout(text)
         if status not in ("success", "failure"):
             raise AirflowException(event.get("message") or f"Unexpected trigger event: {event!r}")
         summary = self._finish(event.get("instance") or {}, event.get("note"), event.get("log_tail") or [])
@@ -229,15 +273,17 @@ class DataWorksInstanceWaitMixin:
     # ---- kill ----------------------------------------------------------------------------------
 
     def _stop_on_kill(self) -> None:
+        """``on_kill``: stop the run only when no try of this task follows (utils/ends.py)."""
         watch = self._watch
         if not self.cancel_on_kill or watch is None or watch.status in TERMINAL_STATUSES:
             return
-        self.log.info("Task killed: stopping DataWorks instance %s", watch.instance_id)
-        self.dataworks_hook.stop_instance(watch.instance_id, project_env=watch.project_env)
+        if stop_on_kill(getattr(self, "_ti", None), self.log):
+            self._stop_remote(watch, "the task was stopped and no try of it follows")
 
 
 def parse_instance_target(value: Any) -> dict:
     """``instance_id`` as given: an id, or TriggerDesignerNodeOperator's XCom dict (or its str())."""
+    refuse_list(value, "instance_id")
     if isinstance(value, str) and value.strip().startswith("{"):
         try:
             value = ast.literal_eval(value.strip())
@@ -288,6 +334,12 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, BaseSensorOperator):
         self.pai_conn_id = pai_conn_id
         self.cancel_on_kill = cancel_on_kill
         self.deferrable = deferrable
+        # Checked now (DAG parse time) unless templated.
+        validate_positive(self.poke_interval, "poke_interval")
+        if not is_runtime_value(project_env):
+            validate_project_env(project_env, "project_env")
+        if not is_runtime_value(instance_id):
+            parse_instance_target(instance_id)
         self._last_changed = True
         self._last_instance: dict | None = None
         self._context: Any = None
@@ -318,12 +370,17 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, BaseSensorOperator):
     def execute(self, context: Any) -> Any:
         self._context = context
         if not self.deferrable:
-            return super().execute(context)
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout:
+                # A sensor timeout is final (Airflow never retries it): stop the watched run.
+                self._stop_remote(self._watch, "the sensor timed out (final: sensor timeouts are not retried)")
+                raise
         first = self._ensure_watch(context)
         done, _, instance = self._poll_instance(self._watch, first)
         if done:  # already over: no need to defer
             return self._finish_instance(instance, self._watch)
-        self._defer_wait(self._watch, self.timeout)
+        self._defer_wait(context, self._watch, self.timeout)
 
     def poke(self, context: Any) -> bool | PokeReturnValue:
         self._context = context

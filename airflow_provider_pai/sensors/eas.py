@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Sequence
@@ -16,7 +17,15 @@ from airflow_provider_pai.triggers.eas import (
     service_progress,
     warning_text,
 )
-from airflow_provider_pai.utils.validation import validate_eas_service_name
+from airflow_provider_pai.utils.ends import WaitTimeout, wait_end
+from airflow_provider_pai.utils.validation import (
+    EAS_STATUSES,
+    is_runtime_value,
+    validate_choice,
+    validate_eas_service_name,
+    validate_positive,
+    validate_version,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -46,6 +55,14 @@ class EasServiceSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # Checked now (DAG parse time) unless templated: a wrong case would wait out the timeout.
+        if not is_runtime_value(target_status):
+            validate_choice(target_status, "target_status", EAS_STATUSES, "a DescribeService Status")
+        if version not in (None, "") and not is_runtime_value(version):
+            validate_version(version)
+        if not is_runtime_value(service_name):
+            validate_eas_service_name(service_name)
+        validate_positive(self.poke_interval, "poke_interval")
         self.service_name = service_name
         self.target_status = target_status
         self.version = version
@@ -60,12 +77,7 @@ class EasServiceSensor(BaseSensorOperator):
         return EasHook(pai_conn_id=self.pai_conn_id, region_id=self.region_id)
 
     def _version(self) -> int | None:
-        if self.version in (None, ""):
-            return None
-        try:
-            return int(self.version)
-        except (TypeError, ValueError):
-            raise AirflowFailException(f"Invalid version={self.version!r}: expected a version number, e.g. 2.") from None
+        return None if self.version in (None, "") else validate_version(self.version)
 
     def _check(self) -> bool:
         service = self.hook.describe_service(self.service_name)
@@ -84,11 +96,17 @@ class EasServiceSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         validate_eas_service_name(self.service_name)
+        validate_choice(self.target_status, "target_status", EAS_STATUSES, "a DescribeService Status")
+        self._version()
         EasServiceLink.persist(context, region_id=self.hook.region_id, service_name=self.service_name)
         if not self.deferrable:
             return super().execute(context)
         if self._check():
             return None
+        # The earlier of the sensor timeout and execution_timeout (not applied to deferred tasks by
+        # Airflow 3.3): the trigger reports which one ended the wait.
+        end_time, cause = wait_end(context, self.timeout)
+        left = max(end_time - time.time(), 0.0)
         self.defer(
             trigger=EasServiceTrigger(
                 self.service_name,
@@ -97,11 +115,12 @@ class EasServiceSensor(BaseSensorOperator):
                 pai_conn_id=self.pai_conn_id,
                 region_id=self.region_id,
                 poll_interval=self.poke_interval,
-                timeout=self.timeout,
+                timeout=left,
+                end_cause=cause,
             ),
             method_name="execute_complete",
             # The trigger reports its own timeout with where the service stood; this is a backstop.
-            timeout=timedelta(seconds=self.timeout + 5 * self.poke_interval),
+            timeout=timedelta(seconds=left + 5 * self.poke_interval + 60),
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
@@ -112,5 +131,7 @@ class EasServiceSensor(BaseSensorOperator):
         if status == "timeout":
             from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
+            if event.get("cause") == "execution_timeout":
+                raise WaitTimeout(f"execution_timeout: {event.get('message')}")  # retried like the worker's
             raise AirflowSensorTimeout(event.get("message"))
         raise AirflowException(event.get("message") or f"EAS sensor ended with {event!r}")

@@ -180,6 +180,8 @@ class DataWorksInstanceTrigger(BaseTrigger):
         watch: dict | None = None,
         end_time: float | None = None,
         cancel_on_kill: bool = True,
+        stop_at_end: bool = False,
+        end_cause: str = "timeout",
     ) -> None:
         super().__init__()
         self.instance_id = int(instance_id)
@@ -188,6 +190,9 @@ class DataWorksInstanceTrigger(BaseTrigger):
         self.watch = watch or InstanceWatch(instance_id, project_env).to_dict()
         self.end_time = end_time
         self.cancel_on_kill = cancel_on_kill
+        # At end_time, no try of the task follows: stop the instance (docs/timeouts-kills-retries.md).
+        self.stop_at_end = stop_at_end
+        self.end_cause = end_cause  # "timeout" (the wait's) or "execution_timeout"
         self._hook = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -200,6 +205,8 @@ class DataWorksInstanceTrigger(BaseTrigger):
                 "watch": self.watch,
                 "end_time": self.end_time,
                 "cancel_on_kill": self.cancel_on_kill,
+                "stop_at_end": self.stop_at_end,
+                "end_cause": self.end_cause,
             },
         )
 
@@ -239,14 +246,26 @@ class DataWorksInstanceTrigger(BaseTrigger):
             )
         except PollTimeout as exc:
             self.watch = watch.to_dict()
+            stopped = False
+            if self.stop_at_end and watch.status not in TERMINAL_STATUSES:
+                self.log.info("Wait over (%s) and no try of the task follows: stopping DataWorks instance %s",
+                              self.end_cause, self.instance_id)
+                try:
+                    await self.hook.stop_instance_async(self.instance_id, project_env=self.project_env)
+                    stopped = True
+                except Exception as stop_error:  # the event still reports the timeout, and this
+                    self.log.warning("Could not stop DataWorks instance %s: %s", self.instance_id, stop_error)
+            what = "execution_timeout" if self.end_cause == "execution_timeout" else "timeout"
             yield TriggerEvent(
                 {
                     "status": "timeout",
+                    "cause": self.end_cause,
+                    "stopped": stopped,
                     "instance_id": self.instance_id,
                     "instance_status": watch.status,
                     "lines_shown": watch.lines_shown,
                     "message": f"DataWorks instance {self.instance_id} is still {watch.status} after "
-                    f"waiting {exc.waited:.0f} s.",
+                    f"waiting {exc.waited:.0f} s ({what}).",
                 }
             )
             return

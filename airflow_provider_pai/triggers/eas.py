@@ -84,6 +84,8 @@ class EasServiceTrigger(BaseTrigger):
         poll_interval: float = 30.0,
         timeout: float | None = None,
         newest: bool = False,
+        end_cause: str = "timeout",
+        rollback_to: int | None = None,
     ) -> None:
         super().__init__()
         self.service_name = service_name
@@ -94,6 +96,9 @@ class EasServiceTrigger(BaseTrigger):
         self.region_id = region_id
         self.poll_interval = poll_interval
         self.timeout = timeout
+        self.end_cause = end_cause  # what ``timeout`` stands for: "timeout" or "execution_timeout"
+        # At the timeout no try of the task follows: put this version back (docs/timeouts-kills-retries.md).
+        self.rollback_to = rollback_to
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -107,6 +112,8 @@ class EasServiceTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "timeout": self.timeout,
                 "newest": self.newest,
+                "end_cause": self.end_cause,
+                "rollback_to": self.rollback_to,
             },
         )
 
@@ -114,6 +121,13 @@ class EasServiceTrigger(BaseTrigger):
         from airflow_provider_pai.hooks.eas import EasHook
 
         return EasHook.shared(pai_conn_id=self.pai_conn_id, region_id=self.region_id)
+
+    def _roll_back(self, hook) -> None:
+        from airflow_provider_pai.operators.eas import switch_version  # the deferred path only
+
+        self.log.info("No try of the task follows: rolling EAS service %s back to version %s",
+                      self.service_name, self.rollback_to)
+        switch_version(hook, self.service_name, self.rollback_to)
 
     def _event(self, status: str, message: str, service: dict | None = None) -> TriggerEvent:
         return TriggerEvent(
@@ -147,8 +161,16 @@ class EasServiceTrigger(BaseTrigger):
             )
         except PollTimeout as exc:
             _, where, service = exc.last_value or (None, "no answer yet", {})
-            yield self._event("timeout", f"EAS service {self.service_name} still not done after "
-                              f"{exc.waited:.0f} s ({where}).", service)
+            event = self._event("timeout", f"EAS service {self.service_name} still not done after "
+                                f"{exc.waited:.0f} s ({where}; {self.end_cause}).", service)
+            event.payload["cause"] = self.end_cause
+            if self.rollback_to is not None:
+                try:
+                    await asyncio.to_thread(self._roll_back, hook)
+                    event.payload["rolled_back"] = self.rollback_to
+                except Exception as rollback_error:  # reported; the task fails either way
+                    event.payload["message"] += f" Rolling back to version {self.rollback_to} failed: {rollback_error}"
+            yield event
             return
         except asyncio.CancelledError:
             raise

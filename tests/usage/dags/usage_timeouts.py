@@ -26,21 +26,21 @@ EAS = {"poll_interval": 1, "deferrable": DEFERRABLE, "model_path": MODEL}
 with DAG(dag_id="usage_timeouts_dw", schedule=None, start_date=START, catchup=False, max_active_tasks=1):
     # execution_timeout with a retry left: the run goes on, the retry reattaches and sees it end.
     exec_retry = TriggerDesignerNodeOperator(task_id="exec_retry", node_id=700010,
-                                             execution_timeout=timedelta(seconds=7), **TRAIN, **RETRY)
+                                             execution_timeout=timedelta(seconds=9), **TRAIN, **RETRY)
     # execution_timeout of the last try: the run is stopped (cancel_on_kill), unless cancel_on_kill=False.
     exec_last = TriggerDesignerNodeOperator(task_id="exec_last", node_id=700011,
                                             execution_timeout=timedelta(seconds=5), **TRAIN)
     exec_keep = TriggerDesignerNodeOperator(task_id="exec_keep", node_id=700011, cancel_on_kill=False,
                                             execution_timeout=timedelta(seconds=5), **TRAIN)
     # The operator's own wait timeout: retried like any failure, reattaching; or a hard stop if asked.
-    wait_retry = TriggerDesignerNodeOperator(task_id="wait_retry", node_id=700010, timeout=6, **TRAIN, **RETRY)
+    wait_retry = TriggerDesignerNodeOperator(task_id="wait_retry", node_id=700010, timeout=9, **TRAIN, **RETRY)
     wait_hard = TriggerDesignerNodeOperator(task_id="wait_hard", node_id=700011, timeout=4, retry_on_timeout=False,
                                             **TRAIN, retries=2, retry_delay=timedelta(seconds=1))
     # Sensors: an execution_timeout with a retry left reattaches; the sensor timeout is final and,
     # with cancel_on_kill, stops the run it was watching.
     start_12s = TriggerDesignerNodeOperator(task_id="start_12s", project_id=10001, node_id=700010)
     sensor_exec = WaitForInstanceSensor(task_id="sensor_exec", instance_id=start_12s.output, poke_interval=1,
-                                        timeout=120, execution_timeout=timedelta(seconds=6),
+                                        timeout=120, execution_timeout=timedelta(seconds=9),
                                         deferrable=DEFERRABLE, **RETRY)
     start_long = TriggerDesignerNodeOperator(task_id="start_long", project_id=10001, node_id=700011)
     sensor_timeout = WaitForInstanceSensor(task_id="sensor_timeout", instance_id=start_long.output,
@@ -53,12 +53,12 @@ with DAG(dag_id="usage_timeouts_dw", schedule=None, start_date=START, catchup=Fa
 with DAG(dag_id="usage_timeouts_eas", schedule=None, start_date=START, catchup=False, max_active_tasks=1):
     # A deploy killed by execution_timeout with a retry left: the retry reattaches, no second version.
     exec_retry = EasModifyServiceOperator(task_id="deploy_exec_retry", service_name="svc_t1",
-                                          execution_timeout=timedelta(seconds=7), **EAS, **RETRY)
+                                          execution_timeout=timedelta(seconds=9), **EAS, **RETRY)
     # The last try times out: the deploy is undone (rollback_on_failure), one version added in all.
     exec_last = EasModifyServiceOperator(task_id="deploy_exec_last", service_name="svc_t2",
                                          execution_timeout=timedelta(seconds=4), trigger_rule="all_done", **EAS)
     # The wait timeout with a retry left: retried, reattaching (no rollback between the tries).
-    wait_retry = EasModifyServiceOperator(task_id="deploy_wait_retry", service_name="svc_t3", timeout=6,
+    wait_retry = EasModifyServiceOperator(task_id="deploy_wait_retry", service_name="svc_t3", timeout=9,
                                           trigger_rule="all_done", **EAS, **RETRY)
     # An EAS sensor timeout is final (Airflow's sensor rule): one try.
     sensor = EasServiceSensor(task_id="eas_sensor_timeout", service_name="churn_model", version=99,
