@@ -245,15 +245,18 @@ class EasBaseOperator(BaseOperator):
             self.stash(context, result)
             self.defer_until_running(service_name, version, "execute_complete", {"result": result}, newest=newest,
                                      context=context, rollback_to=self.undo_at_end(context, result))
-        self._inflight = (context, result)  # on_kill knows what to undo
+        # on_kill knows what to undo; kept when Airflow's AirflowTaskTimeout passes through, since
+        # Airflow calls on_kill after the exception has left execute().
+        self._inflight = (context, result)
         try:
             service = self.wait_running(service_name, version, newest=newest)
         except WaitTimeout as exc:
+            self._inflight = None
             return self.on_timeout(context, result, str(exc))
         except AirflowException as exc:
-            return self.on_failed(context, result, str(exc))
-        finally:
             self._inflight = None
+            return self.on_failed(context, result, str(exc))
+        self._inflight = None
         return self.on_running(result, service)
 
     # ---- the end of a wait: docs/timeouts-kills-retries.md --------------------------------------

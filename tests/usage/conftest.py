@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,11 @@ def xcom_at(env, dag_id: str, task_id: str, map_index: int = -1, key: str = "ret
 def run_dag(env, emu, dag_id: str, *, logical_date: str | None = None, timeout: float = 600, **extra_env):
     result = env.dags_test(dag_id, env={**emu.airflow_env(), **extra_env}, logical_date=logical_date,
                            timeout=timeout)
-    return result.stdout + result.stderr
+    out = result.stdout + result.stderr
+    if os.environ.get("USAGE_OUTPUT_DIR"):  # the whole `dags test` output, for debugging a failure
+        name = f"{dag_id}-{logical_date}-{extra_env.get('USAGE_DEFERRABLE', '')}.out"
+        (Path(os.environ["USAGE_OUTPUT_DIR"]) / name).write_text(out)
+    return out
 
 
 def dataworks_runs(emu, task_id: str) -> list[dict]:

@@ -26,7 +26,7 @@ EAS = {"poll_interval": 1, "deferrable": DEFERRABLE, "model_path": MODEL}
 with DAG(dag_id="usage_timeouts_dw", schedule=None, start_date=START, catchup=False, max_active_tasks=1):
     # execution_timeout with a retry left: the run goes on, the retry reattaches and sees it end.
     exec_retry = TriggerDesignerNodeOperator(task_id="exec_retry", node_id=700010,
-                                             execution_timeout=timedelta(seconds=9), **TRAIN, **RETRY)
+                                             execution_timeout=timedelta(seconds=10), **TRAIN, **RETRY)
     # execution_timeout of the last try: the run is stopped (cancel_on_kill), unless cancel_on_kill=False.
     exec_last = TriggerDesignerNodeOperator(task_id="exec_last", node_id=700011,
                                             execution_timeout=timedelta(seconds=5), **TRAIN)
@@ -40,20 +40,20 @@ with DAG(dag_id="usage_timeouts_dw", schedule=None, start_date=START, catchup=Fa
     # with cancel_on_kill, stops the run it was watching.
     start_12s = TriggerDesignerNodeOperator(task_id="start_12s", project_id=10001, node_id=700010)
     sensor_exec = WaitForInstanceSensor(task_id="sensor_exec", instance_id=start_12s.output, poke_interval=1,
-                                        timeout=120, execution_timeout=timedelta(seconds=9),
+                                        timeout=120, execution_timeout=timedelta(seconds=10),
                                         deferrable=DEFERRABLE, **RETRY)
     start_long = TriggerDesignerNodeOperator(task_id="start_long", project_id=10001, node_id=700011)
     sensor_timeout = WaitForInstanceSensor(task_id="sensor_timeout", instance_id=start_long.output,
                                            poke_interval=1, timeout=4, deferrable=DEFERRABLE, **RETRY)
     exec_retry >> exec_last >> exec_keep >> wait_retry >> wait_hard >> start_12s >> sensor_exec
     sensor_exec >> start_long >> sensor_timeout
-    for t in (exec_last, exec_keep, wait_hard, start_12s, sensor_exec, start_long, sensor_timeout):
-        t.trigger_rule = "all_done"
+    for t in (exec_last, exec_keep, wait_retry, wait_hard, start_12s, sensor_exec, start_long, sensor_timeout):
+        t.trigger_rule = "all_done"  # each scenario runs whatever the one before it did
 
 with DAG(dag_id="usage_timeouts_eas", schedule=None, start_date=START, catchup=False, max_active_tasks=1):
     # A deploy killed by execution_timeout with a retry left: the retry reattaches, no second version.
     exec_retry = EasModifyServiceOperator(task_id="deploy_exec_retry", service_name="svc_t1",
-                                          execution_timeout=timedelta(seconds=9), **EAS, **RETRY)
+                                          execution_timeout=timedelta(seconds=10), **EAS, **RETRY)
     # The last try times out: the deploy is undone (rollback_on_failure), one version added in all.
     exec_last = EasModifyServiceOperator(task_id="deploy_exec_last", service_name="svc_t2",
                                          execution_timeout=timedelta(seconds=4), trigger_rule="all_done", **EAS)
