@@ -1,7 +1,8 @@
 """What Airflow discovers about this provider (entry point ``apache_airflow_provider``).
 
 The connection form is declarative (``conn-fields``/``ui-field-behaviour``, Airflow 3.2+): Airflow reads
-it without importing the hook. The base hook's legacy form methods are built from the same tables.
+it without importing the hook. The legacy form methods of the connection type's hook
+(``hooks/connection.py``) are built from the same tables.
 """
 
 from __future__ import annotations
@@ -9,13 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 _STR = ["string", "null"]
-_BOOL = ["boolean", "null"]
+# Sections group the extras in the Airflow 3 form (collapsible); fields without one come first, so a
+# user with an AccessKey sees what they need (region, then the optional choices) before the rest.
+_ROLES = "Temporary credentials and roles (auth types other than access_key)"
+_NETWORK = "Endpoints and network (optional)"
+_REGIONS = ["cn-shanghai", "cn-beijing", "cn-hangzhou", "cn-shenzhen", "cn-zhangjiakou", "cn-chengdu",
+            "cn-hongkong", "ap-southeast-1", "ap-southeast-5", "ap-south-1", "eu-central-1", "us-east-1",
+            "us-west-1"]
 
 CONN_FIELDS: dict[str, dict[str, Any]] = {
     "region_id": {
         "label": "Region ID",
-        "description": "Required. The region of DataWorks, PAI-EAS and OSS, e.g. cn-shanghai.",
-        "schema": {"type": "string", "minLength": 1, "pattern": "^[a-z]+(-[a-z0-9]+)+$"},
+        "description": "Required: the region of DataWorks, PAI-EAS and OSS, e.g. cn-shanghai.",
+        # Not declared required to the form: a required empty field turns the form red before the user
+        # typed anything. The hook refuses a missing or malformed region_id with a clear error.
+        "schema": {"type": _STR, "pattern": "^[a-z]+(-[a-z0-9]+)+$", "examples": _REGIONS},
     },
     "auth_type": {
         "label": "Auth type",
@@ -27,61 +36,86 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
             "enum": ["access_key", "sts", "ram_role_arn", "ecs_ram_role", "oidc_role_arn", "default_chain"],
         },
     },
+    "endpoint_type": {
+        "label": "Network",
+        "description": "public (default) or vpc: workers inside Alibaba Cloud reach DataWorks, PAI-EAS "
+        "(API and model calls) and OSS over the region's VPC endpoints.",
+        "schema": {"type": _STR, "default": "public", "enum": ["public", "vpc"]},
+    },
+    "dataworks_api_version": {
+        "label": "DataWorks API version",
+        "description": "auto (default): 2024-05-18 for new Data Studio workspaces, else 2020-05-18.",
+        "schema": {"type": _STR, "default": "auto", "enum": ["auto", "2020-05-18", "2024-05-18"]},
+    },
     "security_token": {
         "label": "STS security token",
         "description": "For auth_type sts (optional for ram_role_arn when the AccessKey is itself temporary).",
-        "schema": {"type": _STR, "format": "password"},
+        "schema": {"type": _STR, "format": "password", "section": _ROLES},
     },
     "role_arn": {
         "label": "RAM role ARN",
         "description": "For ram_role_arn and oidc_role_arn: acs:ram::<account>:role/<name>.",
-        "schema": {"type": _STR},
+        "schema": {"type": _STR, "section": _ROLES, "examples": ["acs:ram::123456789012:role/airflow"]},
     },
     "role_session_name": {
         "label": "Role session name",
         "description": "For ram_role_arn and oidc_role_arn; default airflow-<conn id>.",
-        "schema": {"type": _STR},
+        "schema": {"type": _STR, "section": _ROLES},
     },
     "ecs_ram_role_name": {
         "label": "ECS RAM role name",
         "description": "For ecs_ram_role; empty to let the instance metadata service name it.",
-        "schema": {"type": _STR},
+        "schema": {"type": _STR, "section": _ROLES},
     },
-    "oidc_provider_arn": {"label": "OIDC provider ARN", "description": "For oidc_role_arn.", "schema": {"type": _STR}},
+    "oidc_provider_arn": {
+        "label": "OIDC provider ARN",
+        "description": "For oidc_role_arn.",
+        "schema": {"type": _STR, "section": _ROLES},
+    },
     "oidc_token_file_path": {
         "label": "OIDC token file path",
         "description": "For oidc_role_arn (e.g. the ACK RRSA token file).",
-        "schema": {"type": _STR},
+        "schema": {"type": _STR, "section": _ROLES},
     },
     "dataworks_endpoint": {
         "label": "DataWorks endpoint",
-        "description": "Override: host[:port] or URL (a URL's scheme overrides protocol).",
-        "schema": {"type": _STR},
+        "description": "Override: host[:port] or http(s)://host[:port], no path (a URL's scheme overrides protocol).",
+        "schema": {"type": _STR, "section": _NETWORK, "examples": ["dataworks.cn-shanghai.aliyuncs.com"]},
     },
     "eas_endpoint": {
         "label": "PAI-EAS endpoint",
-        "description": "Override: host[:port] or URL. Needed for regions without a known default.",
-        "schema": {"type": _STR},
+        "description": "Override: host[:port] or http(s)://host[:port], no path.",
+        "schema": {"type": _STR, "section": _NETWORK, "examples": ["pai-eas.cn-shanghai.aliyuncs.com"]},
     },
     "oss_endpoint": {
         "label": "OSS endpoint",
-        "description": "Override: host[:port] or URL, e.g. http://127.0.0.1:8765 for the emulator.",
-        "schema": {"type": _STR},
+        "description": "Override: host[:port] or http(s)://host[:port], e.g. http://127.0.0.1:8765 for the emulator.",
+        "schema": {"type": _STR, "section": _NETWORK, "examples": ["oss-cn-shanghai.aliyuncs.com"]},
     },
-    "oss_internal": {
-        "label": "OSS internal (VPC) endpoint",
-        "description": "Use oss-<region>-internal.aliyuncs.com (workers inside the region's VPC).",
-        "schema": {"type": _BOOL, "default": False},
+    "dataworks_endpoint_type": {
+        "label": "DataWorks network",
+        "description": "public or vpc for DataWorks only (overrides Network).",
+        "schema": {"type": _STR, "section": _NETWORK, "examples": ["public", "vpc"]},
     },
-    "test_bucket": {
-        "label": "Bucket for the connection test",
-        "description": "Test the connection with GetBucketInfo on this bucket instead of ListBuckets.",
-        "schema": {"type": _STR},
+    "eas_endpoint_type": {
+        "label": "PAI-EAS network",
+        "description": "public or vpc for PAI-EAS only (its API and the model's IntranetEndpoint).",
+        "schema": {"type": _STR, "section": _NETWORK, "examples": ["public", "vpc"]},
+    },
+    "oss_endpoint_type": {
+        "label": "OSS network",
+        "description": "public or vpc (oss-<region>-internal.aliyuncs.com) for OSS only.",
+        "schema": {"type": _STR, "section": _NETWORK, "examples": ["public", "vpc"]},
     },
     "protocol": {
         "label": "Protocol",
         "description": "https (default) or http, for endpoints given without a scheme.",
-        "schema": {"type": _STR, "default": "https", "enum": ["https", "http"]},
+        "schema": {"type": _STR, "default": "https", "enum": ["https", "http"], "section": _NETWORK},
+    },
+    "test_bucket": {
+        "label": "Bucket for the connection test",
+        "description": "Test the connection with GetBucketInfo on this bucket instead of ListBuckets.",
+        "schema": {"type": _STR, "section": _NETWORK},
     },
 }
 
@@ -92,7 +126,6 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "login": "LTAI... (empty for ecs_ram_role, oidc_role_arn, default_chain)",
         "password": "AccessKey Secret",
         "region_id": "cn-shanghai",
-        "auth_type": "access_key",
         "role_arn": "acs:ram::123456789012:role/airflow",
         "dataworks_endpoint": "dataworks.cn-shanghai.aliyuncs.com",
         "eas_endpoint": "pai-eas.cn-shanghai.aliyuncs.com",
@@ -151,7 +184,7 @@ def get_provider_info() -> dict[str, Any]:
         "connection-types": [
             {
                 "connection-type": "alibaba_cloud_pai",
-                "hook-class-name": "airflow_provider_pai.hooks.base.AlibabaCloudBaseHook",
+                "hook-class-name": "airflow_provider_pai.hooks.connection.PaiConnectionHook",
                 "hook-name": "Alibaba Cloud PAI",
                 "conn-fields": CONN_FIELDS,
                 "ui-field-behaviour": UI_FIELD_BEHAVIOUR,

@@ -36,6 +36,8 @@ class FaultRule:
     count: int | None = None  # most injections; None = unlimited
     delay_s: float = 1.0  # for kind=delay
     retry_after: int | None = None  # x-acs-retry-after on ACS throttles
+    status: int | None = None  # kind=error: answer with this HTTP status ...
+    code: str | None = None  # ... and this error code (tests of the provider's error-code table)
     id: int = 0
     injected: int = 0
 
@@ -48,7 +50,7 @@ class FaultRule:
 
 def parse_rule(payload: dict) -> FaultRule:
     """A FaultRule from the POST body; ValueError names the bad field."""
-    known = {"service", "action", "kind", "rate", "count", "delay_s", "retry_after"}
+    known = {"service", "action", "kind", "rate", "count", "delay_s", "retry_after", "status", "code"}
     unknown = set(payload) - known
     if unknown:
         raise ValueError(f"unknown fault fields {sorted(unknown)}; allowed: {sorted(known)}")
@@ -63,6 +65,8 @@ def parse_rule(payload: dict) -> FaultRule:
     if rule.count is not None:
         rule.count = int(rule.count)
     rule.delay_s = float(rule.delay_s)
+    if rule.status is not None:
+        rule.status = int(rule.status)
     return rule
 
 
@@ -157,6 +161,13 @@ def fault_response(rule: FaultRule, service: str) -> web.Response:
         # DataWorks documents 429 for Throttling.User; EAS answers it as 400.
         status = 429 if service == "dataworks" else 400
         return acs_error(status, "Throttling.User", THROTTLE_MESSAGE, retry_after=rule.retry_after)
+    if rule.status is not None or rule.code is not None:  # a named error, as the cloud words it
+        status, code = rule.status or 500, rule.code or "InternalError"
+        if service == "oss":
+            return _oss_error(status, code, f"{code} (injected)")
+        if service == "predict":
+            return web.Response(status=status, text=f"{code} (injected)")
+        return acs_error(status, code, f"{code} (injected)")
     if service == "oss":
         return _oss_error(500, "InternalError", "We encountered an internal error. Please try again.")
     if service == "predict":

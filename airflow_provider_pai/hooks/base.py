@@ -1,4 +1,9 @@
-"""Connection -> credentials, endpoints, THE retry policy and PaiApiError (the only place for each).
+"""Connection -> credentials, endpoints and THE retry policy (``call``/``call_async``).
+
+What a failure means (``PaiApiError``, classification, hints) lives in ``hooks/errors.py`` and
+``hooks/error_codes.py``; default endpoints per region in ``hooks/endpoints.py``; how credentials are
+built per auth_type in ``hooks/credentials.py``; the connection type's form and Test button in
+``hooks/connection.py``. ``AlibabaCloudBaseHook`` and ``PaiApiError`` stay importable from here.
 
 No SDK (oss2, alibabacloud_*, Tea, darabonba) is imported at module level: DAG files importing
 operators must parse fast. Every SDK import happens inside the method that needs it.
@@ -8,210 +13,72 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
+import re
 import threading
 import time
 from functools import cached_property
 from typing import Any, Awaitable, Callable
-from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseHook, mask_secret
 
-AUTH_TYPES = ("access_key", "sts", "ram_role_arn", "ecs_ram_role", "oidc_role_arn", "default_chain")
-SERVICES = ("dataworks", "eas", "oss")
-# Regions listed in the seed "scheduled model deployment" guide; other regions need eas_endpoint.
-EAS_REGIONS = (
-    "cn-shanghai", "cn-beijing", "cn-hangzhou", "cn-shenzhen", "cn-hongkong",
-    "ap-southeast-1", "ap-south-1", "ap-southeast-5", "eu-central-1",
+from airflow_provider_pai.hooks.credentials import AUTH_TYPES, OssCredentialsProvider, build_credential_client
+from airflow_provider_pai.hooks.endpoints import (
+    ENDPOINT_TYPES, SERVICES, EndpointError, default_endpoint, parse_endpoint,
 )
-# Fields each auth_type needs: (extra or connection attribute, where the user sets it).
-_REQUIRED_FIELDS = {
-    "access_key": ("login", "password"),
-    "sts": ("login", "password", "security_token"),
-    "ram_role_arn": ("login", "password", "role_arn"),
-    "ecs_ram_role": (),
-    "oidc_role_arn": ("role_arn", "oidc_provider_arn", "oidc_token_file_path"),
-    "default_chain": (),
-}
-_FIELD_NAMES = {"login": "login (AccessKey ID)", "password": "password (AccessKey Secret)"}
-_RETRYABLE_CODES = {"ServiceUnavailable", "InternalError", "ConnectionError", "InvalidResponse"}
+from airflow_provider_pai.hooks.errors import PaiApiError, check_success, classify, error_hint, is_retryable
 
-# (code prefix, action or None, hint). First match wins; {conn_id} is filled in.
-_HINTS: tuple[tuple[str, str | None, str], ...] = (
-    ("SignatureDoesNotMatch", None, "check the AccessKey secret (password) in connection '{conn_id}'"),
-    ("InvalidAccessKeyId", None,
-     "the AccessKey ID (login) in connection '{conn_id}' does not exist or is disabled: check it in the RAM console"),
-    ("InvalidSecurityToken", None,
-     "the STS token in connection '{conn_id}' is invalid or expired: refresh security_token or use auth_type 'ram_role_arn'"),
-    ("InvalidTimeStamp", None, "the worker's clock is off: synchronise it (NTP)"),
-    ("Forbidden.Access", "RunCycleDagNodes",
-     "RunCycleDagNodes needs DataWorks Enterprise edition or higher: upgrade, or use run_mode='manual' for nodes in a manually triggered workflow"),
-    ("Throttling.Api.Risk", None,
-     "the daily API quota is used up (Basic edition: 100 calls a day): raise poll_interval, retry tomorrow or upgrade the DataWorks edition"),
-    ("Throttling", None, "Alibaba Cloud kept throttling after the retries: raise poll_interval or run fewer tasks at once"),
-    ("Forbidden", None, "grant the RAM identity of connection '{conn_id}' permission for {action}"),
-    ("ResourceNotAuthorized", None, "grant the RAM identity of connection '{conn_id}' permission for {action}"),
-    ("NoPermission", None, "grant the RAM identity of connection '{conn_id}' permission for {action}"),
-    ("AccessDenied", None, "grant the RAM identity of connection '{conn_id}' access to this resource"),
-    ("PERMISSION.DENIED", None, "grant the RAM identity of connection '{conn_id}' the DataWorks role it needs"),
-    ("Invalid.Tenant.UserNotInTenant", None, "add the RAM identity of connection '{conn_id}' to the DataWorks tenant"),
-    ("Invalid.Tenant.ProjectNotExists", None, "check the DataWorks project id/name and region_id"),
-    ("InvalidService.NotFound", None, "check the EAS service name and the connection's region_id"),
-    ("NoSuchBucket", None, "check the bucket name and that it lives in the connection's region"),
-    ("NoSuchKey", None, "check the object key"),
-    ("ConnectionError", None, "check the {service}endpoint and the network from the worker"),
-    ("InvalidResponse", None, "a gateway answered with a non-JSON page: check the {service}endpoint, or retry later"),
-)
+__all__ = ["AUTH_TYPES", "SERVICES", "AlibabaCloudBaseHook", "PaiApiError", "check_success"]
+
+_REGION_RE = re.compile(r"[a-z]+(-[a-z0-9]+)+")
 
 
-class PaiApiError(AirflowException):
-    """A failed Alibaba Cloud call: what was called, what came back, and what to do next."""
+class _SchemeWarningOnce(logging.Filter):
+    """Let Airflow's "Connection schemes (type: alibaba_cloud_pai) shall not contain '_'" through once.
 
-    def __init__(
-        self,
-        action: str,
-        code: str | None,
-        message: str | None,
-        request_id: str | None = None,
-        status_code: int | None = None,
-        *,
-        hint: str | None = None,
-    ):
-        self.action = action
-        self.code = code or "Unknown"
-        self.message = message or ""
-        self.request_id = request_id or None
-        self.status_code = status_code
-        self.hint = hint if hint is not None else error_hint(action, self.code, message=self.message)
-        super().__init__(str(self))
+    Airflow 2 logs it on every read of a connection of this type (``Connection.get_uri`` while
+    caching it), so a task log repeated it once per hook. The type name is a public contract and the
+    URI form (``alibaba-cloud-pai://``) is documented, so once per process says all there is to say.
+    """
 
-    def __str__(self) -> str:
-        status = f" (HTTP {self.status_code})" if self.status_code else ""
-        text = f"{self.action} failed{status}: {self.code}: {self.message}"
-        text += f" [request id {self.request_id}]" if self.request_id else " [no request id]"
-        return f"{text}. Next: {self.hint}" if self.hint else text
+    seen = False
 
-    def __reduce__(self):
-        return (_rebuild_error, (self.action, self.code, self.message, self.request_id, self.status_code, self.hint))
-
-
-def _rebuild_error(action, code, message, request_id, status_code, hint):
-    return PaiApiError(action, code, message, request_id, status_code, hint=hint)
-
-
-def error_hint(action: str, code: str, conn_id: str = "pai_default", service: str = "", message: str = "") -> str:
-    """What to do next for an error code (a short table per code family)."""
-    if "security token" in message.lower():
-        code = "InvalidSecurityToken"  # OSS reports a bad STS token as InvalidAccessKeyId
-    for prefix, hint_action, hint in _HINTS:
-        if code.startswith(prefix) and (hint_action is None or hint_action == action):
-            return hint.format(conn_id=conn_id, action=action, service=f"{service}_" if service else "")
-    if code.startswith("HTTP5") or code.startswith("InternalError"):
-        return "Alibaba Cloud answered with a server error after the retries: try again later"
-    return f"look the code up in the Alibaba Cloud error center (https://api.aliyun.com/troubleshoot?q={code})"
-
-
-def is_retryable(code: str, status_code: int | None) -> bool:
-    """THE retry rule: Throttling* (any status), 5xx, ServiceUnavailable, connection errors, non-JSON pages."""
-    return code.startswith("Throttling") or code in _RETRYABLE_CODES or (status_code or 0) >= 500
-
-
-def _clean_message(message: str | None, status: int | None, request_id: str | None) -> str:
-    # The Tea SDK formats "code: 400, <Message> request id: <id>": keep the server's message only.
-    text = message or ""
-    if status is not None and text.startswith(f"code: {status}, "):
-        text = text[len(f"code: {status}, "):]
-    if request_id and text.endswith(f" request id: {request_id}"):
-        text = text[: -len(f" request id: {request_id}")]
-    return text
-
-
-def classify(exc: BaseException) -> tuple[str, str, str | None, int | None, float | None] | None:
-    """(code, message, request_id, status_code, retry_after seconds) for an SDK failure, None if not one."""
-    if isinstance(exc, PaiApiError):
-        return exc.code, exc.message, exc.request_id, exc.status_code, None
-    inner = getattr(exc, "inner_exception", None)
-    if inner is not None and inner is not exc:  # Tea/darabonba UnretryableException wraps the cause
-        found = classify(inner)
-        if found is not None:
-            return found
-    module = type(exc).__module__ or ""
-    if module.startswith("oss2"):
-        return _classify_oss2(exc)
-    status = getattr(exc, "status_code", None)
-    if status is None:
-        status = getattr(exc, "statusCode", None)
-    code = getattr(exc, "code", None)
-    if status is not None and code is not None:  # Tea ClientException/ServerException/ThrottlingException
-        request_id = getattr(exc, "request_id", None)
-        data = getattr(exc, "data", None)
-        if isinstance(data, dict):
-            request_id = request_id or data.get("RequestId")
-        request_id = None if request_id in (None, "None", "") else request_id
-        code = str(code) if str(code) not in ("None", "") else f"HTTP{status}"
-        retry_after = getattr(exc, "retry_after", None)
-        # The SDK reads x-acs-retry-after into retry_after in milliseconds (darabonba's unit).
-        retry_s = retry_after / 1000.0 if isinstance(retry_after, (int, float)) and retry_after > 0 else None
-        return code, _clean_message(getattr(exc, "message", None), status, request_id), request_id, int(status), retry_s
-    if type(exc).__name__ == "RetryError" and module.startswith(("darabonba", "Tea")):
-        # The SDK core turns every IOError (refused, reset, timeout) into RetryError(str(e)).
-        return "ConnectionError", str(getattr(exc, "message", exc)), None, None, None
-    if isinstance(exc, json.JSONDecodeError):
-        return "InvalidResponse", f"the response was not JSON ({exc.msg})", None, None, None
-    if _is_connection_error(exc):
-        return "ConnectionError", f"{type(exc).__name__}: {exc}", None, None, None
-    return None
-
-
-def _classify_oss2(exc: BaseException) -> tuple[str, str, str | None, int | None, float | None] | None:
-    from oss2 import exceptions as oe
-
-    if isinstance(exc, oe.RequestError):
-        return "ConnectionError", f"{type(exc.exception).__name__}: {exc.exception}", None, None, None
-    if isinstance(exc, oe.ServerError):
-        code = exc.code or (f"HTTP{exc.status}" if exc.status else "Unknown")
-        return code, exc.message or f"HTTP {exc.status}", exc.request_id or None, exc.status, None
-    if isinstance(exc, oe.OssError):
-        return type(exc).__name__, str(exc.body), exc.request_id or None, None, None
-    return None
-
-
-def _is_connection_error(exc: BaseException) -> bool:
-    if isinstance(exc, (ConnectionError, TimeoutError, asyncio.TimeoutError)):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "shall not contain '_'" in str(record.msg) and "alibaba_cloud_pai" in record.getMessage():
+            if _SchemeWarningOnce.seen:
+                return False
+            _SchemeWarningOnce.seen = True
         return True
-    for module, name in (("requests.exceptions", "ConnectionError"), ("requests.exceptions", "Timeout"),
-                         ("aiohttp", "ClientError")):
-        cls = getattr(__import__(module, fromlist=[name]), name, None)
-        if cls is not None and isinstance(exc, cls):
-            return True
-    return False
 
 
-def check_success(action: str, body: Any) -> Any:
-    """HTTP 200 with ``Success: false`` is an error: raise PaiApiError, else return ``body``."""
-    data = body.to_map() if hasattr(body, "to_map") else body
-    if isinstance(data, dict) and data.get("Success") is False:
-        raise PaiApiError(
-            action,
-            data.get("ErrorCode") or data.get("Code") or "Success.False",
-            data.get("ErrorMessage") or data.get("Message") or "the call answered Success: false",
-            data.get("RequestId"),
-            data.get("HttpStatusCode"),
+# The logger of airflow.models.connection.Connection (LoggingMixin names it after the class). Airflow 3
+# logs through structlog, and its task path reads connections without building a URI: no repeat there.
+logging.getLogger("airflow.models.connection.Connection").addFilter(_SchemeWarningOnce())
+_warned: set[tuple[str, str]] = set()  # unknown-region warnings, once per process
+
+
+def _parse_extra(conn_id: str, extra: str | None) -> dict[str, Any]:
+    """The extra as a dict; not JSON, or not an object: one error naming the connection and the problem.
+
+    Airflow's ``extra_dejson`` logs a traceback and returns {} instead, and every call after that
+    fails with "no region_id". The extra's text is not echoed: it may hold a security token.
+    """
+    if not extra:
+        return {}
+    try:
+        value = json.loads(extra)
+    except json.JSONDecodeError as exc:
+        raise AirflowException(
+            f"Connection '{conn_id}': the extra is not valid JSON ({exc.msg} at line {exc.lineno} column "
+            f'{exc.colno}): write it as a JSON object, e.g. {{"region_id": "cn-shanghai"}}'
+        ) from None
+    if not isinstance(value, dict):
+        raise AirflowException(
+            f"Connection '{conn_id}': the extra must be a JSON object, e.g. {{\"region_id\": \"cn-shanghai\"}}, "
+            f"not a JSON {type(value).__name__}"
         )
-    return body
-
-
-class _OssCredentialsProvider:
-    """oss2 credentials provider backed by the one alibabacloud-credentials client (every auth_type)."""
-
-    def __init__(self, credential_client: Any):
-        self._client = credential_client
-
-    def get_credentials(self):
-        return self._client.get_credential()  # CredentialModel has get_access_key_id/secret/security_token
-
-    def __repr__(self) -> str:
-        return "_OssCredentialsProvider(<masked>)"
+    return value
 
 
 class AlibabaCloudBaseHook(BaseHook):
@@ -279,14 +146,25 @@ class AlibabaCloudBaseHook(BaseHook):
         # Mask as soon as read, before anything can log them.
         if conn.password:
             mask_secret(conn.password)
-        token = (conn.extra_dejson or {}).get("security_token")
-        if token:
-            mask_secret(token)
+        if not conn.conn_type and "_cloud_pai//" in (conn.schema or ""):
+            # Airflow cannot parse a URI scheme with "_" (RFC 3986): the whole URI, secret included,
+            # lands in `schema`. Mask it and say which scheme to use.
+            mask_secret(conn.schema)
+            raise AirflowException(
+                f"Connection '{self.pai_conn_id}' is a URI starting with 'alibaba_cloud_pai://', which Airflow "
+                f"cannot parse (a URI scheme may not contain '_'): write it as "
+                f"'alibaba-cloud-pai://<AccessKey ID>:<URL-encoded AccessKey secret>@/?region_id=cn-shanghai'"
+            )
+        self._extras = _parse_extra(self.pai_conn_id, conn.extra)
+        if self._extras.get("security_token"):
+            mask_secret(self._extras["security_token"])
         return conn
 
-    @cached_property
+    @property
     def extras(self) -> dict[str, Any]:
-        return dict(self._connection.extra_dejson or {})
+        """The connection's extra as a dict (one clear error if it is not a JSON object)."""
+        self._connection
+        return self._extras
 
     @property
     def region_id(self) -> str:
@@ -295,6 +173,11 @@ class AlibabaCloudBaseHook(BaseHook):
             raise AirflowException(
                 f"Connection '{self.pai_conn_id}' has no region_id: set the extra "
                 f'{{"region_id": "cn-shanghai"}} (or pass region_id=... to the hook/operator)'
+            )
+        if not isinstance(region, str) or not _REGION_RE.fullmatch(region):
+            raise AirflowException(
+                f"Connection '{self.pai_conn_id}': region_id {region!r} is not a region id: expected lower-case "
+                f"words joined by '-', e.g. cn-shanghai or ap-southeast-1"
             )
         return region
 
@@ -319,65 +202,47 @@ class AlibabaCloudBaseHook(BaseHook):
     @cached_property
     def credential_client(self):
         """An ``alibabacloud_credentials`` client for the connection's auth_type (no network here)."""
-        from alibabacloud_credentials.client import Client
-        from alibabacloud_credentials.models import Config
+        return build_credential_client(self.pai_conn_id, self.auth_type, self._field, self.extras)
 
-        auth_type = self.auth_type
-        missing = [_FIELD_NAMES.get(f, f) for f in _REQUIRED_FIELDS[auth_type] if not self._field(f)]
-        if missing:
-            raise AirflowException(
-                f"Connection '{self.pai_conn_id}' with auth_type '{auth_type}' is missing: {', '.join(missing)}"
-            )
-        if auth_type == "default_chain":
-            return Client()
-        x = self.extras
-        session = x.get("role_session_name") or f"airflow-{self.pai_conn_id}"
-        if auth_type == "access_key":
-            config = Config(type="access_key", access_key_id=self._field("login"),
-                            access_key_secret=self._field("password"))
-        elif auth_type == "sts":
-            config = Config(type="sts", access_key_id=self._field("login"),
-                            access_key_secret=self._field("password"), security_token=x["security_token"])
-        elif auth_type == "ram_role_arn":
-            config = Config(type="ram_role_arn", access_key_id=self._field("login"),
-                            access_key_secret=self._field("password"), security_token=x.get("security_token"),
-                            role_arn=x["role_arn"], role_session_name=session)
-        elif auth_type == "ecs_ram_role":
-            config = Config(type="ecs_ram_role", role_name=x.get("ecs_ram_role_name"))
-        else:  # oidc_role_arn
-            config = Config(type="oidc_role_arn", role_arn=x["role_arn"], oidc_provider_arn=x["oidc_provider_arn"],
-                            oidc_token_file_path=x["oidc_token_file_path"], role_session_name=session)
-        return Client(config)
-
-    def oss_credentials_provider(self) -> _OssCredentialsProvider:
+    def oss_credentials_provider(self) -> OssCredentialsProvider:
         """Credentials for oss2's ``ProviderAuthV4``, from the same credentials client."""
-        return _OssCredentialsProvider(self.credential_client)
+        return OssCredentialsProvider(self.credential_client)
 
     # ---- endpoints ----------------------------------------------------------------------------
+
+    def endpoint_type(self, service: str) -> str:
+        """public or vpc: the extra ``<service>_endpoint_type``, else ``endpoint_type``, else public."""
+        name = f"{service}_endpoint_type"
+        value = self.extras.get(name)
+        if value is None and service == "oss" and str(self.extras.get("oss_internal", "")).lower() in ("true", "1"):
+            value = "vpc"  # the older boolean extra
+        if value is None:
+            name, value = "endpoint_type", self.extras.get("endpoint_type")
+        value = str(value or "public").strip().lower()
+        if value not in ENDPOINT_TYPES:
+            raise AirflowException(
+                f"Connection '{self.pai_conn_id}': extra {name} is {value!r}; valid: {', '.join(ENDPOINT_TYPES)}"
+            )
+        return value
 
     def endpoint(self, service: str) -> tuple[str, str]:
         """("host[:port]", "http"|"https") for dataworks|eas|oss: the extra override, else the region default."""
         if service not in SERVICES:
             raise ValueError(f"service must be one of {', '.join(SERVICES)}, got {service!r}")
-        protocol = (self.extras.get("protocol") or "https").lower()
-        override = (self.extras.get(f"{service}_endpoint") or "").strip()
-        if override:
-            if "://" in override:
-                parts = urlsplit(override)
-                return parts.netloc, parts.scheme.lower()
-            return override.rstrip("/"), protocol
-        region = self.region_id
-        if service == "dataworks":
-            return _dataworks_endpoint_map().get(region) or f"dataworks-public.{region}.aliyuncs.com", protocol
-        if service == "eas":
-            if region not in EAS_REGIONS:
-                raise AirflowException(
-                    f"Connection '{self.pai_conn_id}': no known PAI-EAS endpoint for region {region!r} "
-                    f"(known: {', '.join(EAS_REGIONS)}); set the extra eas_endpoint"
-                )
-            return f"pai-eas.{region}.aliyuncs.com", protocol
-        internal = str(self.extras.get("oss_internal", "")).lower() in ("true", "1", "yes")
-        return f"oss-{region}{'-internal' if internal else ''}.aliyuncs.com", protocol
+        protocol = str(self.extras.get("protocol") or "https").strip().lower()
+        if protocol not in ("http", "https"):
+            raise AirflowException(f"Connection '{self.pai_conn_id}': extra protocol is {protocol!r}; valid: https, http")
+        try:
+            override = str(self.extras.get(f"{service}_endpoint") or "").strip()
+            if override:
+                return parse_endpoint(override, protocol, f"extra {service}_endpoint")
+            host, warning = default_endpoint(service, self.region_id, self.endpoint_type(service))
+        except EndpointError as exc:
+            raise AirflowException(f"Connection '{self.pai_conn_id}': {exc}") from None
+        if warning and (service, host) not in _warned:
+            _warned.add((service, host))
+            self.log.warning("Connection '%s': %s", self.pai_conn_id, warning)
+        return host, protocol
 
     def endpoint_url(self, service: str) -> str:
         host, protocol = self.endpoint(service)
@@ -410,9 +275,10 @@ class AlibabaCloudBaseHook(BaseHook):
             return None
         code, message, request_id, status, retry_after = found
         service = getattr(self, "service", "")
-        hint = error_hint(action, code, self.pai_conn_id, service, message or "")
+        region = self._region_id or self.extras.get("region_id") or ""
+        hint = error_hint(action, code, self.pai_conn_id, service, message or "", region)
         err = PaiApiError(action, code, message, request_id, status, hint=hint)
-        return err, is_retryable(code, status), retry_after
+        return err, is_retryable(code, status, action, message or ""), retry_after
 
     def _next_delay(self, action, attempt, started, slept, err, retryable, retry_after) -> float | None:
         """Seconds to wait before the next attempt, or None to give up."""
@@ -490,69 +356,3 @@ class AlibabaCloudBaseHook(BaseHook):
                 delay = self._delay_or_raise(action, exc, attempt, started, slept)
                 await self._async_sleep(delay)
                 slept += delay
-
-    # ---- connection form (legacy; the declarative form lives in get_provider_info) ------------
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Extra fields for Airflow < 3.2 (wtforms/flask_appbuilder may be absent on Airflow 3 core)."""
-        try:
-            from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
-            from flask_babel import lazy_gettext
-            from wtforms import BooleanField, PasswordField, StringField
-        except ImportError:
-            return {}
-        from airflow_provider_pai.get_provider_info import CONN_FIELDS
-
-        widgets: dict[str, Any] = {}
-        for name, spec in CONN_FIELDS.items():
-            label = lazy_gettext(spec["label"])
-            types = spec["schema"]["type"]
-            if "boolean" in (types if isinstance(types, list) else [types]):
-                widgets[name] = BooleanField(label, description=spec.get("description"))
-            elif spec["schema"].get("format") == "password":
-                widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget(), description=spec.get("description"))
-            else:
-                widgets[name] = StringField(label, widget=BS3TextFieldWidget(), description=spec.get("description"))
-        return widgets
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        from airflow_provider_pai.get_provider_info import UI_FIELD_BEHAVIOUR
-
-        return {
-            "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
-            "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
-            "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
-        }
-
-    def test_connection(self) -> tuple[bool, str]:
-        """The UI's Test button: one cheap read call per service, each reported on its own."""
-        from airflow_provider_pai.hooks.dataworks import DataWorksHook
-        from airflow_provider_pai.hooks.eas import EasHook
-        from airflow_provider_pai.hooks.oss import OssHook
-
-        results = []
-        for hook_class in (DataWorksHook, EasHook, OssHook):
-            hook = hook_class(pai_conn_id=self.pai_conn_id, region_id=self._region_id, retry_max_attempts=2)
-            results.append(hook.test_connection())
-        return all(ok for ok, _ in results), "; ".join(message for _, message in results)
-
-    def _eas_known(self) -> bool:
-        return bool(self.extras.get("eas_endpoint")) or self.region_id in EAS_REGIONS
-
-
-def _dataworks_endpoint_map() -> dict[str, str]:
-    """DataWorks' per-region endpoints from the SDK client (read without any network call)."""
-    global _DW_MAP
-    if _DW_MAP is None:
-        from alibabacloud_dataworks_public20200518.client import Client
-        from alibabacloud_tea_openapi.models import Config
-
-        # The map is set in __init__; a throwaway client with a dummy key and endpoint sends nothing.
-        client = Client(Config(access_key_id="unused", access_key_secret="unused", endpoint="unused.invalid"))
-        _DW_MAP = dict(client._endpoint_map or {})
-    return _DW_MAP
-
-
-_DW_MAP: dict[str, str] | None = None

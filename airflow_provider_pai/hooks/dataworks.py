@@ -6,7 +6,8 @@ import datetime
 import json
 from typing import Any
 
-from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook, check_success
+from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook
+from airflow_provider_pai.hooks.errors import check_success
 
 
 def bizdate_to_wire(bizdate: Any) -> str:

@@ -6,11 +6,41 @@ import json
 import time
 from typing import Any
 
-from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook, PaiApiError
+from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook
+from airflow_provider_pai.hooks.errors import PaiApiError, transport_code
 
-# Right after Running the gateway answers 503 "no healthy upstream" or an empty 404 for a while.
 _WARMUP_FIRST_DELAY = 0.5
 _WARMUP_MAX_DELAY = 5.0
+# The gateway's answers that heal by waiting (EAS "Appendix: service status codes"; F-GW-2, F-GW-3).
+PREDICT_RETRY_STATUSES = {
+    408: "request timed out in the queue or the processor",
+    429: "rate limit",
+    450: "instance queue full",
+    502: "gateway error",
+    503: "no ready instance (starting or restarting)",
+    504: "gateway timeout",
+}
+
+
+def _predict_hint(status: int | None, tls: bool, url: str) -> str:
+    if tls:
+        return (f"the TLS handshake with {url} failed: use the http:// endpoint EAS returns, or a CA the worker "
+                f"trusts; retrying cannot fix it")
+    if status == 400:
+        return "the service refused the request body, or the processor raised: check the payload format"
+    if status in (401, 403):
+        return "the service token was refused: check the service's token / generate_token"
+    if status == 404:
+        return "no such service at this endpoint: check the service name, region and eas_endpoint_type"
+    if status == 429:
+        return "the service's rate limit kept refusing calls: lower the request rate or raise metadata.rpc.rate_limit"
+    if status == 450:
+        return "the instances' queues stayed full: scale the service or raise metadata.rpc.max_queue_size"
+    if status == 408:
+        return "requests kept exceeding metadata.rpc.keepalive (default 5 s): raise it or send smaller payloads"
+    if status in (502, 503, 504, None):
+        return "the service is not serving: wait for Running (EasServiceSensor), check the network, or raise timeout"
+    return "the model answered with an error: check the model files and the payload format"
 
 
 def _config_body(service_config: Any) -> str:
@@ -160,16 +190,17 @@ class EasHook(AlibabaCloudBaseHook):
     # ---- calling the deployed model -----------------------------------------------------------
 
     def predict(self, service_name: str, payload: Any, *, timeout: float = 60.0) -> Any:
-        """POST ``payload`` to the service with its token; rides out warm-up 503s and empty 404s."""
+        """POST ``payload`` to the service with its token; retries the gateway's transient answers.
+
+        The endpoint is the service's ``IntranetEndpoint`` when the connection's EAS endpoint type is
+        vpc, else its ``InternetEndpoint``. Retried until ``timeout``: no connection, and the status
+        codes the EAS appendix describes as load or warm-up (``PREDICT_RETRY_STATUSES``); every other
+        answer is raised at once (rows F-GW-* in docs/cloud-fidelity.md).
+        """
         import requests
 
         service = self.describe_service(service_name)
-        url = service.get("InternetEndpoint") or service.get("IntranetEndpoint")
-        if not url:
-            raise PaiApiError("Predict", "NoEndpoint", f"service {service_name} has no endpoint yet "
-                              f"(status {service.get('Status')})", service.get("RequestId"))
-        if "://" not in url:
-            url = f"http://{url}"
+        url = self._predict_url(service_name, service)
         headers = {"Content-Type": "application/json"}
         if service.get("AccessToken"):
             headers["Authorization"] = service["AccessToken"]
@@ -190,26 +221,26 @@ class EasHook(AlibabaCloudBaseHook):
                         return resp.json()
                     except ValueError:
                         return text
-            # 429 is the gateway's rate limit: back off and retry as for warm-up (a 500 is the model's answer).
-            warming = status is None or status in (429, 503) or (status == 404 and not text.strip())
-            if not warming or time.monotonic() + delay > deadline:
-                code = f"HTTP{status}" if status else "ConnectionError"
+            tls = status is None and transport_code(text) == "TLSError"
+            retry = not tls and (status is None or status in PREDICT_RETRY_STATUSES)
+            if not retry or time.monotonic() + delay > deadline:
+                code = f"HTTP{status}" if status else ("TLSError" if tls else "ConnectionError")
                 raise PaiApiError("Predict", code, f"{service_name}: {text[:500]}", request_id, status,
-                                  hint=self._predict_hint(status))
-            self.log.warning("Predict %s answered %s (warming up or rate-limited); retrying in %.1f s",
-                             service_name, status or "no connection", delay)
+                                  hint=_predict_hint(status, tls, url))
+            self.log.warning("Predict %s answered %s (%s); retrying in %.1f s", service_name,
+                             status or "no connection", PREDICT_RETRY_STATUSES.get(status, "unreachable"), delay)
             self._sleep(delay)
             delay = min(delay * 2, _WARMUP_MAX_DELAY)
 
-    @staticmethod
-    def _predict_hint(status: int | None) -> str:
-        if status in (401, 403):
-            return "the service token was refused: check the service's token / generate_token"
-        if status == 429:
-            return "the service's rate limit was hit: lower the request rate or scale the service"
-        if status in (404, 503, None):
-            return "the service is not serving yet: wait for Running (EasServiceSensor) or raise timeout"
-        return "the model answered with an error: check the model files and the payload format"
+    def _predict_url(self, service_name: str, service: dict) -> str:
+        vpc = self.endpoint_type("eas") == "vpc"
+        first, second = ("IntranetEndpoint", "InternetEndpoint") if vpc else ("InternetEndpoint", "IntranetEndpoint")
+        url = service.get(first) or (None if vpc else service.get(second))
+        if not url:
+            raise PaiApiError("Predict", "NoEndpoint", f"service {service_name} has no {first} "
+                              f"(status {service.get('Status')})", service.get("RequestId"),
+                              hint="wait for the service to run; for the other network set eas_endpoint_type")
+        return url if "://" in url else f"http://{url}"
 
     def test_connection(self) -> tuple[bool, str]:
         """ListServices with PageSize=1: cheap and read-only."""

@@ -155,17 +155,17 @@ def test_dataworks_test_connection(pai_emulator):
 
 def test_connection_type_test_button_reads_from_every_service(pai_emulator, monkeypatch):
     """The connection form's Test button uses the connection type's hook: it must reach all three services."""
-    from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook
+    from airflow_provider_pai.hooks.connection import PaiConnectionHook
 
     pai_emulator.reset_calls()
-    ok, message = AlibabaCloudBaseHook().test_connection()
+    ok, message = PaiConnectionHook().test_connection()
     assert ok, message
     calls = pai_emulator.calls()
     assert set(calls) >= {"dataworks", "eas", "oss"}, calls
     conn = json.loads(pai_emulator.connection_json())
     conn["password"] = "not-the-secret"
     monkeypatch.setenv("AIRFLOW_CONN_PAI_WRONG", json.dumps(conn))
-    ok, message = AlibabaCloudBaseHook(pai_conn_id="pai_wrong").test_connection()
+    ok, message = PaiConnectionHook(pai_conn_id="pai_wrong").test_connection()
     assert ok is False and "SignatureDoesNotMatch" in message and "not-the-secret" not in message
 
 
@@ -292,3 +292,121 @@ def test_oss_errors_are_classified(pai_emulator):
 def test_oss_test_connection(pai_emulator):
     ok, message = OssHook().test_connection()
     assert ok, message
+
+
+# ---- errors that will not heal, over the wire ----------------------------------------------------
+
+
+def _conn_with(monkeypatch, pai_emulator, conn_id, **extra):
+    conn = json.loads(pai_emulator.connection_json())
+    conn["extra"].update(extra)
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    return conn_id
+
+
+@pytest.mark.parametrize(
+    "status, code, hint",
+    [
+        (429, "Throttling.Api.Risk", "daily API quota"),
+        (429, "Throttling.Resource", "edition"),
+        (500, "Forbidden.Not.Server", "not offered in region"),
+    ],
+)
+def test_dataworks_errors_that_will_not_heal_fail_at_once(pai_emulator, status, code, hint):
+    hook = hooks(DataWorksHook)
+    pai_emulator.reset_calls()
+    pai_emulator.fault(service="dataworks", action="GetNode", kind="error", status=status, code=code, count=5)
+    with pytest.raises(PaiApiError) as info:
+        hook.get_node(NODE_ID)
+    assert (info.value.code, info.value.status_code) == (code, status)
+    assert hint in str(info.value)
+    assert hook.sleeps == [] and calls_of(pai_emulator, "dataworks", "GetNode") == 1
+
+
+def test_eas_daily_quota_style_errors_fail_at_once_in_the_async_path_too(pai_emulator):
+    import asyncio
+
+    slept: list[float] = []
+
+    async def fake_sleep(seconds):
+        slept.append(seconds)
+
+    hook = EasHook(async_sleep=fake_sleep)
+    pai_emulator.fault(service="eas", action="DescribeService", kind="error", status=500,
+                       code="Forbidden.Not.Server", count=5)
+    with pytest.raises(PaiApiError) as info:
+        asyncio.run(hook.describe_service_async("churn_model"))
+    assert info.value.code == "Forbidden.Not.Server" and slept == []
+
+
+@pytest.mark.parametrize("hook_class, call", [
+    (DataWorksHook, lambda hook: hook.get_node(NODE_ID)),
+    (EasHook, lambda hook: hook.describe_service("churn_model")),
+    (OssHook, lambda hook: hook.get_object("pai-demo", "models/churn/initial/model.json")),
+])
+def test_tls_to_a_plain_http_endpoint_fails_in_one_attempt_with_a_protocol_hint(
+        pai_emulator, monkeypatch, hook_class, call):
+    https = pai_emulator.url.replace("http://", "https://")
+    conn_id = _conn_with(monkeypatch, pai_emulator, "pai_tls", dataworks_endpoint=https, eas_endpoint=https,
+                         oss_endpoint=https)
+    hook = hooks(hook_class, pai_conn_id=conn_id)
+    with pytest.raises(PaiApiError) as info:
+        call(hook)
+    assert info.value.code == "TLSError", str(info.value)
+    assert '"protocol": "http"' in str(info.value) and hook.sleeps == []
+
+
+def test_oss_wrong_signing_region_gets_a_region_hint(pai_emulator, monkeypatch):
+    conn_id = _conn_with(monkeypatch, pai_emulator, "pai_region", region_id="cn-beijing")
+    hook = hooks(OssHook, pai_conn_id=conn_id)
+    with pytest.raises(PaiApiError) as info:
+        hook.get_object("pai-demo", "models/churn/initial/model.json")
+    assert info.value.code == "SignatureDoesNotMatch" and "signing region" in info.value.message
+    assert "region_id" in info.value.hint and "AccessKey secret" not in info.value.hint
+
+
+# ---- the prediction gateway: retry exactly the transient answers ---------------------------------
+
+
+@pytest.mark.parametrize("status", [408, 429, 450, 502, 503, 504])
+def test_predict_retries_the_gateways_transient_answers(pai_emulator, status):
+    hook = hooks(EasHook)
+    pai_emulator.advance_clock(3600)
+    pai_emulator.fault(service="predict", action="*", kind="error", status=status, code="Injected", count=2)
+    answer = hook.predict("churn_model", {"instances": [[1.0, 2.0]]}, timeout=600)
+    assert len(answer["predictions"]) == 1 and len(hook.sleeps) == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 405, 500, 501])
+def test_predict_raises_the_other_answers_at_once(pai_emulator, status):
+    hook = hooks(EasHook)
+    pai_emulator.advance_clock(3600)
+    pai_emulator.fault(service="predict", action="*", kind="error", status=status, code="Injected", count=2)
+    with pytest.raises(PaiApiError) as info:
+        hook.predict("churn_model", {"instances": [[1.0, 2.0]]}, timeout=600)
+    assert info.value.status_code == status and hook.sleeps == []
+
+
+def test_predict_over_the_vpc_uses_the_intranet_endpoint(pai_emulator, monkeypatch):
+    conn_id = _conn_with(monkeypatch, pai_emulator, "pai_vpc", endpoint_type="vpc")
+    hook = hooks(EasHook, pai_conn_id=conn_id)
+    pai_emulator.advance_clock(3600)
+    service = hook.describe_service("churn_model")
+    assert hook._predict_url("churn_model", service).startswith(service["IntranetEndpoint"].split("/api/")[0])
+    assert len(hook.predict("churn_model", {"instances": [[1.0, 2.0]]})["predictions"]) == 1
+
+
+def test_tls_failure_in_the_async_path_fails_in_one_attempt(pai_emulator, monkeypatch):
+    import asyncio
+
+    slept: list[float] = []
+
+    async def fake_sleep(seconds):
+        slept.append(seconds)
+
+    https = pai_emulator.url.replace("http://", "https://")
+    conn_id = _conn_with(monkeypatch, pai_emulator, "pai_tls_async", eas_endpoint=https)
+    hook = EasHook(pai_conn_id=conn_id, async_sleep=fake_sleep)
+    with pytest.raises(PaiApiError) as info:
+        asyncio.run(hook.describe_service_async("churn_model"))
+    assert info.value.code == "TLSError" and slept == []

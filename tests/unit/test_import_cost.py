@@ -12,7 +12,8 @@ def test_hook_modules_import_no_sdk():
     code = (
         "import sys\n"
         "import airflow_provider_pai.hooks.base, airflow_provider_pai.hooks.dataworks\n"
-        "import airflow_provider_pai.hooks.eas, airflow_provider_pai.hooks.oss\n"
+        "import airflow_provider_pai.hooks.eas, airflow_provider_pai.hooks.oss, airflow_provider_pai.hooks.connection\n"
+        "import airflow_provider_pai.hooks.errors, airflow_provider_pai.hooks.endpoints\n"
         "import airflow_provider_pai.get_provider_info\n"
         f"loaded = sorted(m for m in sys.modules if m.split('.')[0].startswith({SDK_PREFIXES!r}))\n"
         "assert not loaded, loaded\n"

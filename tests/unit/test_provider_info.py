@@ -26,15 +26,19 @@ def test_provider_info_matches_airflow_schema():
 def test_connection_type_and_form():
     (conn,) = get_provider_info()["connection-types"]
     assert conn["connection-type"] == "alibaba_cloud_pai"
-    assert conn["hook-class-name"] == "airflow_provider_pai.hooks.base.AlibabaCloudBaseHook"
+    assert conn["hook-class-name"] == "airflow_provider_pai.hooks.connection.PaiConnectionHook"
     fields = conn["conn-fields"]
-    assert fields["region_id"]["schema"]["type"] == "string" and fields["region_id"]["schema"]["minLength"] == 1
+    # Not required to the form (a required empty field is red before the user typed): the hook checks it.
+    assert "null" in fields["region_id"]["schema"]["type"] and fields["region_id"]["schema"]["pattern"]
     assert fields["auth_type"]["schema"]["enum"] == [
         "access_key", "sts", "ram_role_arn", "ecs_ram_role", "oidc_role_arn", "default_chain"]
     assert fields["security_token"]["schema"]["format"] == "password"
     for extra in ("role_arn", "role_session_name", "ecs_ram_role_name", "oidc_provider_arn", "oidc_token_file_path",
                   "dataworks_endpoint", "eas_endpoint", "oss_endpoint", "protocol"):
         assert extra in fields
+    assert fields["endpoint_type"]["schema"]["enum"] == ["public", "vpc"]
+    assert fields["dataworks_api_version"]["schema"]["enum"] == ["auto", "2020-05-18", "2024-05-18"]
+    assert fields["dataworks_api_version"]["schema"]["default"] == "auto"
     behaviour = conn["ui-field-behaviour"]
     assert set(behaviour["hidden-fields"]) == {"host", "schema", "port"}
     assert behaviour["relabeling"] == {"login": "AccessKey ID", "password": "AccessKey Secret"}
@@ -79,3 +83,21 @@ def test_airflow_cli_discovers_the_provider_and_the_connection_type(airflow_env)
     hooks = airflow_env.airflow("providers", "hooks", "-o", "json")
     assert hooks.returncode == 0, hooks.stderr
     assert "alibaba_cloud_pai" in hooks.stdout
+
+
+def test_the_form_shows_what_an_access_key_user_needs_first():
+    """Airflow 3 renders extras in declaration order, grouped by schema.section (collapsible), and shows a
+    placeholder plus a suggestion list for string fields that have schema.examples."""
+    (conn,) = get_provider_info()["connection-types"]
+    fields = conn["conn-fields"]
+    unsectioned = [name for name, spec in fields.items() if "section" not in spec["schema"]]
+    assert unsectioned == ["region_id", "auth_type", "endpoint_type", "dataworks_api_version"]
+    assert list(fields)[: len(unsectioned)] == unsectioned  # before every sectioned field
+    for name in ("security_token", "role_arn", "oidc_provider_arn"):
+        assert "credentials" in fields[name]["schema"]["section"]
+    for name in ("dataworks_endpoint", "eas_endpoint", "oss_endpoint", "eas_endpoint_type", "protocol"):
+        assert "Endpoints" in fields[name]["schema"]["section"]
+    assert "cn-shanghai" in fields["region_id"]["schema"]["examples"]
+    # Per-service network fields have no default: a default would override the connection-wide one.
+    for service in ("dataworks", "eas", "oss"):
+        assert "default" not in fields[f"{service}_endpoint_type"]["schema"]

@@ -9,96 +9,10 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook, PaiApiError, check_success
-
-SECRET = "s3cr3t-AccessKeySecret-value"
-TOKEN = "sts-token-CAIS-very-secret"
-
-
-def set_conn(monkeypatch, conn_id="pai_test", login="LTAIexample", password=SECRET, **extra):
-    extra.setdefault("region_id", "cn-shanghai")
-    monkeypatch.setenv(
-        f"AIRFLOW_CONN_{conn_id.upper()}",
-        json.dumps({"conn_type": "alibaba_cloud_pai", "login": login, "password": password, "extra": extra}),
-    )
-    return conn_id
-
-
-def make_hook(monkeypatch, sleeps=None, **extra):
-    conn_id = set_conn(monkeypatch, **extra)
-    sleeps = [] if sleeps is None else sleeps
-    return AlibabaCloudBaseHook(pai_conn_id=conn_id, sleep=sleeps.append)
-
-
-# ---- real SDK exceptions, built the way the SDK builds them -------------------------------------
-
-
-def client_exc(code, status=400, request_id="REQ-1", message="denied"):
-    from alibabacloud_tea_openapi.exceptions import ClientException
-
-    err = {"RequestId": request_id, "Code": code, "Message": message}
-    return ClientException(status_code=status, code=code, message=f"code: {status}, {message} request id: {request_id}",
-                           data=err, request_id=request_id)
-
-
-def server_exc(code="InternalError", status=500, request_id="REQ-5"):
-    from alibabacloud_tea_openapi.exceptions import ServerException
-
-    return ServerException(status_code=status, code=code, message=f"code: {status}, boom request id: {request_id}",
-                           data={"RequestId": request_id, "Code": code}, request_id=request_id)
-
-
-def throttling_exc(retry_after_ms, code="Throttling.User", status=429):
-    from alibabacloud_tea_openapi.exceptions import ThrottlingException
-
-    return ThrottlingException(status_code=status, code=code, message=f"code: {status}, slow down request id: T",
-                               retry_after=retry_after_ms, data={"RequestId": "T"}, request_id="T")
-
-
-def unretryable(inner):
-    from darabonba.exceptions import UnretryableException
-    from darabonba.policy.retry import RetryPolicyContext
-
-    return UnretryableException(RetryPolicyContext(retries_attempted=0, exception=inner))
-
-
-def connection_refused():
-    from darabonba.exceptions import RetryError
-
-    # What darabonba's core raises for any IOError from requests (refused, reset, timeout).
-    return unretryable(RetryError("HTTPConnectionPool(host='127.0.0.1', port=9): Connection refused"))
-
-
-def gateway_page():
-    try:
-        json.loads("<html><body>502 Bad Gateway</body></html>")
-    except json.JSONDecodeError as exc:
-        return unretryable(exc)
-
-
-def oss_server_error(status, code):
-    from oss2.exceptions import ServerError
-
-    return ServerError(status, {"x-oss-request-id": "OSS-REQ"}, b"<Error/>", {"Code": code, "Message": "oss says no"})
-
-
-def oss_request_error():
-    import requests
-    from oss2.exceptions import RequestError
-
-    return RequestError(requests.exceptions.ConnectionError("Connection reset by peer"))
-
-
-def failing(errors, result="ok"):
-    calls = []
-
-    def fn():
-        calls.append(1)
-        if len(calls) <= len(errors):
-            raise errors[len(calls) - 1]
-        return result
-
-    fn.calls = calls
-    return fn
+from tests.unit.hooks.sdk_errors import (
+    SECRET, TOKEN, client_exc, connection_refused, failing, gateway_page, make_hook, oss_request_error,
+    oss_server_error, server_exc, set_conn, throttling_exc,
+)
 
 
 # ---- retry classification -----------------------------------------------------------------------
@@ -208,22 +122,6 @@ def test_backoff_honours_retry_after(monkeypatch):
     assert sleeps[0] >= 7.0
 
 
-def test_success_false_is_an_error(monkeypatch):
-    body = {"Success": False, "ErrorCode": "Invalid.Param", "ErrorMessage": "bad id", "RequestId": "R9",
-            "HttpStatusCode": 200}
-    with pytest.raises(PaiApiError) as info:
-        check_success("GetInstance", body)
-    assert (info.value.code, info.value.message, info.value.request_id) == ("Invalid.Param", "bad id", "R9")
-    assert check_success("GetInstance", {"Success": True, "Data": 1}) == {"Success": True, "Data": 1}
-
-    class Model:  # the SDK's response bodies expose to_map()
-        def to_map(self):
-            return body
-
-    with pytest.raises(PaiApiError):
-        check_success("GetInstance", Model())
-
-
 def test_success_false_with_a_throttling_code_is_retried(monkeypatch):
     sleeps = []
     hook = make_hook(monkeypatch, sleeps)
@@ -306,7 +204,7 @@ def test_one_warning_per_retry_without_secrets(monkeypatch, caplog):
     hook._log = logging.getLogger("test.pai.retry")  # a plain logger caplog can see
     with caplog.at_level(logging.WARNING, logger="test.pai.retry"):
         hook.call("GetInstance", failing([server_exc(), throttling_exc(1000)]))
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "test.pai.retry"]
     assert len(warnings) == 2
     assert "GetInstance" in warnings[0] and "InternalError" in warnings[0] and "retry 1" in warnings[0]
     assert all(SECRET not in w for w in warnings)
@@ -467,18 +365,134 @@ def test_default_endpoints_per_region(monkeypatch):
     assert hook.endpoint("oss") == ("oss-cn-hangzhou.aliyuncs.com", "https")
 
 
-def test_unmapped_region_defaults(monkeypatch):
+def test_a_region_no_sdk_table_knows_gets_the_documented_pattern_with_one_warning(monkeypatch, caplog):
+    from airflow_provider_pai.hooks import base
+
+    monkeypatch.setattr(base, "_warned", set())
     hook = make_hook(monkeypatch, region_id="xx-nowhere-1")
-    assert hook.endpoint("dataworks") == ("dataworks-public.xx-nowhere-1.aliyuncs.com", "https")
-    with pytest.raises(AirflowException, match="eas_endpoint") as info:
+    hook._log = logging.getLogger("test.pai.endpoints")
+    with caplog.at_level(logging.WARNING, logger="test.pai.endpoints"):
+        assert hook.endpoint("dataworks") == ("dataworks.xx-nowhere-1.aliyuncs.com", "https")
+        assert hook.endpoint("eas") == ("pai-eas.xx-nowhere-1.aliyuncs.com", "https")
         hook.endpoint("eas")
-    assert "cn-shanghai" in str(info.value)  # lists the known regions
+    warnings = [r.getMessage() for r in caplog.records if r.name == "test.pai.endpoints"]
+    assert len(warnings) == 2 and all("xx-nowhere-1" in w and "_endpoint" in w for w in warnings)
     assert make_hook(monkeypatch, region_id="xx-nowhere-1", eas_endpoint="eas.local").endpoint("eas")[0] == "eas.local"
 
 
-def test_vpc_oss_endpoint(monkeypatch):
-    hook = make_hook(monkeypatch, region_id="cn-beijing", oss_internal=True)
-    assert hook.endpoint("oss") == ("oss-cn-beijing-internal.aliyuncs.com", "https")
+@pytest.mark.parametrize("region", ["cn-zhangjiakou", "cn-chengdu", "us-east-1", "us-west-1",
+                                    "cn-shanghai-finance-1", "cn-north-2-gov-1"])
+def test_every_region_of_the_eas_sdk_table_is_accepted(monkeypatch, region):
+    assert make_hook(monkeypatch, region_id=region).endpoint("eas") == (f"pai-eas.{region}.aliyuncs.com", "https")
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ({"endpoint_type": "vpc"}, {"dataworks": "dataworks-vpc.cn-beijing.aliyuncs.com",
+                                    "eas": "pai-eas-manage-vpc.cn-beijing.aliyuncs.com",
+                                    "oss": "oss-cn-beijing-internal.aliyuncs.com"}),
+        ({"endpoint_type": "vpc", "eas_endpoint_type": "public"},
+         {"dataworks": "dataworks-vpc.cn-beijing.aliyuncs.com", "eas": "pai-eas.cn-beijing.aliyuncs.com",
+          "oss": "oss-cn-beijing-internal.aliyuncs.com"}),
+        ({"oss_endpoint_type": "VPC"}, {"dataworks": "dataworks.cn-beijing.aliyuncs.com",
+                                        "eas": "pai-eas.cn-beijing.aliyuncs.com",
+                                        "oss": "oss-cn-beijing-internal.aliyuncs.com"}),
+        ({"oss_internal": True}, {"oss": "oss-cn-beijing-internal.aliyuncs.com",
+                                  "dataworks": "dataworks.cn-beijing.aliyuncs.com"}),
+        ({"endpoint_type": "vpc", "dataworks_endpoint": "http://10.0.0.5:80"},
+         {"dataworks": "10.0.0.5:80", "oss": "oss-cn-beijing-internal.aliyuncs.com"}),
+    ],
+)
+def test_endpoint_type_public_or_vpc_per_service(monkeypatch, extra, expected):
+    hook = make_hook(monkeypatch, region_id="cn-beijing", **extra)
+    for service, host in expected.items():
+        assert hook.endpoint(service)[0] == host
+
+
+def test_bad_endpoint_type_names_the_extra_and_the_valid_values(monkeypatch):
+    hook = make_hook(monkeypatch, eas_endpoint_type="intranet")
+    with pytest.raises(AirflowException, match=r"eas_endpoint_type is 'intranet'; valid: public, vpc") as info:
+        hook.endpoint("eas")
+    assert "pai_test" in str(info.value)
+
+
+def test_dataworks_vpc_in_a_centrally_served_region_is_refused_with_the_fix(monkeypatch):
+    hook = make_hook(monkeypatch, region_id="cn-qingdao", endpoint_type="vpc")
+    with pytest.raises(AirflowException, match="dataworks_endpoint_type to public"):
+        hook.endpoint("dataworks")
+
+
+@pytest.mark.parametrize(
+    "value, fragment",
+    [
+        ("https://gw.example.com/dataworks", "'/dataworks'"),
+        ("gw.example.com/prefix/", "'/prefix/'"),
+        ("http://gw.example.com/?x=1", "?x=1"),
+        ("ftp://gw.example.com", "http or https"),
+        ("http://", "names no host"),
+    ],
+)
+def test_an_endpoint_with_a_path_or_a_bad_scheme_is_refused(monkeypatch, value, fragment):
+    hook = make_hook(monkeypatch, dataworks_endpoint=value)
+    with pytest.raises(AirflowException) as info:
+        hook.endpoint("dataworks")
+    assert fragment in str(info.value) and "dataworks_endpoint" in str(info.value) and "pai_test" in str(info.value)
+
+
+def test_an_endpoint_with_credentials_is_refused_without_echoing_them(monkeypatch):
+    hook = make_hook(monkeypatch, oss_endpoint=f"https://ak:{SECRET}@oss.example.com")
+    with pytest.raises(AirflowException, match="without user or password") as info:
+        hook.endpoint("oss")
+    assert SECRET not in str(info.value)
+
+
+def test_bad_protocol_is_named(monkeypatch):
+    with pytest.raises(AirflowException, match="extra protocol is 'tcp'; valid: https, http"):
+        make_hook(monkeypatch, protocol="tcp").endpoint("oss")
+
+
+def test_a_malformed_region_id_is_refused(monkeypatch):
+    with pytest.raises(AirflowException, match="region_id 'CN Shanghai' is not a region id"):
+        make_hook(monkeypatch, region_id="CN Shanghai").region_id
+
+
+# ---- connection forms users write -----------------------------------------------------------------
+
+
+def test_extra_that_is_not_json_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_PAI_BADJSON", json.dumps(
+        {"conn_type": "alibaba_cloud_pai", "login": "AK", "password": SECRET,
+         "extra": '{"region_id": "cn-shanghai", "security_token": "' + TOKEN + '",}'}))
+    hook = AlibabaCloudBaseHook(pai_conn_id="pai_badjson")
+    with pytest.raises(AirflowException) as info:
+        hook.region_id
+    text = str(info.value)
+    assert "pai_badjson" in text and "not valid JSON" in text and "line 1 column" in text
+    assert TOKEN not in text and SECRET not in text
+
+
+def test_extra_that_is_json_but_not_an_object_is_refused(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_PAI_LIST", json.dumps(
+        {"conn_type": "alibaba_cloud_pai", "login": "AK", "password": SECRET, "extra": '["cn-shanghai"]'}))
+    with pytest.raises(AirflowException, match="must be a JSON object.*not a JSON list"):
+        AlibabaCloudBaseHook(pai_conn_id="pai_list").extras
+
+
+def test_the_uri_form_with_dashes_works(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_PAI_URI", "alibaba-cloud-pai://LTAIuri:se%2Fcret@/?region_id=cn-hangzhou")
+    hook = AlibabaCloudBaseHook(pai_conn_id="pai_uri")
+    assert hook.region_id == "cn-hangzhou"
+    cred = hook.credential_client.get_credential()
+    assert (cred.get_access_key_id(), cred.get_access_key_secret()) == ("LTAIuri", "se/cret")
+
+
+def test_the_uri_form_with_underscores_names_the_scheme_to_use_without_the_secret(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_PAI_URI", f"alibaba_cloud_pai://LTAIuri:{SECRET}@/?region_id=cn-hangzhou")
+    with pytest.raises(AirflowException) as info:
+        AlibabaCloudBaseHook(pai_conn_id="pai_uri").region_id
+    text = str(info.value)
+    assert "alibaba-cloud-pai://" in text and "pai_uri" in text and SECRET not in text
 
 
 # ---- secrets ------------------------------------------------------------------------------------
@@ -504,19 +518,6 @@ def test_secret_and_token_are_masked_when_read(monkeypatch):
     assert SECRET not in redacted and TOKEN[::-1] not in redacted
 
 
-def test_legacy_form_methods(monkeypatch):
-    behaviour = AlibabaCloudBaseHook.get_ui_field_behaviour()
-    assert set(behaviour["hidden_fields"]) == {"host", "schema", "port"}
-    assert behaviour["relabeling"] == {"login": "AccessKey ID", "password": "AccessKey Secret"}
-    widgets = AlibabaCloudBaseHook.get_connection_form_widgets()
-    try:
-        import wtforms  # noqa: F401
-    except ImportError:
-        assert widgets == {}  # Airflow 3 core without the FAB UI: no widgets, no crash
-    else:
-        assert "region_id" in widgets and "security_token" in widgets
-
-
 async def test_async_calls_build_the_client_off_the_event_loop():
     """Reading the connection and importing the SDK block for seconds: not on a triggerer's loop."""
     import threading
@@ -535,8 +536,3 @@ async def test_async_calls_build_the_client_off_the_event_loop():
     await hook.ready_async()
     await hook.ready_async()  # built once
     assert len(built_in) == 1 and built_in[0] != loop_thread
-
-
-def test_a_bad_sts_token_gets_the_token_hint_even_when_oss_calls_it_an_access_key_error():
-    err = PaiApiError("GetObject", "InvalidAccessKeyId", "The security token you provided is invalid.", "RID", 403)
-    assert "STS token" in str(err) and "security_token" in str(err)

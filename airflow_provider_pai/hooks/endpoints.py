@@ -1,0 +1,122 @@
+"""Default endpoints per service and region, from the SDKs' own endpoint tables.
+
+Pure functions of (service, region): no connection, no network. SDK modules are imported only
+inside ``sdk_endpoint_map`` (DAG files importing operators must parse fast).
+"""
+
+from __future__ import annotations
+
+import functools
+
+SERVICES = ("dataworks", "eas", "oss")
+
+# The SDK client classes whose constructor fills the region table (module, class).
+_SDK_CLIENTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "dataworks": (
+        ("alibabacloud_dataworks_public20200518.client", "Client"),
+        ("alibabacloud_dataworks_public20240518.client", "Client"),
+    ),
+    "eas": (("alibabacloud_eas20210701.client", "Client"),),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def sdk_endpoint_map(service: str) -> dict[str, str]:
+    """``{region: host}`` as the service's SDK clients ship it (the union over API versions).
+
+    The only place that reads an SDK-private attribute: the Tea SDK clients keep their region table
+    in ``Client._endpoint_map``, set in ``__init__``, with no public accessor (``get_endpoint``
+    takes the map as an argument). A throwaway client with a dummy key and endpoint sends nothing.
+    ``tests/unit/hooks/test_endpoints.py`` fails loudly if an SDK upgrade renames or empties it.
+    """
+    import importlib
+
+    from alibabacloud_tea_openapi.models import Config
+
+    table: dict[str, str] = {}
+    for module_name, class_name in _SDK_CLIENTS.get(service, ()):
+        try:
+            client_class = getattr(importlib.import_module(module_name), class_name)
+        except ImportError:  # an optional API version that is not installed
+            continue
+        client = client_class(Config(access_key_id="unused", access_key_secret="unused", endpoint="unused.invalid"))
+        for region, host in (getattr(client, "_endpoint_map", None) or {}).items():
+            table.setdefault(region, host)
+    return table
+
+
+ENDPOINT_TYPES = ("public", "vpc")
+# Documented host patterns per (service, endpoint type); rows in docs/cloud-fidelity.md.
+_PATTERNS = {
+    ("dataworks", "public"): "dataworks.{region}.aliyuncs.com",  # F-END-DW1
+    ("dataworks", "vpc"): "dataworks-vpc.{region}.aliyuncs.com",  # F-END-DW2
+    ("eas", "public"): "pai-eas.{region}.aliyuncs.com",  # F-END-EAS1
+    ("eas", "vpc"): "pai-eas-manage-vpc.{region}.aliyuncs.com",  # F-END-EAS2 (unverified)
+    ("oss", "public"): "oss-{region}.aliyuncs.com",  # F-END-OSS1
+    ("oss", "vpc"): "oss-{region}-internal.aliyuncs.com",  # F-END-OSS2
+}
+# DataWorks serves these regions from its central endpoint and lists no VPC endpoint (F-END-DW3).
+_CENTRAL_DATAWORKS = "dataworks.aliyuncs.com"
+
+
+class EndpointError(ValueError):
+    """An endpoint setting that cannot work; the message names the extra and the fix."""
+
+
+def default_endpoint(service: str, region: str, endpoint_type: str = "public") -> tuple[str, str | None]:
+    """(host, warning or None): the SDK table's host for a public endpoint, else the documented pattern.
+
+    The warning says when the region is in no SDK table (the pattern is then a best guess).
+    """
+    if service not in SERVICES:
+        raise ValueError(f"service must be one of {', '.join(SERVICES)}, got {service!r}")
+    if endpoint_type not in ENDPOINT_TYPES:
+        raise ValueError(f"endpoint_type must be one of {', '.join(ENDPOINT_TYPES)}, got {endpoint_type!r}")
+    pattern = _PATTERNS[(service, endpoint_type)].format(region=region)
+    if service == "oss":  # one documented pattern for every region; oss2 has no table
+        return pattern, None
+    table = sdk_endpoint_map(service)
+    known = table.get(region)
+    if known is None:
+        return pattern, (
+            f"region {region!r} is in no {service} SDK endpoint table (known: {', '.join(sorted(table))}); "
+            f"using the documented pattern {pattern}: set {service}_endpoint if that host does not answer"
+        )
+    if endpoint_type == "public":
+        return known, None
+    if service == "dataworks" and known == _CENTRAL_DATAWORKS:
+        raise EndpointError(
+            f"DataWorks lists no VPC endpoint for region {region!r} (it is served by {_CENTRAL_DATAWORKS}): "
+            f"set dataworks_endpoint_type to public, or dataworks_endpoint to the host to use"
+        )
+    return pattern, None
+
+
+def parse_endpoint(value: str, default_protocol: str, extra_name: str) -> tuple[str, str]:
+    """("host[:port]", protocol) from ``host[:port]`` or ``scheme://host[:port]``; refuses anything else.
+
+    The SDKs send every request to the endpoint's root (RPC ``/``, ROA ``/api/v2/...``, OSS
+    ``/<bucket>/<key>``), so a path cannot be honoured: it is refused rather than silently dropped.
+    """
+    text = value.strip()
+    if "://" in text:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(text)
+        host, path, extra, protocol = parts.netloc, parts.path, parts.query or parts.fragment, parts.scheme.lower()
+    else:
+        host, _, path = text.partition("/")
+        path, extra, protocol = "/" + path if path else "", "", default_protocol
+    if "@" in host:  # checked first: the value may hold a secret, so it is not echoed
+        raise EndpointError(f"{extra_name}: give host[:port] without user or password (credentials go in "
+                            f"login/password)")
+    if protocol not in ("http", "https"):
+        raise EndpointError(f"{extra_name} {value!r}: the scheme must be http or https, got {protocol!r}")
+    if path.strip("/") or extra:
+        raise EndpointError(
+            f"{extra_name} {value!r} has a path or query ({(path + ('?' + extra if extra else '')).strip()!r}): "
+            f"the SDKs send requests to the endpoint's root, so give host[:port] or scheme://host[:port]"
+        )
+    if not host:
+        raise EndpointError(f"{extra_name} {value!r} names no host: give host[:port] or scheme://host[:port]")
+    return host, protocol
