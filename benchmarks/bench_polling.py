@@ -173,16 +173,16 @@ def main() -> None:
     args = parse_args(__doc__)
     run_seconds = 600.0 if args.quick else 7200.0
     from airflow_provider_pai.hooks.dataworks import DataWorksHook
-    from airflow_provider_pai.utils import polling
+    from airflow_provider_pai.utils import dataworks, polling
 
     paths = dict(list(PATHS.items())[:1]) if args.quick else PATHS
     results: list[dict] = []
     with emulator(scenario(run_seconds, len(paths))) as emu, ExitStack() as stack:
         vt = VirtualTime(emu)
-        real_elapsed = polling.instance_elapsed
-        stack.enter_context(mock.patch("airflow_provider_pai.triggers.dataworks.instance_elapsed",
+        real_elapsed = dataworks.instance_elapsed
+        stack.enter_context(mock.patch("airflow_provider_pai.utils.dataworks.instance_elapsed",
                                        lambda inst, now=None: real_elapsed(inst, vt.now() if now is None else now)))
-        stack.enter_context(mock.patch("airflow_provider_pai.sensors.dataworks.wait_until",
+        stack.enter_context(mock.patch("airflow_provider_pai.mixins.dataworks.wait_until",
                                        functools.partial(polling.wait_until, clock=vt.now, sleep=vt.sleep)))
         stack.enter_context(mock.patch("airflow_provider_pai.triggers.dataworks.wait_until_async",
                                        functools.partial(polling.wait_until_async, clock=vt.now,

@@ -121,7 +121,7 @@ async def triggers(ids: list[int], interval: float) -> dict:
 
     made = [make(i) for i in ids]
     events = await asyncio.gather(*(run(t, o) for t, o in zip(made, offsets(len(made), interval))))
-    clients = {id(t._hook.get_client()) for t in made if t._hook is not None}
+    clients = {id(t.hook.get_client()) for t in made}
     return {"ok": sum(e.get("status") == "success" for e in events), "clients": len(clients),
             "bad": [e for e in events if e.get("status") != "success"][:2]}
 

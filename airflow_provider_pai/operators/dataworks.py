@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, conf
+from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_pai.links.dataworks import DataWorksInstanceLink
-from airflow_provider_pai.sensors.dataworks import DataWorksInstanceWaitMixin
+from airflow_provider_pai.mixins.dataworks import DataWorksInstanceWaitMixin
+from airflow_provider_pai.mixins.hook import DATAWORKS_HOOK
+from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
+from airflow_provider_pai.utils.dataworks import (  # noqa: F401  (run_name, validate_node_params: re-exported)
+    DataWorksInstanceStatus,
+    is_backfill_dag,
+    run_name,
+    validate_node_params,
+)
 from airflow_provider_pai.utils.polling import PollSchedule, PollTimeout, wait_until
 from airflow_provider_pai.utils.validation import (
     PaiParameterError,
@@ -23,6 +29,9 @@ from airflow_provider_pai.utils.validation import (
 )
 from airflow_provider_pai.version_compat import get_task_state_store
 
+if TYPE_CHECKING:
+    from airflow_provider_pai.hooks.dataworks import DataWorksHook
+
 # task_state_store key (Airflow 3.3+): {"name", "dag_id", "instance_id"} of the run this task
 # started, written right after submitting, so a retry reattaches instead of starting another.
 RUN_STATE_KEY = "dataworks_run"
@@ -30,44 +39,9 @@ DESIGNER_PROGRAM_TYPE = "PAI_STUDIO"
 DESIGNER_FILE_TYPE = 1117
 # DataWorks lists a DAG's instances a little after the run call returns.
 INSTANCE_APPEAR_TIMEOUT = 300.0
-_NAME_MAX = 128
-_UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
-_PARAM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
-def run_name(dag_id: str, run_id: str, task_id: str, map_index: int | None = None) -> str:
-    """The DataWorks run ``Name`` for one Airflow task of one DAG run: the same on every try.
-
-    ``airflow__<dag>__<run>__<task>[__<map index>]__<hash>``: the readable part is sanitised and
-    shortened; the hash of the exact ids keeps names distinct when sanitising makes them alike.
-    """
-    parts = [dag_id, run_id, task_id] + ([str(map_index)] if map_index is not None and map_index >= 0 else [])
-    digest = hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()[:10]
-    readable = "__".join(_UNSAFE.sub("_", p).strip("_") for p in parts)
-    readable = readable[: _NAME_MAX - len("airflow____") - len(digest)]
-    return f"airflow__{readable}__{digest}"
-
-
-def validate_node_params(value: Any, param: str = "node_params") -> dict | None:
-    """``{name: value}`` for the node's scheduling parameters (DataWorks joins them as ``k=v k2=v2``)."""
-    if value is None or value == {}:
-        return None
-    if not isinstance(value, dict):
-        raise PaiParameterError(
-            f"Invalid {param}={value!r}: expected a dict of scheduling parameters, e.g. {{'alpha': '0.1'}}."
-        )
-    for key, val in value.items():
-        if not isinstance(key, str) or not _PARAM_KEY.match(key):
-            raise PaiParameterError(f"Invalid {param} key {key!r}: use a parameter name such as 'alpha'.")
-        if not isinstance(val, (str, int, float)) or isinstance(val, bool) or re.search(r"[\s=]", str(val)):
-            raise PaiParameterError(
-                f"Invalid {param}[{key!r}]={val!r}: DataWorks passes parameters as 'k=v k2=v2', so a "
-                "value must be a string or number without spaces or '='."
-            )
-    return dict(value)
-
-
-class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
+class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["DataWorksHook"]):
     """Start a run of a PAI Designer node in DataWorks and return its ids to XCom.
 
     Returns ``{project_id, project_env, node_id, dag_id, instance_id, bizdate}``. A retry, or a
@@ -83,18 +57,24 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
     :param node_params: ``{name: value}`` scheduling parameters for the node. Templated.
     :param run_mode: ``backfill`` (RunCycleDagNodes, for auto-triggered nodes) or ``manual``
         (RunManualDagNodes, needs ``project_name`` and ``flow_name``).
+    :param project_name: the workspace name (``run_mode='manual'``). Templated.
+    :param flow_name: the manually triggered workflow (``run_mode='manual'``). Templated.
     :param wait_for_completion: wait until the instance ends, as WaitForInstanceSensor does.
-    :param deferrable: wait in the triggerer (``DataWorksInstanceTrigger``).
     :param poll_interval: first interval (seconds) of the adaptive poll schedule.
-    :param timeout: seconds to wait for completion before failing (the instance keeps running).
+    :param timeout: seconds to wait for completion; then the task fails like any failure: retried
+        while retries are left (the retry reattaches, the instance keeps running).
     :param cancel_on_kill: stop the instance when the wait ends for good (no try follows: the last
         try timed out, a hard stop, a user stopped the task); see docs/timeouts-kills-retries.md.
-    :param retry_on_timeout: a wait ``timeout`` with retries left is retried (reattaching to the
-        same run); ``False`` makes it a hard stop: fail at once and stop the run (``cancel_on_kill``).
+    :param retry_on_timeout: ``False`` makes the wait ``timeout`` a hard stop: fail at once without
+        the retries left, and stop the instance (``cancel_on_kill``).
     :param check_node_type: refuse nodes that are not PAI Designer nodes.
+
+    ``pai_conn_id``, ``region_id`` and ``deferrable`` (wait in the triggerer with
+    ``DataWorksInstanceTrigger``): see ``PaiBaseOperator``.
     """
 
-    template_fields: Sequence[str] = (
+    hook_class_path = DATAWORKS_HOOK
+    template_fields: Sequence[str] = pai_template_fields(
         "project_id", "dataworks_node_id", "bizdate", "node_params", "project_name", "flow_name", "project_env",
     )
     template_fields_renderers = {"node_params": "json"}
@@ -113,13 +93,11 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
         project_name: str | None = None,
         flow_name: str | None = None,
         wait_for_completion: bool = False,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 60,
         timeout: float | None = 7 * 24 * 3600,
         cancel_on_kill: bool = True,
         check_node_type: bool = True,
         retry_on_timeout: bool = True,
-        pai_conn_id: str = "pai_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -129,18 +107,17 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
         self.bizdate = bizdate
         self.project_env = project_env
         self.node_params = node_params
-        self.run_mode = run_mode
         self.project_name = project_name
         self.flow_name = flow_name
         self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
-        self.timeout = timeout
+        # Not templated: checked here, at DAG parse time.
+        self.run_mode = validate_run_mode(run_mode, "run_mode")
+        self.poll_interval = validate_positive(poll_interval, "poll_interval")
+        self.timeout = None if timeout is None else validate_positive(timeout, "timeout")
         self.cancel_on_kill = cancel_on_kill
         self.check_node_type = check_node_type
-        self.pai_conn_id = pai_conn_id
         self.retry_on_timeout = retry_on_timeout
-        # What is known now is checked now (DAG parse time); templated values once rendered.
+        # Templated values known now are checked now too; the rest once rendered (``_validated``).
         for name, check in (("project_id", validate_int_id), ("node_id", validate_int_id),
                             ("bizdate", validate_bizdate), ("project_env", validate_project_env)):
             value = getattr(self, "dataworks_node_id" if name == "node_id" else name)
@@ -148,25 +125,19 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
                 check(value, name)
         if not is_runtime_value(node_params):
             validate_node_params(node_params)
-        validate_run_mode(run_mode, "run_mode")
-        validate_positive(poll_interval, "poll_interval")
-        if timeout is not None:
-            validate_positive(timeout, "timeout")
 
     # ---- checks before any remote call ----------------------------------------------------------
 
     def _validated(self) -> dict:
+        """The rendered (templated) parameters, checked before any remote call."""
         params = {
             "project_id": validate_int_id(self.project_id, "project_id"),
             "node_id": validate_int_id(self.dataworks_node_id, "node_id"),
             "bizdate": validate_bizdate(self.bizdate, "bizdate"),
             "project_env": validate_project_env(self.project_env, "project_env"),
             "node_params": validate_node_params(self.node_params),
-            "run_mode": validate_run_mode(self.run_mode, "run_mode"),
+            "run_mode": self.run_mode,
         }
-        validate_positive(self.poll_interval, "poll_interval")
-        if self.timeout is not None:
-            validate_positive(self.timeout, "timeout")
         if params["run_mode"] == "manual":
             for name in ("project_name", "flow_name"):
                 value = getattr(self, name)
@@ -178,7 +149,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
         return params
 
     def _check_designer_node(self, p: dict) -> None:
-        node = self.dataworks_hook.get_node(p["node_id"], project_env=p["project_env"])
+        node = self.hook.get_node(p["node_id"], project_env=p["project_env"])
         program, file_type = node.get("ProgramType"), node.get("FileType")
         if program == DESIGNER_PROGRAM_TYPE or str(file_type) == str(DESIGNER_FILE_TYPE):
             return
@@ -193,14 +164,14 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
 
     def _find_by_name(self, p: dict, name: str) -> dict | None:
         """The newest backfill DAG named ``name`` among the node's instances for this bizdate."""
-        hook = self.dataworks_hook
+        hook = self.hook
         instances = hook.list_instances(
             project_id=p["project_id"], project_env=p["project_env"], node_id=p["node_id"], bizdate=p["bizdate"]
         )
         by_dag: dict[int, dict] = {}
         for inst in instances:
             # Backfill runs are SUPPLY_DATA DAGs: the node's daily instance is never ours.
-            if inst.get("DagId") and inst.get("DagType") in (None, "SUPPLY_DATA"):
+            if inst.get("DagId") and is_backfill_dag(inst):
                 by_dag.setdefault(int(inst["DagId"]), inst)
         for dag_id in sorted(by_dag, reverse=True):
             if hook.get_dag(dag_id, project_env=p["project_env"]).get("Name") == name:
@@ -210,7 +181,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
 
     def _find_existing(self, p: dict, name: str, store: Any) -> dict | None:
         """This task's earlier run, unless it failed: from task_state_store, else by run name."""
-        hook = self.dataworks_hook
+        hook = self.hook
         found = None
         saved = store.get(RUN_STATE_KEY) if store is not None else None
         if saved and saved.get("name") == name and saved.get("dag_id"):
@@ -219,7 +190,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
                 found["status"] = hook.get_instance(found["instance_id"], project_env=p["project_env"]).get("Status")
         elif p["run_mode"] == "backfill":
             found = self._find_by_name(p, name)
-        if found and found.get("status") == "FAILURE":
+        if found and DataWorksInstanceStatus.is_failure(found.get("status")):
             self.log.warning(
                 "The DataWorks run this task started before (DAG %s, instance %s) ended FAILURE: "
                 "starting a new run.", found["dag_id"], found.get("instance_id"),
@@ -230,7 +201,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
     # ---- starting ---------------------------------------------------------------------------------
 
     def _submit(self, p: dict, name: str) -> int:
-        hook = self.dataworks_hook
+        hook = self.hook
         if p["run_mode"] == "manual":
             return hook.run_manual_dag_nodes(
                 project_name=self.project_name, flow_name=self.flow_name, bizdate=p["bizdate"],
@@ -258,7 +229,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, BaseOperator):
         """Wait (on the one poll schedule) until the DAG's instance of our node is listed."""
 
         def poll():
-            found = self.dataworks_hook.list_instances(
+            found = self.hook.list_instances(
                 project_id=p["project_id"], project_env=p["project_env"], dag_id=dag_id
             )
             ours = [i for i in found if str(i.get("NodeId")) == str(p["node_id"])] or found

@@ -9,27 +9,28 @@ rollback knows its target and a retried deploy reattaches instead of adding a ve
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from airflow.configuration import conf
-from airflow.providers.common.compat.sdk import (
-    AirflowException,
-    AirflowFailException,
-    AirflowSkipException,
-    BaseOperator,
-)
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from airflow_provider_pai.links.eas import EasServiceLink
-from airflow_provider_pai.triggers.eas import (
-    EasServiceTrigger,
+from airflow_provider_pai.mixins.hook import EAS_HOOK
+from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
+from airflow_provider_pai.utils.eas import (  # noqa: F401  (the config helpers are re-exported: their earlier home)
+    TOKEN_KEYS,
+    ServiceWatch,
+    config_contains,
+    current_config,
     eas_schedule,
+    endpoint_of,
     failure_message,
+    parse_service_config,
     service_progress,
-    warning_text,
+    switch_version,
+    update_landed,
+    warning_events,
 )
 from airflow_provider_pai.utils.ends import WaitTimeout, next_try_follows, stop_on_kill, wait_end
 from airflow_provider_pai.utils.polling import PollTimeout, wait_until
@@ -40,9 +41,7 @@ from airflow_provider_pai.utils.validation import (
     validate_eas_service_name,
     validate_model_path,
     validate_positive,
-    validate_version,
 )
-from airflow_provider_pai.utils.xcom import NEVER_RAN, UpstreamError, describe, upstream_records, upstream_state
 from airflow_provider_pai.version_compat import get_task_state_store
 
 if TYPE_CHECKING:
@@ -59,91 +58,28 @@ CREATE_STATE_KEY = "eas_created"
 PENDING_XCOM_KEY = "eas_pending"
 
 
-def parse_service_config(value: Any, param: str = "service_config") -> dict:
-    """A service description (eascmd JSON) given as a dict or a JSON string."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError as exc:
-            raise PaiParameterError(f"Invalid {param}: not valid JSON ({exc}); give a dict or a JSON object.") from None
-    if not isinstance(value, dict):
-        raise PaiParameterError(f"Invalid {param}={value!r}: expected a dict or a JSON object string.")
-    return value
+class EasBaseOperator(PaiBaseOperator["EasHook"]):
+    """Shared parameters and the one submit-then-wait pattern of the EAS operators.
 
+    :param wait_for_completion: wait until the service is Running on the new version.
+    :param poll_interval: seconds between DescribeService calls while waiting.
+    :param timeout: seconds to wait; then the task fails like any failure: retried while retries are
+        left (the retry reattaches to the rollout), else handled as a failed deploy.
+    :param retry_on_timeout: ``False`` makes the wait ``timeout`` a hard stop: fail at once without
+        the retries left (see docs/timeouts-kills-retries.md).
 
-def check_config(config: dict, service_name: Any = None) -> dict:
-    """A service description's ``model_path`` (oss:// or an http(s) package) and, for an update, its name."""
-    path = config.get("model_path")
-    if path is not None and not is_runtime_value(path):
-        refuse_list(path, "service_config['model_path']")
-        validate_model_path(path, "service_config['model_path']")
-    other = config.get("name")
-    if (other is not None and isinstance(service_name, str) and not is_runtime_value(service_name)
-            and not is_runtime_value(other) and other != service_name):
-        raise PaiParameterError(
-            f"Invalid service_config['name']={other!r}: this task updates EAS service {service_name!r} "
-            f"(service_name), and UpdateService with another name would not be an update of it; remove 'name' "
-            f"or make it {service_name!r}."
-        )
-    return config
+    ``pai_conn_id``, ``region_id`` and ``deferrable`` (wait in the triggerer with
+    ``EasServiceTrigger``): see ``PaiBaseOperator``.
+    """
 
-
-def current_config(service: dict) -> dict:
-    """DescribeService's ServiceConfig (a JSON string on the wire) as a dict."""
-    raw = service.get("ServiceConfig")
-    if isinstance(raw, dict):
-        return raw
-    try:
-        parsed = json.loads(raw or "{}")
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
-# Keys about the access token, not the deployment: EAS does not echo them in ServiceConfig.
-TOKEN_KEYS = ("token", "generate_token")
-
-
-def config_contains(current: dict, wanted: dict) -> bool:
-    """True if every key of ``wanted`` has that value in ``current`` (dicts compared key by key)."""
-    for key, value in wanted.items():
-        if key in TOKEN_KEYS:
-            continue
-        if isinstance(value, dict) and isinstance(current.get(key), dict):
-            if not config_contains(current[key], value):
-                return False
-        elif current.get(key) != value:
-            return False
-    return True
-
-
-def endpoint_of(service: dict) -> str | None:
-    return service.get("InternetEndpoint") or service.get("IntranetEndpoint")
-
-
-def switch_version(hook: EasHook, name: str, version: int) -> dict:
-    """UpdateServiceVersion; a retry after a lost answer first checks whether the switch happened."""
-
-    def landed() -> dict | None:
-        if hook.describe_service(name).get("CurrentVersion") == version:
-            return {"Message": f"{name} is already on version {version}"}
-        return None
-
-    return hook.update_service_version(name, version, is_done=landed)
-
-
-class EasBaseOperator(BaseOperator):
-    """Shared parameters and the one submit-then-wait pattern of the EAS operators."""
-
+    hook_class_path = EAS_HOOK
+    template_fields: Sequence[str] = pai_template_fields()
     operator_extra_links = (EasServiceLink(),)
 
     def __init__(
         self,
         *,
-        pai_conn_id: str = "pai_default",
-        region_id: str | None = None,
         wait_for_completion: bool = True,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 15.0,
         timeout: float = 1800.0,
         retry_on_timeout: bool = True,
@@ -151,33 +87,22 @@ class EasBaseOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.retry_on_timeout = retry_on_timeout
-        self.pai_conn_id = pai_conn_id
-        self.region_id = region_id
         self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
         self.poll_interval = validate_positive(poll_interval, "poll_interval")
         self.timeout = validate_positive(timeout, "timeout")
-
-    @cached_property
-    def hook(self) -> EasHook:
-        from airflow_provider_pai.hooks.eas import EasHook
-
-        return EasHook(pai_conn_id=self.pai_conn_id, region_id=self.region_id)
 
     def persist_link(self, context: Context, service_name: str) -> None:
         EasServiceLink.persist(context=context, region_id=self.hook.region_id, service_name=service_name)
 
     def wait_running(self, service_name: str, version: int | None, newest: bool = False) -> dict:
         """Block until Running on ``version`` with all instances ready; raise with events on Failed."""
-        last = {"where": ""}
+        watch = ServiceWatch(version=version, newest=newest)
 
         def poll():
             service = self.hook.describe_service(service_name)
-            state, where = service_progress(service, version=version, newest=newest)
-            changed = where != last["where"]
+            state, where, changed = watch.observe(service)
             if changed:
                 self.log.info("EAS service %s: %s", service_name, where)
-                last["where"] = where
             return state != "waiting", changed, (state, where, service)
 
         try:
@@ -193,19 +118,17 @@ class EasBaseOperator(BaseOperator):
         return service
 
     def failure_text(self, service_name: str, where: str) -> str:
-        try:
-            events = warning_text(self.hook.describe_service_events(service_name, event_type="Warning"))
-        except Exception as exc:  # the failure matters more than its events
-            events = f"  (could not read the service events: {exc})"
-        return failure_message(service_name, where, events)
+        return failure_message(service_name, where, warning_events(self.hook, service_name))
 
     def defer_until_running(
         self, service_name: str, version: int | None, method_name: str, kwargs: dict, newest: bool = False,
         context: Context | None = None, rollback_to: int | None = None,
     ) -> None:
+        from airflow_provider_pai.triggers.eas import EasServiceTrigger  # the deferred path only
+
         # The trigger ends the wait at the earlier of timeout and execution_timeout (Airflow 3.3 does
         # not apply execution_timeout to a deferred task); ``rollback_to``: what to put back there
-        # when no try follows (docs/timeouts-kills-retries.md).
+        # when no try of this task follows (docs/timeouts-kills-retries.md).
         end_time, cause = wait_end(context or {}, self.timeout)
         final = not next_try_follows((context or {}).get("ti")) or (cause == "timeout" and not self.retry_on_timeout)
         self.defer(
@@ -216,7 +139,7 @@ class EasBaseOperator(BaseOperator):
                 pai_conn_id=self.pai_conn_id,
                 region_id=self.region_id,
                 poll_interval=self.poll_interval,
-                timeout=max(end_time - time.time(), 0.0),
+                end_time=end_time,
                 end_cause=cause,
                 rollback_to=rollback_to if final else None,
             ),
@@ -244,7 +167,7 @@ class EasBaseOperator(BaseOperator):
                 return self.on_failed(context, result, self.failure_text(service_name, where))
             self.stash(context, result)
             self.defer_until_running(service_name, version, "execute_complete", {"result": result}, newest=newest,
-                                     context=context, rollback_to=self.undo_at_end(context, result))
+                                     context=context, rollback_to=self.undo_version(result))
         # on_kill knows what to undo; kept when Airflow's AirflowTaskTimeout passes through, since
         # Airflow calls on_kill after the exception has left execute().
         self._inflight = (context, result)
@@ -263,8 +186,8 @@ class EasBaseOperator(BaseOperator):
 
     _inflight: tuple | None = None
 
-    def undo_at_end(self, context: Context, result: dict) -> int | None:
-        """The version to put back if a deferred wait ends with no try following (Modify only)."""
+    def undo_version(self, result: dict) -> int | None:
+        """The version to put back when the wait ends with no try following (a deploy's previous one)."""
         return None
 
     def on_timeout(self, context: Context, result: dict, message: str) -> dict:
@@ -278,16 +201,16 @@ class EasBaseOperator(BaseOperator):
                 raise AirflowFailException(str(exc)) from None
             raise
 
-    def undo_on_kill(self, context: Context, result: dict) -> None:
-        """What ``on_kill`` undoes when no try follows (EasModifyServiceOperator: the deploy)."""
-
     def on_kill(self) -> None:
-        inflight = self._inflight
-        if inflight is None:
+        """Put the previous version back when the task is stopped and no try of it follows."""
+        if self._inflight is None:
             return
-        context, result = inflight
-        if stop_on_kill(context.get("ti"), self.log):
-            self.undo_on_kill(context, result)
+        context, result = self._inflight
+        previous = self.undo_version(result)
+        if previous is not None and stop_on_kill(context.get("ti"), self.log):
+            self.log.info("No try of this task follows: rolling EAS service %s back to version %s.",
+                          result["service_name"], previous)
+            switch_version(self.hook, result["service_name"], previous)
 
     # `airflow dags test` (3.3) resumes with only {"event": ...}, dropping the defer kwargs; the
     # triggerer keeps them. Stashing in XCom (same try) makes both work.
@@ -327,23 +250,22 @@ class EasBaseOperator(BaseOperator):
         raise AirflowException(message)
 
     def _update_landed(self, name: str, wanted: dict, latest_before: int) -> dict | None:
-        """For the retry policy: did an UpdateService whose answer was lost take effect anyway?"""
-        service = self.hook.describe_service(name)
-        if (service.get("LatestVersion") or 0) > latest_before and config_contains(current_config(service), wanted):
-            return {"Message": f"update of {name} already took effect (version {service.get('LatestVersion')})"}
-        return None
+        return update_landed(self.hook, name, wanted, latest_before)
 
 
 class EasCreateServiceOperator(EasBaseOperator):
     """Create an EAS service from an eascmd service description (``eascmd create``).
 
-    :param service_config: the service JSON (dict or JSON string), with at least ``name``.
+    :param service_config: the service JSON (dict or JSON string), with at least ``name``. Templated.
     :param if_exists: ``fail`` (default), ``skip`` (return the existing service) or ``update``
         (UpdateService with this config, merge).
     Returns ``{service_name, region_id, version, endpoint}``.
+
+    ``wait_for_completion``, ``poll_interval``, ``timeout``: see ``EasBaseOperator``;
+    ``pai_conn_id``, ``region_id``, ``deferrable``: see ``PaiBaseOperator``.
     """
 
-    template_fields: Sequence[str] = ("service_config",)
+    template_fields: Sequence[str] = pai_template_fields("service_config")
     template_fields_renderers = {"service_config": "json"}
 
     def __init__(self, *, service_config: dict | str, if_exists: str = "fail", **kwargs: Any) -> None:
@@ -402,15 +324,20 @@ class EasCreateServiceOperator(EasBaseOperator):
 class EasModifyServiceOperator(EasBaseOperator):
     """Roll an EAS service onto a new model or config (``eascmd modify -s``) and know what it replaced.
 
-    :param service_name: the service to update.
-    :param model_path: ``oss://`` path of the new model (a shortcut for ``{"model_path": ...}``).
-    :param service_config: partial service JSON (dict or JSON string) merged into the service.
+    :param service_name: the service to update. Templated.
+    :param model_path: the new model (a shortcut for ``{"model_path": ...}``): an ``oss://`` path, or an
+        http(s) URL of a TAR, GZ, BZ2 or ZIP package. Templated.
+    :param service_config: partial service JSON (dict or JSON string) merged into the service. Templated.
     :param update_type: ``merge`` (default) or ``replace``.
-    :param rollback_on_failure: if the new version fails, put the previous one back before failing.
+    :param rollback_on_failure: if the new version fails, or the deploy ends for good while waiting
+        (a last try's timeout, a user stopping it), put the previous one back.
     Returns ``{service_name, region_id, previous_version, version, model_path, endpoint}``.
+
+    ``wait_for_completion``, ``poll_interval``, ``timeout``: see ``EasBaseOperator``;
+    ``pai_conn_id``, ``region_id``, ``deferrable``: see ``PaiBaseOperator``.
     """
 
-    template_fields: Sequence[str] = ("service_name", "model_path", "service_config")
+    template_fields: Sequence[str] = pai_template_fields("service_name", "model_path", "service_config")
     template_fields_renderers = {"service_config": "json"}
 
     def __init__(
@@ -516,18 +443,11 @@ class EasModifyServiceOperator(EasBaseOperator):
             target = after.get("CurrentVersion")
         return target
 
-    def undo_at_end(self, context: Context, result: dict) -> int | None:
+    def undo_version(self, result: dict) -> int | None:
         previous = result.get("previous_version")
         if not self.rollback_on_failure or not previous or previous == result.get("version"):
             return None
         return previous
-
-    def undo_on_kill(self, context: Context, result: dict) -> None:
-        previous = self.undo_at_end(context, result)
-        if previous is not None:
-            self.log.info("No try of this task follows: rolling EAS service %s back to version %s.",
-                          result["service_name"], previous)
-            switch_version(self.hook, result["service_name"], previous)
 
     def on_failed(self, context: Context, result: dict, message: str) -> dict:
         previous, name = result.get("previous_version"), result["service_name"]
@@ -565,164 +485,30 @@ class EasModifyServiceOperator(EasBaseOperator):
         raise AirflowException(f"{failure}\nThe rollback to version {previous} failed too: {event.get('message')}")
 
 
-class EasRollbackOperator(EasBaseOperator):
-    """Put an EAS service back on an earlier version (``eascmd version``), by default the one a deploy replaced.
-
-    :param service_name: the service to roll back. With ``deploy_task_id`` it may be left out: then
-        every service that deploy changed is rolled back (a mapped deploy changes several).
-    :param version: the version to serve; default: ``previous_version`` of the EasModifyService
-        task ``deploy_task_id``.
-    :param deploy_task_id: the EasModifyServiceOperator task whose deployment to undo. Mapping-aware:
-        a mapped rollback undoes what the same map index of a mapped deploy deployed; an unmapped
-        one, what every map index deployed (see ``utils/xcom.py``).
-    :param force: roll back even if another deploy has moved the service on since ``deploy_task_id``.
-    Returns ``{service_name, region_id, previous_version, version, endpoint}`` (one service), or
-    ``{"services": [...]}`` of those when several were rolled back.
-    """
-
-    template_fields: Sequence[str] = ("service_name", "version", "deploy_task_id")
-
-    def __init__(
-        self,
-        *,
-        service_name: str | None = None,
-        version: int | str | None = None,
-        deploy_task_id: str | None = None,
-        force: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        if version is None and deploy_task_id is None:
-            raise PaiParameterError("EasRollbackOperator needs version or deploy_task_id (the EasModifyService task).")
-        if service_name is None and deploy_task_id is None:
-            raise PaiParameterError(
-                "EasRollbackOperator needs service_name, or deploy_task_id to roll back every service that deploy changed."
-            )
-        if service_name is None and version not in (None, ""):
-            raise PaiParameterError(f"Invalid version={version!r} without service_name: give the service to roll back.")
-        if service_name is not None and not is_runtime_value(service_name):
-            validate_eas_service_name(service_name)
-        if version not in (None, "") and not is_runtime_value(version):
-            validate_version(version)
-        self.service_name = service_name
-        self.version = version
-        self.deploy_task_id = deploy_task_id
-        self.force = force
-
-    # ---- what the deploy recorded ------------------------------------------------------------
-
-    def _where(self, up: Any) -> str:
-        return f"task {self.deploy_task_id!r}" + (f" (map index {up.map_index})" if up.map_index >= 0 else "")
-
-    def _nothing_recorded(self, context: Context, where: str, map_index: int) -> NoReturn:
-        state = upstream_state(context, self.deploy_task_id, map_index)
-        if state in NEVER_RAN:
-            # Established: the deploy never ran its execute, so it deployed nothing.
-            raise AirflowSkipException(
-                f"Nothing to roll back: {where} (deploy_task_id) never ran (state {state}), so it deployed nothing."
-            )
-        raise UpstreamError(
-            f"{where} (deploy_task_id) recorded no deployment: found None in XCom (its state: {state or 'unknown'}). "
-            "It failed before UpdateService, or is not an EasModifyServiceOperator. Nothing was rolled back; "
-            "pass version= to roll back to a given version."
+def check_config(config: dict, service_name: Any = None) -> dict:
+    """A service description's ``model_path`` (oss:// or an http(s) package) and, for an update, its name."""
+    path = config.get("model_path")
+    if path is not None and not is_runtime_value(path):
+        refuse_list(path, "service_config['model_path']")
+        validate_model_path(path, "service_config['model_path']")
+    other = config.get("name")
+    if (other is not None and isinstance(service_name, str) and not is_runtime_value(service_name)
+            and not is_runtime_value(other) and other != service_name):
+        raise PaiParameterError(
+            f"Invalid service_config['name']={other!r}: this task updates EAS service {service_name!r} "
+            f"(service_name), and UpdateService with another name would not be an update of it; remove 'name' "
+            f"or make it {service_name!r}."
         )
-
-    def deploy_targets(self, context: Context) -> list[tuple[str, dict]]:
-        """[(service, deploy record)] this task must undo, from the deploy task's XCom."""
-        ret = upstream_records(context, self.deploy_task_id)
-        pushed = upstream_records(context, self.deploy_task_id, key=DEPLOY_XCOM_KEY)
-        where = self._where(ret)
-        if ret.per_index:
-            found = pushed.values or [v for v in ret.values if is_deploy_record(v)]
-            wrong = [v for v in ret.values if not is_deploy_record(v)]
-            if wrong and not pushed.values:
-                raise UpstreamError(
-                    f"{where} (deploy_task_id, mapped) returned {describe(wrong[0])}, not a deployment record of "
-                    "EasModifyServiceOperator (a dict with service_name, previous_version and version)."
-                )
-            if not found:
-                self._nothing_recorded(context, f"{where} (mapped)", -1)
-            names = sorted({r["service_name"] for r in found})
-            if self.service_name:
-                chosen = [r for r in found if r["service_name"] == self.service_name]
-                if len(chosen) != 1:
-                    what = "not" if not chosen else f"{len(chosen)} times, so which one to undo is ambiguous, not once"
-                    raise UpstreamError(
-                        f"{where} (deploy_task_id, mapped) deployed EAS services {names}, {what} {self.service_name!r} "
-                        "(service_name). Leave service_name out to roll back every service it changed, or map this "
-                        "task the same way as the deploy."
-                    )
-            else:
-                chosen = [r for r in found if r.get("version") != r.get("previous_version")]
-                self.log.info("%s deployed %s; rolling back the ones it changed: %s.", where, names,
-                              [r["service_name"] for r in chosen] or "none")
-            return [(r["service_name"], r) for r in chosen]
-        value, backup = ret.values[0], pushed.values[0]
-        record = value if is_deploy_record(value) else backup if is_deploy_record(backup) else None
-        if record is None:
-            if value is not None:
-                raise UpstreamError(
-                    f"{where} (deploy_task_id) returned {describe(value)}, not a deployment record of "
-                    "EasModifyServiceOperator (a dict with service_name, previous_version and version). Check deploy_task_id."
-                )
-            self._nothing_recorded(context, where, ret.map_index)
-        if self.service_name and record["service_name"] != self.service_name:
-            raise UpstreamError(
-                f"{where} (deploy_task_id) deployed EAS service {record['service_name']!r}, but this task rolls back "
-                f"{self.service_name!r} (service_name): are the two mapped over lists in different orders? Map both "
-                "over the same list, or leave service_name out."
-            )
-        return [(record["service_name"], record)]
-
-    # ---- rolling back --------------------------------------------------------------------------
-
-    def execute(self, context: Context) -> dict:
-        if self.version not in (None, ""):
-            name = validate_eas_service_name(self.service_name)
-            target = validate_version(self.version)
-            record = None
-            if self.deploy_task_id:
-                try:  # only to notice that another deploy moved the service on
-                    record = dict(self.deploy_targets(context)).get(name)
-                except (UpstreamError, AirflowSkipException) as exc:
-                    self.log.info("Rolling back to the given version %s; %s", target, exc)
-            return self.roll_back(context, name, target, record)
-        targets = self.deploy_targets(context)
-        if len(targets) == 1:
-            name, record = targets[0]
-            return self.roll_back(context, name, int(record["previous_version"]), record)
-        results = [self.roll_back(context, name, int(r["previous_version"]), r, wait=False) for name, r in targets]
-        if self.wait_for_completion:  # several services: wait in the worker, one after the other
-            for result in results:
-                self.on_running(result, self.wait_running(result["service_name"], result["version"]))
-        return {"services": results}
-
-    def roll_back(self, context: Context, name: str, target: int, record: dict | None, wait: bool = True) -> dict:
-        service = self.hook.describe_service(name)
-        current, latest = service.get("CurrentVersion"), service.get("LatestVersion") or 0
-        if not 1 <= target <= latest:
-            raise PaiParameterError(f"Invalid version={target}: service {name} has versions 1..{latest}.")
-        result = {"service_name": name, "region_id": self.hook.region_id, "previous_version": current,
-                  "version": target, "endpoint": endpoint_of(service)}
-        self.persist_link(context, name)
-        if current == target and service_progress(service, version=target)[0] == "success":
-            self.log.info("EAS service %s already Running on version %s; nothing to roll back.", name, target)
-            return result
-        deployed = (record or {}).get("version")
-        if record and deployed is not None and current not in (deployed, target) and not self.force:
-            raise AirflowException(
-                f"Refusing to roll {name} back to version {target}: task {self.deploy_task_id!r} deployed version "
-                f"{deployed} but version {current} is current now, so another deploy has moved the service on. "
-                "Pass force=True to roll back anyway."
-            )
-        if current == target:
-            self.log.info("EAS service %s is on version %s already; waiting for it to be Running.", name, target)
-        else:
-            self.log.info("Rolling EAS service %s back from version %s to version %s.", name, current, target)
-            switch_version(self.hook, name, target)
-        return self.finish_or_wait(context, name, target, result) if wait else result
+    return config
 
 
-def is_deploy_record(value: Any) -> bool:
-    """What EasModifyServiceOperator records: a dict naming the service and the version it replaced."""
-    return isinstance(value, dict) and isinstance(value.get("service_name"), str) and "previous_version" in value
+def __getattr__(name: str) -> Any:
+    """``EasRollbackOperator`` lives in its own module (this one is long enough); importable from here."""
+    if name == "EasRollbackOperator":
+        from airflow_provider_pai.operators.eas_rollback import EasRollbackOperator
+
+        return EasRollbackOperator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["EasBaseOperator", "EasCreateServiceOperator", "EasModifyServiceOperator", "EasRollbackOperator"]

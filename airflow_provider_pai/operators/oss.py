@@ -11,11 +11,12 @@ from __future__ import annotations
 import fnmatch
 import json
 from concurrent.futures import ThreadPoolExecutor
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Sequence
 
-from airflow.providers.common.compat.sdk import AirflowException, Asset, AssetAlias, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowException, Asset, AssetAlias
 
+from airflow_provider_pai.mixins.hook import OSS_HOOK
+from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
 from airflow_provider_pai.utils.validation import (
     PaiParameterError,
     is_runtime_value,
@@ -42,7 +43,7 @@ def _mib(n: int) -> str:
     return f"{n / MiB:.1f} MiB"
 
 
-class ExportModelToOSSOperator(BaseOperator):
+class ExportModelToOSSOperator(PaiBaseOperator["OssHook"]):
     """Copy ``source`` (an ``oss://`` object or prefix) to the ``destination`` prefix and return it.
 
     :param source: ``oss://bucket/key`` of one object, or a prefix (trailing ``/`` optional).
@@ -55,12 +56,17 @@ class ExportModelToOSSOperator(BaseOperator):
     :param allow_bucket_root: allow a ``destination`` that is a bucket's root (``oss://bucket``),
         refused by default: the export would mix with everything else in the bucket.
 
+    ``pai_conn_id`` and ``region_id``: see ``PaiBaseOperator``. The copy runs server side and
+    returns within the task, so there is no deferrable mode.
+
     The destination is an Airflow asset (``oss://bucket/prefix``): declared as the outlet when
     ``destination`` is a plain string, else (Airflow 3) added at run time to the outlet alias
     ``<dag_id>.<task_id>`` so downstream DAGs can be scheduled on a new model either way.
     """
 
-    template_fields: Sequence[str] = ("source", "destination", "include")
+    hook_class_path = OSS_HOOK
+    supports_deferral = False
+    template_fields: Sequence[str] = pai_template_fields("source", "destination", "include")
 
     def __init__(
         self,
@@ -73,8 +79,6 @@ class ExportModelToOSSOperator(BaseOperator):
         part_size: int = 256 * MiB,
         max_workers: int = 4,
         allow_bucket_root: bool = False,
-        pai_conn_id: str = "pai_default",
-        region_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -91,8 +95,6 @@ class ExportModelToOSSOperator(BaseOperator):
         self.part_size = int(validate_positive(part_size, "part_size"))
         self.max_workers = validate_workers(max_workers, "max_workers")
         self.allow_bucket_root = allow_bucket_root
-        self.pai_conn_id = pai_conn_id
-        self.region_id = region_id
         # What is known now is checked now (DAG parse time); templated values once rendered.
         if not is_runtime_value(include):
             validate_patterns(include, "include")
@@ -112,12 +114,6 @@ class ExportModelToOSSOperator(BaseOperator):
     @property
     def alias_name(self) -> str:
         return f"{self.dag_id}.{self.task_id}"
-
-    @cached_property
-    def hook(self) -> OssHook:
-        from airflow_provider_pai.hooks.oss import OssHook
-
-        return OssHook(pai_conn_id=self.pai_conn_id, region_id=self.region_id)
 
     # -- planning (read only) ------------------------------------------------------------------
 

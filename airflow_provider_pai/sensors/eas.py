@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Sequence
 
-from airflow.configuration import conf
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseSensorOperator
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_pai.links.eas import EasServiceLink
-from airflow_provider_pai.triggers.eas import (
-    EasServiceTrigger,
-    failure_message,
-    service_progress,
-    warning_text,
-)
+from airflow_provider_pai.mixins.hook import EAS_HOOK
+from airflow_provider_pai.sensors.base import PaiBaseSensorOperator, pai_template_fields
+from airflow_provider_pai.utils.eas import failure_message, service_progress, warning_events
 from airflow_provider_pai.utils.ends import WaitTimeout, wait_end
 from airflow_provider_pai.utils.validation import (
     EAS_STATUSES,
@@ -33,14 +28,22 @@ if TYPE_CHECKING:
     from airflow_provider_pai.hooks.eas import EasHook
 
 
-class EasServiceSensor(BaseSensorOperator):
+class EasServiceSensor(PaiBaseSensorOperator["EasHook"]):
     """Succeed once ``service_name`` is ``target_status`` (and on ``version`` if given).
 
     ``Failed`` raises with the service's Warning events (``soft_fail`` turns that, and a
     timeout, into a skip). Modes: poke, reschedule, or ``deferrable=True`` (EasServiceTrigger).
+
+    :param service_name: the EAS service. Templated.
+    :param target_status: the DescribeService Status to wait for (``Running``), exactly as EAS spells
+        it: checked at DAG parse time unless templated. Templated.
+    :param version: the version that must be current (None: any). Templated.
+
+    ``pai_conn_id``, ``region_id`` and ``deferrable``: see ``PaiBaseSensorOperator``.
     """
 
-    template_fields: Sequence[str] = ("service_name", "target_status", "version")
+    hook_class_path = EAS_HOOK
+    template_fields: Sequence[str] = pai_template_fields("service_name", "target_status", "version")
     operator_extra_links = (EasServiceLink(),)
 
     def __init__(
@@ -49,9 +52,6 @@ class EasServiceSensor(BaseSensorOperator):
         service_name: str,
         target_status: str = "Running",
         version: int | str | None = None,
-        pai_conn_id: str = "pai_default",
-        region_id: str | None = None,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -66,15 +66,6 @@ class EasServiceSensor(BaseSensorOperator):
         self.service_name = service_name
         self.target_status = target_status
         self.version = version
-        self.pai_conn_id = pai_conn_id
-        self.region_id = region_id
-        self.deferrable = deferrable
-
-    @cached_property
-    def hook(self) -> EasHook:
-        from airflow_provider_pai.hooks.eas import EasHook
-
-        return EasHook(pai_conn_id=self.pai_conn_id, region_id=self.region_id)
 
     def _version(self) -> int | None:
         return None if self.version in (None, "") else validate_version(self.version)
@@ -84,11 +75,9 @@ class EasServiceSensor(BaseSensorOperator):
         state, where = service_progress(service, target_status=self.target_status, version=self._version())
         self.log.info("EAS service %s: %s", self.service_name, where)
         if state == "failed":
-            try:
-                events = warning_text(self.hook.describe_service_events(self.service_name, event_type="Warning"))
-            except Exception as exc:  # the failure matters more than its events
-                events = f"  (could not read the service events: {exc})"
-            raise AirflowFailException(failure_message(self.service_name, where, events))
+            raise AirflowFailException(
+                failure_message(self.service_name, where, warning_events(self.hook, self.service_name))
+            )
         return state == "success"
 
     def poke(self, context: Context) -> bool:
@@ -103,10 +92,11 @@ class EasServiceSensor(BaseSensorOperator):
             return super().execute(context)
         if self._check():
             return None
+        from airflow_provider_pai.triggers.eas import EasServiceTrigger  # the deferred path only
+
         # The earlier of the sensor timeout and execution_timeout (not applied to deferred tasks by
         # Airflow 3.3): the trigger reports which one ended the wait.
         end_time, cause = wait_end(context, self.timeout)
-        left = max(end_time - time.time(), 0.0)
         self.defer(
             trigger=EasServiceTrigger(
                 self.service_name,
@@ -115,12 +105,12 @@ class EasServiceSensor(BaseSensorOperator):
                 pai_conn_id=self.pai_conn_id,
                 region_id=self.region_id,
                 poll_interval=self.poke_interval,
-                timeout=left,
+                end_time=end_time,
                 end_cause=cause,
             ),
             method_name="execute_complete",
             # The trigger reports its own timeout with where the service stood; this is a backstop.
-            timeout=timedelta(seconds=left + 5 * self.poke_interval + 60),
+            timeout=timedelta(seconds=max(end_time - time.time(), 0.0) + 5 * self.poke_interval + 60),
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
@@ -129,8 +119,6 @@ class EasServiceSensor(BaseSensorOperator):
             self.log.info("%s", event.get("message"))
             return None
         if status == "timeout":
-            from airflow.providers.common.compat.sdk import AirflowSensorTimeout
-
             if event.get("cause") == "execution_timeout":
                 raise WaitTimeout(f"execution_timeout: {event.get('message')}")  # retried like the worker's
             raise AirflowSensorTimeout(event.get("message"))

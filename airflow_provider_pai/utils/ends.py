@@ -16,7 +16,12 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException
 
-from airflow_provider_pai.version_compat import AIRFLOW_V_3_0_PLUS
+
+def _airflow_3() -> bool:
+    from airflow_provider_pai.version_compat import AIRFLOW_V_3_0_PLUS  # utils import nothing above them
+
+    return AIRFLOW_V_3_0_PLUS
+
 
 # Task instance states only a user's action (mark failed / success / skipped) gives a running try.
 USER_ENDED_STATES = ("failed", "success", "skipped")
@@ -62,7 +67,7 @@ def in_task_timeout() -> bool:
 
 
 def _own_state(ti: Any) -> str | None:
-    if AIRFLOW_V_3_0_PLUS:
+    if _airflow_3():
         states = ti.get_task_states(dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id],
                                     map_index=ti.map_index if ti.map_index >= 0 else None)
         found = (states or {}).get(ti.run_id) or {}

@@ -10,7 +10,6 @@ Pure logic, no I/O: ``PollSchedule`` state is JSON-serialisable so a trigger can
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from typing import Any, Awaitable, Callable
 
@@ -110,23 +109,42 @@ class PollSchedule:
         return f"PollSchedule({self.to_dict()!r})"
 
 
-def expected_duration_from_history(instances: list[dict]) -> float | None:
-    """Median duration in seconds of finished SUCCESS runs among DataWorks ListInstances dicts."""
-    durations = []
-    for inst in instances or []:
-        begin, finish = inst.get("BeginRunningTime"), inst.get("FinishTime")
-        if inst.get("Status") == "SUCCESS" and begin and finish and finish > begin:
-            durations.append((finish - begin) / 1000.0)
-    return statistics.median(durations) if durations else None
+def end_time_epoch(end_time: Any) -> float | None:
+    """An absolute deadline as epoch seconds: given as epoch seconds, an ISO 8601 string or a datetime.
 
-
-def instance_elapsed(instance: dict, now: float | None = None) -> float | None:
-    """Seconds a DataWorks instance has been running (epoch-ms BeginRunningTime), None before it starts."""
-    begin = instance.get("BeginRunningTime")
-    if not begin:
+    Triggers carry an absolute ``end_time`` (not a relative timeout) so a triggerer restart does
+    not restart the clock. A naive ISO string or datetime is taken as UTC.
+    """
+    if end_time is None or end_time == "":
         return None
-    now = time.time() if now is None else now
-    return max(now - begin / 1000.0, 0.0)
+    if isinstance(end_time, (int, float)) and not isinstance(end_time, bool):
+        return float(end_time)
+    from datetime import datetime, timezone
+
+    if isinstance(end_time, str):
+        try:
+            return float(end_time)
+        except ValueError:
+            end_time = datetime.fromisoformat(end_time.replace("Z", "+00:00"))
+    if isinstance(end_time, datetime):
+        if end_time.tzinfo is None:
+            end_time = end_time.replace(tzinfo=timezone.utc)
+        return end_time.timestamp()
+    raise ValueError(f"Invalid end_time={end_time!r}: expected epoch seconds, an ISO 8601 string or a datetime.")
+
+
+def deadline(timeout: float | None, now: float | None = None) -> float | None:
+    """The absolute ``end_time`` (epoch seconds) of a wait of ``timeout`` seconds starting now."""
+    if timeout is None:
+        return None
+    return (time.time() if now is None else now) + float(timeout)
+
+
+def time_left(end_time: float | None, now: float | None = None) -> float | None:
+    """Seconds until ``end_time`` (epoch), never negative; None without a deadline."""
+    if end_time is None:
+        return None
+    return max(end_time - (time.time() if now is None else now), 0.0)
 
 
 class PollTimeout(TimeoutError):

@@ -15,7 +15,12 @@ from typing import Any, NamedTuple
 
 from airflow.providers.common.compat.sdk import AirflowException
 
-from airflow_provider_pai.version_compat import AIRFLOW_V_3_0_PLUS
+
+def _airflow_3() -> bool:
+    from airflow_provider_pai.version_compat import AIRFLOW_V_3_0_PLUS  # utils import nothing above them
+
+    return AIRFLOW_V_3_0_PLUS
+
 
 RETURN_KEY = "return_value"
 # States of a task instance that establish it never ran its execute (so recorded nothing).
@@ -71,7 +76,7 @@ def upstream_records(context: Any, task_id: str, key: str = RETURN_KEY) -> Upstr
         value = ti.xcom_pull(task_ids=task_id, key=key, map_indexes=own_index)
         return Upstream(task_id, True, False, [value], own_index)
     # Every map index of the other task: Airflow 3 when map_indexes is left out, Airflow 2 when None.
-    pulled = ti.xcom_pull(task_ids=task_id, key=key) if AIRFLOW_V_3_0_PLUS else ti.xcom_pull(
+    pulled = ti.xcom_pull(task_ids=task_id, key=key) if _airflow_3() else ti.xcom_pull(
         task_ids=task_id, key=key, map_indexes=None
     )
     if pulled is None:
@@ -87,7 +92,7 @@ def upstream_state(context: Any, task_id: str, map_index: int = -1) -> str | Non
     """The state of ``task_id``'s task instance in this DAG run (None when Airflow cannot say)."""
     ti = context["ti"]
     try:
-        if AIRFLOW_V_3_0_PLUS:
+        if _airflow_3():
             states = ti.get_task_states(dag_id=ti.dag_id, task_ids=[task_id], run_ids=[ti.run_id],
                                         map_index=map_index if map_index >= 0 else None)
             found = (states or {}).get(ti.run_id) or {}

@@ -11,7 +11,6 @@ from airflow_provider_pai.operators.dataworks import (
     RUN_STATE_KEY,
     TriggerDesignerNodeOperator,
     run_name,
-    validate_node_params,
 )
 from airflow_provider_pai.utils.validation import PaiParameterError
 from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
@@ -198,17 +197,3 @@ def test_on_kill_stops_a_running_instance(hook):
     op._watch.status = "SUCCESS"
     op.on_kill()
     assert hook["stop_instance"].call_count == 1
-
-
-def test_run_name_is_stable_bounded_and_distinct():
-    assert run_name("d", "r", "t") == run_name("d", "r", "t")
-    assert run_name("d", "r", "t").startswith("airflow__d__r__t__")
-    assert run_name("a-b", "r", "t") != run_name("a.b", "r", "t")  # sanitised alike, still distinct
-    assert len(run_name("d" * 300, "r" * 300, "t")) <= 128
-
-
-def test_node_params_validation():
-    assert validate_node_params({"alpha": 0.1, "table": "churn_train"}) == {"alpha": 0.1, "table": "churn_train"}
-    assert validate_node_params({}) is None
-    with pytest.raises(PaiParameterError, match="node_params"):
-        validate_node_params("alpha=1")

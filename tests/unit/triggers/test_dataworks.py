@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from unittest import mock
 
-import pytest
 
 from airflow_provider_pai.triggers.dataworks import DataWorksInstanceTrigger, InstanceWatch, end_note
 from airflow_provider_pai.utils.polling import PollSchedule
@@ -83,7 +82,7 @@ def _trigger_with(statuses, log_texts, **kwargs):
     hook.get_instance_async = mock.AsyncMock(side_effect=[s if isinstance(s, dict) else _inst(s) for s in statuses])
     hook.get_instance_log_async = mock.AsyncMock(side_effect=log_texts)
     hook.stop_instance_async = mock.AsyncMock(return_value=True)
-    trigger._hook = hook
+    trigger.hook = hook
     return trigger, hook
 
 
@@ -108,7 +107,7 @@ async def test_run_yields_success_with_summary_and_streams_lines(capsys):
 async def test_run_yields_failure_with_log_tail():
     trigger, _ = _trigger_with(["FAILURE"], ["\n".join(f"line {i}" for i in range(30)) + "\n"])
     (event,) = await _events(trigger)
-    assert event.payload["status"] == "failure"
+    assert event.payload["status"] == "failed"
     assert event.payload["log_tail"][-1] == "line 29" and len(event.payload["log_tail"]) == 20
 
 
@@ -144,7 +143,7 @@ async def test_trigger_does_not_repeat_the_poll_the_worker_just_made():
     hook = mock.Mock()
     hook.get_instance_async = mock.AsyncMock(return_value=_inst("SUCCESS"))
     hook.get_instance_log_async = mock.AsyncMock(return_value="done\n")
-    trigger._hook = hook
+    trigger.hook = hook
     from airflow_provider_pai.triggers import dataworks as module
 
     with mock.patch.object(module, "wait_until_async", wraps=module.wait_until_async) as wait:
@@ -153,7 +152,7 @@ async def test_trigger_does_not_repeat_the_poll_the_worker_just_made():
     assert wait.call_args.kwargs["first_delay"] == 0.01  # one interval first, then the poll
     assert hook.get_instance_async.await_count == 1
     fresh = DataWorksInstanceTrigger(42, "PROD", watch=InstanceWatch(42).to_dict())
-    fresh._hook = hook
+    fresh.hook = hook
     with mock.patch.object(module, "wait_until_async", wraps=module.wait_until_async) as wait:
         await _events(fresh)
     assert wait.call_args.kwargs["first_delay"] == 0.0  # nothing polled yet: look at once

@@ -1,4 +1,4 @@
-"""Console links: persist() stores fields (and, on Airflow 3, the URL) at once; get_link() rebuilds it."""
+"""PaiBaseLink: persist() stores fields (and, on Airflow 3, the URL) at once; get_link() rebuilds it."""
 
 from __future__ import annotations
 
@@ -10,63 +10,7 @@ from airflow_provider_pai.links import base
 from airflow_provider_pai.links.dataworks import DataWorksInstanceLink
 from airflow_provider_pai.links.eas import EasServiceLink
 from airflow_provider_pai.version_compat import LINKS_READ_FROM_XCOM
-
-
-class FakeTI:
-    """Stands in for the task instance: XCom pushes land in a dict."""
-
-    def __init__(self) -> None:
-        self.xcom: dict[str, object] = {}
-
-    def xcom_push(self, key, value):
-        self.xcom[key] = value
-
-
-@pytest.fixture
-def ti():
-    return FakeTI()
-
-
-def read_back(ti: FakeTI, link):
-    """get_link() as the worker/webserver calls it, with XCom reading what persist() pushed."""
-    with mock.patch.object(base.XCom, "get_value", side_effect=lambda *, ti_key, key: ti.xcom.get(key)):
-        return link.get_link(operator=None, ti_key=mock.sentinel.ti_key)
-
-
-DW_URL = "https://workbench2-cn-shanghai.data.aliyun.com/?defaultProjectId=10001&env=prod&instanceId=42"
-
-
-def test_dataworks_link_persist_then_get_link(ti):
-    url = DataWorksInstanceLink.persist(
-        {"ti": ti}, region_id="cn-shanghai", project_id=10001, instance_id=42, project_env="PROD"
-    )
-    assert url == DW_URL
-    assert ti.xcom["dataworks_instance"] == {
-        "region_id": "cn-shanghai", "project_id": 10001, "instance_id": 42, "env": "prod"
-    }
-    assert read_back(ti, DataWorksInstanceLink()) == DW_URL
-
-
-def test_dataworks_dev_environment(ti):
-    DataWorksInstanceLink.persist({"ti": ti}, region_id="cn-beijing", project_id=7, instance_id=8, project_env="DEV")
-    assert "env=dev" in read_back(ti, DataWorksInstanceLink())
-
-
-def test_eas_link_persist_then_get_link(ti):
-    url = EasServiceLink.persist({"ti": ti}, region_id="cn-shanghai", service_name="churn_model", workspace_id="1234")
-    expected = (
-        "https://pai.console.aliyun.com/?regionId=cn-shanghai&workspaceId=1234"
-        "#/eas/serviceDetail/churn_model/detail"
-    )
-    assert url == expected
-    assert read_back(ti, EasServiceLink()) == expected
-
-
-def test_eas_link_without_workspace_leaves_the_parameter_out(ti):
-    EasServiceLink.persist({"ti": ti}, region_id="cn-shanghai", service_name="churn_model")
-    assert read_back(ti, EasServiceLink()) == (
-        "https://pai.console.aliyun.com/?regionId=cn-shanghai#/eas/serviceDetail/churn_model/detail"
-    )
+from tests.unit.links.conftest import read_back
 
 
 @pytest.mark.skipif(not LINKS_READ_FROM_XCOM, reason="Airflow 2 webservers call get_link themselves")
@@ -108,30 +52,6 @@ def test_persist_refuses_secret_looking_fields(ti, field):
 def test_names_and_keys_are_the_public_contract():
     assert (DataWorksInstanceLink.name, DataWorksInstanceLink.key) == ("DataWorks Operation Center", "dataworks_instance")
     assert (EasServiceLink.name, EasServiceLink.key) == ("EAS service", "eas_service")
-
-
-def test_version_flags_follow_installed_airflow():
-    from airflow import __version__
-    from packaging.version import Version
-
-    from airflow_provider_pai import version_compat as vc
-
-    installed = Version(__version__).release[:2]
-    assert vc.AIRFLOW_V_3_0_PLUS == (installed >= (3, 0))
-    assert vc.AIRFLOW_V_3_2_PLUS == (installed >= (3, 2))
-    assert vc.AIRFLOW_V_3_3_PLUS == (installed >= (3, 3))
-
-
-def test_task_state_store_is_read_from_context_on_3_3_only():
-    from airflow_provider_pai import version_compat as vc
-
-    store = object()
-    with mock.patch.object(vc, "AIRFLOW_V_3_3_PLUS", True):
-        assert vc.get_task_state_store({"task_state_store": store}) is store
-        assert vc.get_task_state_store({}) is None
-        assert vc.get_task_state_store(None) is None
-    with mock.patch.object(vc, "AIRFLOW_V_3_3_PLUS", False):
-        assert vc.get_task_state_store({"task_state_store": store}) is None
 
 
 LINK_DAG = '''

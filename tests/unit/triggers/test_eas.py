@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from unittest import mock
 
-import pytest
 
 from airflow_provider_pai.hooks.eas import EasHook
-from airflow_provider_pai.triggers.eas import EasServiceTrigger, service_progress
+from airflow_provider_pai.triggers.eas import EasServiceTrigger
 
 
 def svc(status, current=2, running=1, total=1):
@@ -21,24 +21,27 @@ def trigger(**kw):
 
 
 def test_serialize_round_trips_without_secrets():
-    t = trigger(timeout=60.0, target_status="Stopped", newest=True)
+    t = trigger(end_time=1_900_000_000.5, target_status="Stopped", newest=True)
     path, kwargs = t.serialize()
     assert path == "airflow_provider_pai.triggers.eas.EasServiceTrigger"
     again = EasServiceTrigger(**kwargs)
     assert again.serialize() == (path, kwargs)
     assert set(kwargs) == {"service_name", "target_status", "version", "pai_conn_id", "region_id",
-                           "poll_interval", "timeout", "newest"}
-    assert kwargs["newest"] is True
+                           "poll_interval", "end_time", "newest", "end_cause", "rollback_to"}
+    assert kwargs["newest"] is True and kwargs["end_time"] == 1_900_000_000.5
 
 
-def test_a_deploy_superseded_by_another_fails_at_once_but_a_rollback_wait_does_not():
-    from airflow_provider_pai.triggers.eas import service_progress
+def test_end_time_is_absolute_and_accepts_iso_and_the_old_relative_timeout():
+    import time
 
-    overtaken = svc("Updating", current=4) | {"LatestVersion": 4}
-    state, where = service_progress(overtaken, version=3, newest=True)
-    assert state == "failed" and "superseded" in where and "version 4" in where
-    assert service_progress(overtaken, version=2)[0] == "waiting"  # a rollback to 2 waits for the switch
-    assert service_progress(svc("Running", current=3) | {"LatestVersion": 3}, version=3, newest=True)[0] == "success"
+    assert trigger(end_time="2030-03-17T12:00:00+00:00").end_time == 1_899_979_200.0
+    assert trigger(end_time="2030-03-17T12:00:00").end_time == 1_899_979_200.0  # naive: UTC
+    # A trigger row serialized before end_time existed holds a relative timeout: it becomes a deadline.
+    before = time.time()
+    old = EasServiceTrigger(**{**trigger().serialize()[1], "end_time": None, "timeout": 60.0})
+    assert before + 60 <= old.end_time <= time.time() + 60
+    assert "timeout" not in old.serialize()[1]
+    assert trigger().end_time is None  # no deadline at all
 
 
 async def collect(t):
@@ -66,7 +69,7 @@ async def test_run_failed_carries_warning_events():
 
 async def test_run_times_out_with_last_state():
     with mock.patch.object(EasHook, "describe_service_async", return_value=svc("Updating")):
-        (event,) = await collect(trigger(timeout=0.05))
+        (event,) = await collect(trigger(end_time=time.time() + 0.05))
     assert event["status"] == "timeout" and "Status=Updating" in event["message"]
 
 
@@ -77,20 +80,3 @@ async def test_run_reports_api_errors_as_an_event():
     with mock.patch.object(EasHook, "describe_service_async", side_effect=err):
         (event,) = await collect(trigger())
     assert event["status"] == "error" and "InvalidService.NotFound" in event["message"]
-
-
-@pytest.mark.parametrize(
-    ("service", "target", "version", "expected"),
-    [
-        (svc("Running"), "Running", 2, "success"),
-        (svc("Running", current=1), "Running", 2, "waiting"),  # not switched yet
-        (svc("Running", running=1, total=2), "Running", None, "waiting"),  # instances not ready
-        (svc("Failed"), "Running", 2, "failed"),
-        (svc("Failed", current=1), "Running", 2, "waiting"),  # another version's failure
-        (svc("Stopped"), "Running", None, "failed"),
-        (svc("Running"), "Stopped", None, "waiting"),  # a stop in progress
-        (svc("Stopped"), "Stopped", None, "success"),
-    ],
-)
-def test_service_progress(service, target, version, expected):
-    assert service_progress(service, target_status=target, version=version)[0] == expected

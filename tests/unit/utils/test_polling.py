@@ -6,11 +6,10 @@ import json
 
 import pytest
 
+from airflow_provider_pai.utils.dataworks import expected_duration_from_history, instance_elapsed
 from airflow_provider_pai.utils.polling import (
     PollSchedule,
     PollTimeout,
-    expected_duration_from_history,
-    instance_elapsed,
     wait_until,
     wait_until_async,
 )

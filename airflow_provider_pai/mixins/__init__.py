@@ -1,0 +1,1 @@
+"""Behaviour shared across layers: the connection and hook (``hook``), the DataWorks wait (``dataworks``)."""

@@ -1,0 +1,340 @@
+"""What a DataWorks instance's state means: statuses, one wait's state, summaries, run names.
+
+Pure logic, no I/O and no Airflow imports: the operator, the sensor, the wait mixin and the
+trigger all decide from these, so a blocking wait and a deferred one agree on every outcome.
+DataWorks writes enum values both bare and with their code (``SUCCESS`` and ``SUCCESS(1)``,
+``SUPPLY_DATA(3)``); every comparison goes through ``enum_name`` so either form works.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from airflow_provider_pai.utils.polling import PollSchedule
+from airflow_provider_pai.utils.validation import PaiParameterError, refuse_list
+
+# DataWorks bills every call and the Basic edition allows 100 a day. Status polls come first (they
+# bound how late the end is noticed); the log is fetched while the instance runs only when a wait's
+# calls stay within CALL_BUDGET of what fixed 30 s polling would have spent by then, at most every
+# LOG_EVERY_POLLS polls, and always once at the end, so every line still reaches the task log.
+LOG_EVERY_POLLS = 4
+CALL_BUDGET = 0.25
+FIXED_POLL_SECONDS = 30.0
+TAIL_LINES = 20
+
+
+def enum_name(value: Any) -> str | None:
+    """``"SUCCESS(1)"`` -> ``"SUCCESS"``; ``"SUCCESS"`` stays; None stays None."""
+    if value is None:
+        return None
+    return str(value).split("(", 1)[0].strip()
+
+
+class DataWorksInstanceStatus(str, Enum):
+    """Instance statuses of GetInstance/ListInstances (``Status``), compared by name."""
+
+    NOT_RUN = "NOT_RUN"
+    WAIT_TIME = "WAIT_TIME"
+    WAIT_RESOURCE = "WAIT_RESOURCE"
+    RUNNING = "RUNNING"
+    CHECKING = "CHECKING"
+    CHECKING_CONDITION = "CHECKING_CONDITION"
+    FAILURE = "FAILURE"
+    SUCCESS = "SUCCESS"
+
+    @classmethod
+    def is_terminal(cls, value: Any) -> bool:
+        """DataWorks leaves neither SUCCESS nor FAILURE by itself (a rerun is a new attempt)."""
+        return enum_name(value) in (cls.SUCCESS.value, cls.FAILURE.value)
+
+    @classmethod
+    def is_success(cls, value: Any) -> bool:
+        return enum_name(value) == cls.SUCCESS.value
+
+    @classmethod
+    def is_failure(cls, value: Any) -> bool:
+        return enum_name(value) == cls.FAILURE.value
+
+    @classmethod
+    def is_running(cls, value: Any) -> bool:
+        return enum_name(value) == cls.RUNNING.value
+
+
+# Kept for callers of the earlier module layout: the bare names of the terminal statuses.
+TERMINAL_STATUSES = (DataWorksInstanceStatus.SUCCESS.value, DataWorksInstanceStatus.FAILURE.value)
+
+
+def instance_elapsed(instance: dict, now: float | None = None) -> float | None:
+    """Seconds a DataWorks instance has been running (epoch-ms BeginRunningTime), None before it starts."""
+    begin = instance.get("BeginRunningTime")
+    if not begin:
+        return None
+    now = time.time() if now is None else now
+    return max(now - begin / 1000.0, 0.0)
+
+
+def expected_duration_from_history(instances: list[dict]) -> float | None:
+    """Median duration in seconds of finished SUCCESS runs among DataWorks ListInstances dicts."""
+    durations = []
+    for inst in instances or []:
+        begin, finish = inst.get("BeginRunningTime"), inst.get("FinishTime")
+        if DataWorksInstanceStatus.is_success(inst.get("Status")) and begin and finish and finish > begin:
+            durations.append((finish - begin) / 1000.0)
+    if not durations:
+        return None
+    # The median by hand: the statistics module costs more to import than this whole module.
+    durations.sort()
+    middle = len(durations) // 2
+    return durations[middle] if len(durations) % 2 else (durations[middle - 1] + durations[middle]) / 2
+
+
+class InstanceWatch:
+    """What one wait on an instance has seen and shown so far; JSON-able (reschedules, deferral).
+
+    It decides when to fetch the instance log (economy: every DataWorks call counts against a
+    daily quota) and which log lines are new, so each remote line reaches the Airflow log once.
+    """
+
+    def __init__(
+        self,
+        instance_id: int,
+        project_env: str = "PROD",
+        *,
+        schedule: PollSchedule | None = None,
+        status: str | None = None,
+        lines_shown: int = 0,
+        polls: int = 0,
+        polls_since_log: int = 0,
+        log_fetches: int = 0,
+        started_at: float | None = None,
+    ) -> None:
+        self.instance_id = int(instance_id)
+        self.project_env = project_env
+        self.schedule = schedule or PollSchedule()
+        self.status = status
+        self.lines_shown = lines_shown
+        self.polls = polls
+        self.polls_since_log = polls_since_log
+        self.log_fetches = log_fetches
+        self.started_at = time.time() if started_at is None else started_at
+
+    @property
+    def done(self) -> bool:
+        return DataWorksInstanceStatus.is_terminal(self.status)
+
+    def observe(self, instance: dict) -> bool:
+        """Record one GetInstance answer; True when the status differs from the last one seen."""
+        status = instance.get("Status")
+        changed = status != self.status
+        self.status = status
+        self.polls += 1
+        self.polls_since_log += 1
+        return changed
+
+    def wants_log(self, instance: dict | None = None) -> bool:
+        if self.done:
+            return True
+        if not DataWorksInstanceStatus.is_running(self.status) or self.polls_since_log < LOG_EVERY_POLLS:
+            return False  # waiting instances have no log yet
+        fixed_polling_calls = self.elapsed(instance) / FIXED_POLL_SECONDS + 1
+        return self.polls + self.log_fetches + 1 <= CALL_BUDGET * fixed_polling_calls
+
+    def new_lines(self, log_text: str | None) -> list[str]:
+        """Lines of the whole-log-so-far text not shown yet; a trailing partial line waits for its end."""
+        self.polls_since_log = 0
+        self.log_fetches += 1
+        text = log_text or ""
+        lines = text.splitlines()
+        if lines and not text.endswith("\n") and not self.done:
+            lines = lines[:-1]
+        if len(lines) < self.lines_shown:
+            # A rerun (RestartInstance) starts a new log: show it from its first line.
+            self.lines_shown = 0
+        new = lines[self.lines_shown :]
+        self.lines_shown = len(lines)
+        return new
+
+    def elapsed(self, instance: dict | None) -> float:
+        """The run's age for the poll schedule: from the instance's start, else from this wait's."""
+        remote = instance_elapsed(instance) if instance else None
+        return remote if remote is not None else max(time.time() - self.started_at, 0.0)
+
+    def to_dict(self) -> dict:
+        return {
+            "instance_id": self.instance_id,
+            "project_env": self.project_env,
+            "schedule": self.schedule.to_dict(),
+            "status": self.status,
+            "lines_shown": self.lines_shown,
+            "polls": self.polls,
+            "polls_since_log": self.polls_since_log,
+            "log_fetches": self.log_fetches,
+            "started_at": self.started_at,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> InstanceWatch:
+        return cls(
+            d["instance_id"],
+            d.get("project_env", "PROD"),
+            schedule=PollSchedule.from_dict(d.get("schedule") or {}),
+            status=d.get("status"),
+            lines_shown=d.get("lines_shown", 0),
+            polls=d.get("polls", 0),
+            polls_since_log=d.get("polls_since_log", 0),
+            log_fetches=d.get("log_fetches", 0),
+            started_at=d.get("started_at"),
+        )
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What a wait does after one GetInstance answer (``after_get_instance``)."""
+
+    previous_status: str | None
+    changed: bool  # the status differs from the last one seen: log the transition
+    fetch_log: bool  # GetInstanceLog is worth a call now (then ``watch.new_lines``)
+    done: bool  # the instance ended: finish once the log (if fetched) is shown
+
+
+def after_get_instance(watch: InstanceWatch, instance: dict) -> NextStep:
+    """The one pure step of every DataWorks wait (worker and triggerer): record, then decide."""
+    previous = watch.status
+    changed = watch.observe(instance)
+    return NextStep(previous, changed, watch.wants_log(instance), watch.done)
+
+
+def transition_text(instance_id: Any, step: NextStep, status: Any) -> str:
+    return f"DataWorks instance {instance_id}: {step.previous_status} -> {status}"
+
+
+def _iso(ms: Any) -> str | None:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat() if ms else None
+
+
+def task_type_name(instance: dict) -> str:
+    """``"PAUSE(2)"`` -> ``"PAUSE"``."""
+    return enum_name(instance.get("TaskType") or "NORMAL") or "NORMAL"
+
+
+def instance_summary(instance: dict, project_env: str) -> dict:
+    """The small JSON-able result a successful wait returns to XCom."""
+    begin, finish = instance.get("BeginRunningTime"), instance.get("FinishTime")
+    return {
+        "instance_id": instance.get("InstanceId"),
+        "project_env": project_env,
+        "status": instance.get("Status"),
+        "node_id": instance.get("NodeId"),
+        "node_name": instance.get("NodeName"),
+        "dag_id": instance.get("DagId"),
+        "task_type": task_type_name(instance),
+        "skipped": task_type_name(instance).startswith("SKIP"),
+        "begin_running_time": _iso(begin),
+        "finish_time": _iso(finish),
+        "duration_seconds": (finish - begin) / 1000.0 if begin and finish else None,
+    }
+
+
+def end_note(instance: dict) -> str | None:
+    """A plain sentence when the instance ended without running (frozen or skipped node)."""
+    kind = task_type_name(instance)
+    iid = instance.get("InstanceId")
+    if kind == "PAUSE":
+        return (
+            f"DataWorks instance {iid} is FROZEN (TaskType PAUSE): the node was not run and the "
+            "instance was set to FAILURE. Unfreeze the node in DataWorks Operation Center, then retry."
+        )
+    if kind.startswith("SKIP"):
+        return (
+            f"DataWorks instance {iid} was SKIPPED (TaskType {kind}): DataWorks set it to SUCCESS "
+            "without running it, so it produced no new output."
+        )
+    return None
+
+
+def log_tail(log_text: str | None) -> list[str]:
+    return (log_text or "").splitlines()[-TAIL_LINES:]
+
+
+def failure_text(summary: dict, note: str | None, tail: list[str], link_url: str = "") -> str:
+    """Why a wait failed: the instance's end, its last log lines and where to look."""
+    lines = "\n".join(f"    {line}" for line in tail[-TAIL_LINES:]) or "    (the log is empty)"
+    return (
+        f"DataWorks instance {summary.get('instance_id')} (node {summary.get('node_name')}) ended "
+        f"{summary.get('status')}."
+        + (f" {note}" if note else "")
+        + f"\nLast lines of its log:\n{lines}\n"
+        + (f"Operation Center: {link_url}\n" if link_url else "")
+        + "Fix the cause in the Designer pipeline or DataWorks, then clear this task to run it again."
+    )
+
+
+# ---- runs the operator starts ------------------------------------------------------------------
+
+_NAME_MAX = 128
+_UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
+_PARAM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+# Backfill runs are SUPPLY_DATA DAGs (DagType); older answers may leave DagType out.
+SUPPLY_DATA = "SUPPLY_DATA"
+
+
+def is_backfill_dag(instance: dict) -> bool:
+    dag_type = instance.get("DagType")
+    return dag_type is None or enum_name(dag_type) == SUPPLY_DATA
+
+
+def run_name(dag_id: str, run_id: str, task_id: str, map_index: int | None = None) -> str:
+    """The DataWorks run ``Name`` for one Airflow task of one DAG run: the same on every try.
+
+    ``airflow__<dag>__<run>__<task>[__<map index>]__<hash>``: the readable part is sanitised and
+    shortened; the hash of the exact ids keeps names distinct when sanitising makes them alike.
+    """
+    parts = [dag_id, run_id, task_id] + ([str(map_index)] if map_index is not None and map_index >= 0 else [])
+    digest = hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()[:10]
+    readable = "__".join(_UNSAFE.sub("_", p).strip("_") for p in parts)
+    readable = readable[: _NAME_MAX - len("airflow____") - len(digest)]
+    return f"airflow__{readable}__{digest}"
+
+
+def validate_node_params(value: Any, param: str = "node_params") -> dict | None:
+    """``{name: value}`` for the node's scheduling parameters (DataWorks joins them as ``k=v k2=v2``)."""
+    if value is None or value == {}:
+        return None
+    if not isinstance(value, dict):
+        raise PaiParameterError(
+            f"Invalid {param}={value!r}: expected a dict of scheduling parameters, e.g. {{'alpha': '0.1'}}."
+        )
+    for key, val in value.items():
+        if not isinstance(key, str) or not _PARAM_KEY.match(key):
+            raise PaiParameterError(f"Invalid {param} key {key!r}: use a parameter name such as 'alpha'.")
+        if not isinstance(val, (str, int, float)) or isinstance(val, bool) or re.search(r"[\s=]", str(val)):
+            raise PaiParameterError(
+                f"Invalid {param}[{key!r}]={val!r}: DataWorks passes parameters as 'k=v k2=v2', so a "
+                "value must be a string or number without spaces or '='."
+            )
+    return dict(value)
+
+
+def parse_instance_target(value: Any) -> dict:
+    """``instance_id`` as given: an id, or TriggerDesignerNodeOperator's XCom dict (or its str())."""
+    refuse_list(value, "instance_id")  # every map index of a mapped trigger, pulled without a map index
+    if isinstance(value, str) and value.strip().startswith("{"):
+        try:
+            value = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            pass
+    if isinstance(value, dict):
+        if "instance_id" not in value:
+            raise ValueError(
+                f"Invalid instance_id={value!r}: a dict must be TriggerDesignerNodeOperator's result "
+                "with an 'instance_id' key, e.g. \"{{ ti.xcom_pull(task_ids='train') }}\"."
+            )
+        return dict(value)
+    return {"instance_id": value}

@@ -1,0 +1,215 @@
+"""What a PAI-EAS service's state means: statuses, progress of a rollout, config comparison, events.
+
+``service_progress`` decides, from one DescribeService answer, whether a wait is over. The
+trigger, ``EasServiceSensor`` and the EAS operators' blocking waits all call it, so a deferred
+task and a blocking one agree on what "Running on version N" means. No Airflow imports; the few
+helpers that call EAS take the hook as an argument.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_pai.utils.polling import PollSchedule
+from airflow_provider_pai.utils.validation import PaiParameterError
+
+if TYPE_CHECKING:
+    from airflow_provider_pai.hooks.eas import EasHook
+
+WARNING_EVENTS_SHOWN = 5
+# Keys about the access token, not the deployment: EAS does not echo them in ServiceConfig.
+TOKEN_KEYS = ("token", "generate_token")
+
+
+class EasServiceStatus(str, Enum):
+    """DescribeService ``Status`` values the provider reasons about."""
+
+    CREATING = "Creating"
+    WAITING = "Waiting"
+    UPDATING = "Updating"
+    RUNNING = "Running"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+    FAILED = "Failed"
+    DELETING = "Deleting"
+    DELETE_FAILED = "DeleteFailed"
+
+    @classmethod
+    def is_terminal(cls, value: Any) -> bool:
+        """Statuses EAS will not leave by itself: waiting for another one past them is pointless."""
+        return value in (cls.FAILED.value, cls.DELETE_FAILED.value)
+
+    @classmethod
+    def is_success(cls, value: Any) -> bool:
+        return value == cls.RUNNING.value
+
+
+# Kept for callers of the earlier module layout.
+FAILED_STATUSES = (EasServiceStatus.FAILED.value, EasServiceStatus.DELETE_FAILED.value)
+
+
+def service_progress(
+    service: dict, *, target_status: str = "Running", version: int | None = None, newest: bool = False
+) -> tuple[str, str]:
+    """``("success" | "failed" | "waiting", one-line description)`` for a DescribeService dict.
+
+    Success for Running also needs every instance ready (RunningInstance >= TotalInstance), and,
+    when ``version`` is given, CurrentVersion == version. A failure of some other version than
+    the one waited for (the service has not switched yet) counts as waiting. ``newest``: the
+    version waited for was just deployed, so a newer one taking over means another deploy
+    superseded it: that fails at once instead of waiting out the timeout.
+    """
+    status = service.get("Status")
+    current = service.get("CurrentVersion")
+    running, total = service.get("RunningInstance") or 0, service.get("TotalInstance") or 0
+    where = f"Status={status}, CurrentVersion={current}, instances {running}/{total}"
+    on_version = version is None or current == version
+    latest = service.get("LatestVersion") or 0
+    if newest and version is not None and latest > version and not on_version:
+        return "failed", (
+            f"{where}: superseded: version {latest} was deployed after version {version}, so another deploy "
+            "moved the service on (deploy one service from one task at a time: an Airflow pool with 1 slot)"
+        )
+    if status == target_status and on_version:
+        if not EasServiceStatus.is_success(target_status) or running >= total:
+            return "success", where
+        return "waiting", where
+    # A Stopped service never starts by itself; Running -> Stopped is the normal path of a stop.
+    stopped = status == EasServiceStatus.STOPPED.value and EasServiceStatus.is_success(target_status)
+    if on_version and (EasServiceStatus.is_terminal(status) or stopped):
+        detail = " ".join(str(service.get(k)) for k in ("Reason", "Message") if service.get(k))
+        return "failed", f"{where}{': ' + detail if detail else ''}"
+    return "waiting", where
+
+
+class ServiceWatch:
+    """One wait on a service: the step after each DescribeService, shared by the blocking wait and
+    the trigger. ``observe`` returns ``(state, where, changed)``; ``changed`` says whether the
+    one-line description differs from the last one (one log line per change, not per poll)."""
+
+    def __init__(self, *, target_status: str = "Running", version: int | None = None, newest: bool = False) -> None:
+        self.target_status = target_status
+        self.version = version
+        self.newest = newest
+        self.where = ""
+
+    def observe(self, service: dict) -> tuple[str, str, bool]:
+        state, where = service_progress(
+            service, target_status=self.target_status, version=self.version, newest=self.newest
+        )
+        changed = where != self.where
+        self.where = where
+        return state, where, changed
+
+
+def eas_schedule(poll_interval: float) -> PollSchedule:
+    """EAS rollouts last minutes: poll every ``poll_interval``, backing off only on long waits."""
+    return PollSchedule(poll_interval, min_latency=poll_interval, max_interval=max(poll_interval, 300.0))
+
+
+def warning_text(events: list[dict]) -> str:
+    """The newest Warning events, oldest first, as one line each (the text a user needs to act)."""
+    warnings = [e for e in events or [] if e.get("Type", "Warning") == "Warning"]
+    return "\n".join(
+        f"  {e.get('Time', '')} {e.get('Reason', '')}: {e.get('Message', '')}" for e in warnings[-WARNING_EVENTS_SHOWN:]
+    )
+
+
+def failure_message(service_name: str, where: str, events: str) -> str:
+    text = f"EAS service {service_name} failed: {where}."
+    if events:
+        text += f"\nWarning events:\n{events}"
+    return text
+
+
+def _unreadable(exc: Exception) -> str:
+    return f"  (could not read the service events: {exc})"
+
+
+def warning_events(hook: EasHook, service_name: str) -> str:
+    """The service's Warning events as text; a failure to read them is reported, not raised
+    (the failure being explained matters more than its events)."""
+    try:
+        return warning_text(hook.describe_service_events(service_name, event_type="Warning"))
+    except Exception as exc:
+        return _unreadable(exc)
+
+
+async def warning_events_async(hook: EasHook, service_name: str) -> str:
+    """The async twin of ``warning_events`` for triggers."""
+    try:
+        return warning_text(await hook.describe_service_events_async(service_name, event_type="Warning"))
+    except Exception as exc:
+        return _unreadable(exc)
+
+
+def summarize(service: dict) -> dict:
+    """The JSON-able fields of a DescribeService dict worth carrying in an event (no AccessToken)."""
+    keys = ("ServiceName", "Status", "CurrentVersion", "LatestVersion", "RunningInstance",
+            "TotalInstance", "Region", "InternetEndpoint", "IntranetEndpoint")
+    return {k: service.get(k) for k in keys if service.get(k) is not None}
+
+
+def endpoint_of(service: dict) -> str | None:
+    return service.get("InternetEndpoint") or service.get("IntranetEndpoint")
+
+
+# ---- service configs ---------------------------------------------------------------------------
+
+
+def parse_service_config(value: Any, param: str = "service_config") -> dict:
+    """A service description (eascmd JSON) given as a dict or a JSON string."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise PaiParameterError(f"Invalid {param}: not valid JSON ({exc}); give a dict or a JSON object.") from None
+    if not isinstance(value, dict):
+        raise PaiParameterError(f"Invalid {param}={value!r}: expected a dict or a JSON object string.")
+    return value
+
+
+def current_config(service: dict) -> dict:
+    """DescribeService's ServiceConfig (a JSON string on the wire) as a dict."""
+    raw = service.get("ServiceConfig")
+    if isinstance(raw, dict):
+        return raw
+    try:
+        parsed = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def config_contains(current: dict, wanted: dict) -> bool:
+    """True if every key of ``wanted`` has that value in ``current`` (dicts compared key by key)."""
+    for key, value in wanted.items():
+        if key in TOKEN_KEYS:
+            continue
+        if isinstance(value, dict) and isinstance(current.get(key), dict):
+            if not config_contains(current[key], value):
+                return False
+        elif current.get(key) != value:
+            return False
+    return True
+
+
+def update_landed(hook: EasHook, name: str, wanted: dict, latest_before: int) -> dict | None:
+    """For the retry policy: did an UpdateService whose answer was lost take effect anyway?"""
+    service = hook.describe_service(name)
+    if (service.get("LatestVersion") or 0) > latest_before and config_contains(current_config(service), wanted):
+        return {"Message": f"update of {name} already took effect (version {service.get('LatestVersion')})"}
+    return None
+
+
+def switch_version(hook: EasHook, name: str, version: int) -> dict:
+    """UpdateServiceVersion; a retry after a lost answer first checks whether the switch happened."""
+
+    def landed() -> dict | None:
+        if hook.describe_service(name).get("CurrentVersion") == version:
+            return {"Message": f"{name} is already on version {version}"}
+        return None
+
+    return hook.update_service_version(name, version, is_done=landed)
