@@ -180,6 +180,7 @@ def get_provider_info() -> dict[str, Any]:
         "extra-links": [
             "airflow_provider_pai.links.dataworks.DataWorksInstanceLink",
             "airflow_provider_pai.links.eas.EasServiceLink",
+            "airflow_provider_pai.links.oss.OssObjectLink",
         ],
         "connection-types": [
             {

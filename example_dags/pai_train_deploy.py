@@ -97,25 +97,43 @@ with DAG(
 
     @task(trigger_rule="all_done")
     def report(**context) -> str:
-        """A non-Alibaba step: summarise the run (a chat message or an e-mail in real life).
+        """A non-Alibaba step: say what happened (a chat message or an e-mail in real life).
 
-        It fails the run when the candidate model was rejected, so the run's colour tells the story.
+        It fails the run unless the new model is serving and passed its test, so the run's colour
+        tells the story. Each step's result comes from its XCom: a step that failed or never ran has none.
         """
         ti = context["ti"]
+        service = context["params"]["service_name"]
+        trained = ti.xcom_pull(task_ids="wait_for_training")
+        exported = ti.xcom_pull(task_ids="export_model")
         deployed = ti.xcom_pull(task_ids="deploy") or {}
         tested_result = ti.xcom_pull(task_ids="test_service")
         rolled_back = ti.xcom_pull(task_ids="rollback")
-        lines = [
-            f"model exported to {ti.xcom_pull(task_ids='export_model')}",
-            f"service {deployed.get('service_name')}: version {deployed.get('previous_version')} -> {deployed.get('version')}",
-            f"test: {'passed ' + str(tested_result) if tested_result else 'FAILED'}",
-        ]
+        if not trained:
+            lines = ["training failed (see wait_for_training)",
+                     f"no model was exported and nothing was deployed: service {service} is unchanged"]
+        elif not exported:
+            lines = [f"training succeeded (DataWorks instance {trained.get('instance_id')})",
+                     "the model export failed (see export_model)",
+                     f"nothing was deployed: service {service} is unchanged"]
+        elif not deployed:
+            lines = [f"model exported to {exported}",
+                     f"the deployment to service {service} failed (see deploy)"]
+        else:
+            lines = [
+                f"model exported to {exported}",
+                f"service {deployed.get('service_name')}: version {deployed.get('previous_version')} -> "
+                f"{deployed.get('version')}",
+                f"test: passed {tested_result}" if tested_result else "test: FAILED (see test_service)",
+            ]
         if rolled_back:
             lines.append(f"rolled back to version {rolled_back.get('version')}")
+        elif deployed and not tested_result:
+            lines.append("NOT rolled back (see rollback): the candidate version may still be serving")
         summary = "\n".join(lines)
         print(summary)
         if not tested_result:
-            raise RuntimeError("the candidate model was rejected and the service rolled back:\n" + summary)
+            raise RuntimeError("no new model is serving:\n" + summary)
         return summary
 
     train >> wait_for_training >> export_model >> deploy >> tested >> rollback

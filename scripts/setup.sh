@@ -16,6 +16,8 @@ if ! "$VENV/bin/uv" --version 2>/dev/null | grep -q "$uv_version"; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check "uv==$uv_version"
 fi
 "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -c "$CONSTRAINTS" -e ".[emulator,test,docs]"
+scripts/setup-distributed.sh "$VENV" "$CONSTRAINTS"   # PostgreSQL, Redis, Celery: Airflow 3 leg only
+VENV=$VENV CONSTRAINTS=$CONSTRAINTS scripts/setup-ui.sh   # chromium + playwright (Airflow 3 leg)
 # Byte-compile once: with PYTHONDONTWRITEBYTECODE set (common in CI images) every process would
 # otherwise recompile the SDKs' multi-megabyte model modules on import (seen: 16 s vs 2 s).
 "$VENV/bin/python" -m compileall -q -j 0 "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null || true

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from . import auth, dataworks, eas, oss
+from . import auth, dataworks, eas, oss, policy
 from .common import Ctx, acs_error
 from .control import Control, apply_fault
 
@@ -46,6 +46,8 @@ async def _serve_openapi(request: web.Request, ctx: Ctx, service: str, action: s
     if request.content_type == "application/x-www-form-urlencoded":
         params.update(parse_qsl(body.decode(), keep_blank_values=True))
     denied = auth.verify(request, body, params, ctx)
+    if denied is None:  # the credential's RAM policy, if the scenario gives one
+        denied = policy.check(request, service, action, ctx, params)
     if denied is not None:
         return denied
     try:
@@ -73,7 +75,8 @@ def make_app(ctx: Ctx, control: Control | None = None) -> web.Application:
             if faulted is not None:
                 return faulted
         if service == "oss":
-            return await oss.handle(request, ctx)
+            denied = policy.check(request, service, action, ctx)  # the credential's RAM policy, if any
+            return denied if denied is not None else await oss.handle(request, ctx)
         if service == "predict":
             return await eas.handle_predict(request, ctx, request.path[len(PREDICT_PREFIX) :].strip("/"))
         return await _serve_openapi(request, ctx, service, action)

@@ -1,10 +1,11 @@
 """Console links, persisted to XCom as soon as the remote id is known.
 
-In the style of the Amazon/Google providers' ``BaseAwsLink``/``BaseGoogleLink``: ``persist()``
-pushes the link's fields under ``key``; ``get_link()`` formats them. On Airflow 3 the API server
-runs no provider code and only shows what the worker stored under the link's ``xcom_key``, which
-the worker writes when the task ends; ``persist()`` also stores the URL there right away so the
-link shows while the task runs or is deferred, and after it fails.
+In the style of the Amazon/Google providers' ``BaseAwsLink``/``BaseGoogleLink``. On Airflow 2
+``persist()`` pushes the link's fields under ``key`` and the webserver's ``get_link()`` formats
+them. On Airflow 3 the API server runs no provider code and only shows what the worker stored
+under the link's ``xcom_key``, which the worker writes when the task ends; ``persist()`` stores the
+URL there right away (and nothing else), so the link shows while the task runs or is deferred, and
+after it fails.
 """
 
 from __future__ import annotations
@@ -43,12 +44,17 @@ class PaiBaseLink(BaseOperatorLink):
             return ""
 
     def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        # Airflow 3: the URL persist() stored (the worker calls this when the task ends and stores
+        # the answer under xcom_key again). Airflow 2: the webserver formats the stored fields.
+        key = self.xcom_key if LINKS_READ_FROM_XCOM else self.key
         try:
-            fields = XCom.get_value(ti_key=ti_key, key=self.key)
+            value = XCom.get_value(ti_key=ti_key, key=key)
         except Exception:  # a broken link must never break the page that shows it
-            log.warning("Could not read XCom %r for link %r", self.key, self.name, exc_info=True)
+            log.warning("Could not read XCom %r for link %r", key, self.name, exc_info=True)
             return ""
-        return self.format_link(**fields) if isinstance(fields, dict) and fields else ""
+        if LINKS_READ_FROM_XCOM:
+            return value if isinstance(value, str) else ""
+        return self.format_link(**value) if isinstance(value, dict) and value else ""
 
     @classmethod
     def persist(cls, context: Any, **fields: Any) -> str:
@@ -57,8 +63,11 @@ class PaiBaseLink(BaseOperatorLink):
         if leaked:
             raise ValueError(f"{cls.__name__}.persist() refuses secret-looking fields: {leaked}")
         ti = context["ti"]
-        ti.xcom_push(key=cls.key, value=fields)
         url = cls.format_link(**fields)
-        if LINKS_READ_FROM_XCOM and url:
+        if not LINKS_READ_FROM_XCOM:
+            ti.xcom_push(key=cls.key, value=fields)
+        elif url:
+            # Only the URL, under the key the API server reads: the fields would be one more XCom
+            # entry beside return_value that no user needs.
             ti.xcom_push(key=cls().xcom_key, value=url)
         return url

@@ -21,6 +21,7 @@ from airflow_provider_pai.utils.dataworks import (
     expected_duration_from_history,
     failure_text,
     instance_summary,
+    log_lines_to_show,
     log_tail,
     transition_text,
 )
@@ -173,8 +174,8 @@ class DataWorksInstanceWaitMixin:
             self.log.info("%s", transition_text(watch.instance_id, step, watch.status))
         if step.fetch_log:
             self._last_log = hook.get_instance_log(watch.instance_id, project_env=watch.project_env)
-            for line in watch.new_lines(self._last_log):
-                self.log.info("[dataworks] %s", line)
+            for line in log_lines_to_show(watch, self._last_log):
+                self.log.info("%s", line)
         return step.done, step.changed, instance
 
     def _finish(self: DataWorksWaitHost, summary: dict, note: str | None, tail: list[str]) -> dict:
@@ -280,8 +281,21 @@ class DataWorksInstanceWaitMixin:
         # "failure": what a trigger of version <= 0.x (before the shared vocabulary) sent.
         if status not in ("success", "failed", "failure"):
             raise AirflowException(event.get("message") or f"Unexpected trigger event: {event!r}")
-        summary = self._finish(event.get("instance") or {}, event.get("note"), event.get("log_tail") or [])
+        summary = event.get("instance") or {}
+        tail = event.get("log_tail")  # sent by triggers before 0.2; now the event stays small
+        if tail is None and not DataWorksInstanceStatus.is_success(summary.get("status")):
+            tail = self._failure_log_tail(summary)
+        summary = self._finish(summary, event.get("note"), tail or [])
         return summary if result is None else result
+
+    def _failure_log_tail(self: DataWorksWaitHost, summary: dict) -> list[str]:
+        """The last lines for the failure message (the trigger streamed them into this log already;
+        one GetInstanceLog here, only when the instance failed)."""
+        try:
+            return log_tail(self.hook.get_instance_log(summary["instance_id"],
+                                                       project_env=summary.get("project_env", "PROD")))
+        except Exception as exc:  # the failure is what matters; say why the tail is missing
+            return [f"(the instance log could not be read: {exc})"]
 
     # ---- kill ----------------------------------------------------------------------------------
 

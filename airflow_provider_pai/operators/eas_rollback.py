@@ -80,10 +80,11 @@ class EasRollbackOperator(EasBaseOperator):
     def _nothing_recorded(self, context: Context, where: str, map_index: int) -> NoReturn:
         state = upstream_state(context, self.deploy_task_id, map_index)
         if state in NEVER_RAN:
-            # Established: the deploy never ran its execute, so it deployed nothing.
-            raise AirflowSkipException(
-                f"Nothing to roll back: {where} (deploy_task_id) never ran (state {state}), so it deployed nothing."
-            )
+            # Established: the deploy never ran its execute, so it deployed nothing. Logged too: Airflow
+            # shows the skip exception's text only in the collapsed "Post Execute" group.
+            reason = f"Nothing to roll back: {where} (deploy_task_id) never ran (state {state}), so it deployed nothing."
+            self.log.info("%s", reason)
+            raise AirflowSkipException(reason)
         raise UpstreamError(
             f"{where} (deploy_task_id) recorded no deployment: found None in XCom (its state: {state or 'unknown'}). "
             "It failed before UpdateService, or is not an EasModifyServiceOperator. Nothing was rolled back; "

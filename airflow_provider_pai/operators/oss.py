@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from airflow.providers.common.compat.sdk import AirflowException, Asset, AssetAlias
 
+from airflow_provider_pai.links.oss import OssObjectLink
 from airflow_provider_pai.mixins.hook import OSS_HOOK
 from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
 from airflow_provider_pai.utils.validation import (
@@ -66,6 +67,7 @@ class ExportModelToOSSOperator(PaiBaseOperator["OssHook"]):
 
     hook_class_path = OSS_HOOK
     supports_deferral = False
+    operator_extra_links = (OssObjectLink(),)
     template_fields: Sequence[str] = pai_template_fields("source", "destination", "include")
 
     def __init__(
@@ -181,6 +183,8 @@ class ExportModelToOSSOperator(PaiBaseOperator["OssHook"]):
         if dst_prefix and not dst_prefix.endswith("/"):
             dst_prefix += "/"
         dest_uri = f"oss://{dst_bucket}/{dst_prefix}"
+        url = OssObjectLink.persist(context, region_id=self.hook.region_id, bucket=dst_bucket, prefix=dst_prefix)
+        self.log.info("Destination in the OSS console: %s", url)
         files = self.plan(src_bucket, src_key)
         total = sum(f["size"] for f in files)
         manifest_key = dst_prefix + MANIFEST_NAME

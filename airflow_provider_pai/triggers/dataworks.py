@@ -22,6 +22,7 @@ from airflow_provider_pai.utils.dataworks import (  # noqa: F401  (re-exported: 
     after_get_instance,
     end_note,
     instance_summary,
+    log_lines_to_show,
     log_tail,
     task_type_name,
     transition_text,
@@ -33,8 +34,9 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
     """Poll a DataWorks instance with the hook's async calls until it ends or ``end_time`` passes.
 
     Streams new instance-log lines into the trigger's log and yields one ``TriggerEvent``:
-    ``{"status": "success"|"failed"|"timeout"|"error", "instance": {...}, "message", "log_tail",
-    "lines_shown", "instance_status"}``.
+    ``{"status": "success"|"failed"|"timeout"|"error", "instance": {summary}, "note", "message",
+    "lines_shown", "instance_status"}``: small, as Airflow logs every event whole (the log lines
+    are in the task log already; the worker reads the last ones again only for a failure message).
 
     :param instance_id: the DataWorks instance.
     :param project_env: ``PROD`` or ``DEV``.
@@ -73,7 +75,6 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
         # At end_time no try of the task follows: stop the instance (docs/timeouts-kills-retries.md).
         self.stop_at_end = stop_at_end
         self.end_cause = end_cause  # what end_time stands for: "timeout" or "execution_timeout"
-        self._last_log: str | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -98,9 +99,8 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
             self.log.info("%s", transition_text(self.instance_id, step, watch.status))
         if step.fetch_log:
             text = await self.hook.get_instance_log_async(self.instance_id, project_env=self.project_env)
-            for line in watch.new_lines(text):
-                self.log.info("[dataworks] %s", line)
-            self._last_log = text
+            for line in log_lines_to_show(watch, text):
+                self.log.info("%s", line)
         return step.done, step.changed, instance
 
     def _event(self, status: str, watch: InstanceWatch, **fields: Any) -> TriggerEvent:
@@ -116,7 +116,6 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         watch = InstanceWatch.from_dict(self.watch)
-        self._last_log = None
         try:
             instance = await wait_until_async(
                 lambda: self._poll(watch),
@@ -147,7 +146,6 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
             instance_status=instance.get("Status"),
             instance=instance_summary(instance, self.project_env),
             note=end_note(instance),
-            log_tail=log_tail(self._last_log),
         )
 
     async def _stop_at_end(self, watch: InstanceWatch) -> bool:

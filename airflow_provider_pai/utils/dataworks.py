@@ -21,12 +21,12 @@ from airflow_provider_pai.utils.polling import PollSchedule
 from airflow_provider_pai.utils.validation import PaiParameterError, refuse_list
 
 # DataWorks bills every call and the Basic edition allows 100 a day. Status polls come first (they
-# bound how late the end is noticed); the log is fetched while the instance runs only when a wait's
-# calls stay within CALL_BUDGET of what fixed 30 s polling would have spent by then, at most every
-# LOG_EVERY_POLLS polls, and always once at the end, so every line still reaches the task log.
-LOG_EVERY_POLLS = 4
-CALL_BUDGET = 0.25
-FIXED_POLL_SECONDS = 30.0
+# bound how late the end is noticed). While the instance runs, a line DataWorks writes reaches the
+# task log within max(LOG_LATENCY, two polls): at each poll the log is fetched when the next poll
+# would come too late for that. The cadence follows the run's time, not a count of polls, so short
+# runs stream too; it costs at most one GetInstanceLog per max(60 s, two polls) while the instance
+# runs, none while it waits, and one at the end (so every line still reaches the task log).
+LOG_LATENCY = 60.0
 TAIL_LINES = 20
 
 
@@ -111,9 +111,9 @@ class InstanceWatch:
         status: str | None = None,
         lines_shown: int = 0,
         polls: int = 0,
-        polls_since_log: int = 0,
         log_fetches: int = 0,
         started_at: float | None = None,
+        log_at: float = 0.0,
     ) -> None:
         self.instance_id = int(instance_id)
         self.project_env = project_env
@@ -121,9 +121,10 @@ class InstanceWatch:
         self.status = status
         self.lines_shown = lines_shown
         self.polls = polls
-        self.polls_since_log = polls_since_log
         self.log_fetches = log_fetches
         self.started_at = time.time() if started_at is None else started_at
+        # The run's age (``elapsed``) at the last log fetch: lines written since then are not shown yet.
+        self.log_at = log_at
 
     @property
     def done(self) -> bool:
@@ -135,20 +136,22 @@ class InstanceWatch:
         changed = status != self.status
         self.status = status
         self.polls += 1
-        self.polls_since_log += 1
         return changed
 
-    def wants_log(self, instance: dict | None = None) -> bool:
+    def wants_log(self, instance: dict | None = None, changed: bool = False) -> bool:
+        """Fetch the log now? Always at the end; while RUNNING, when waiting for the next poll would
+        show a line written since the last fetch later than max(LOG_LATENCY, two polls)."""
         if self.done:
             return True
-        if not DataWorksInstanceStatus.is_running(self.status) or self.polls_since_log < LOG_EVERY_POLLS:
-            return False  # waiting instances have no log yet
-        fixed_polling_calls = self.elapsed(instance) / FIXED_POLL_SECONDS + 1
-        return self.polls + self.log_fetches + 1 <= CALL_BUDGET * fixed_polling_calls
+        if not DataWorksInstanceStatus.is_running(self.status):
+            return False  # an instance waiting for its time or resources writes nothing worth a call
+        elapsed = self.elapsed(instance)
+        # The sleep the wait is about to take (the schedule's answer, computed on a copy).
+        upcoming = PollSchedule.from_dict(self.schedule.to_dict()).next_interval(elapsed, changed)
+        return elapsed + upcoming > self.log_at + max(LOG_LATENCY, 2 * upcoming)
 
     def new_lines(self, log_text: str | None) -> list[str]:
         """Lines of the whole-log-so-far text not shown yet; a trailing partial line waits for its end."""
-        self.polls_since_log = 0
         self.log_fetches += 1
         text = log_text or ""
         lines = text.splitlines()
@@ -174,9 +177,9 @@ class InstanceWatch:
             "status": self.status,
             "lines_shown": self.lines_shown,
             "polls": self.polls,
-            "polls_since_log": self.polls_since_log,
             "log_fetches": self.log_fetches,
             "started_at": self.started_at,
+            "log_at": self.log_at,
         }
 
     @classmethod
@@ -188,9 +191,9 @@ class InstanceWatch:
             status=d.get("status"),
             lines_shown=d.get("lines_shown", 0),
             polls=d.get("polls", 0),
-            polls_since_log=d.get("polls_since_log", 0),
             log_fetches=d.get("log_fetches", 0),
             started_at=d.get("started_at"),
+            log_at=d.get("log_at", 0.0),
         )
 
 
@@ -208,11 +211,31 @@ def after_get_instance(watch: InstanceWatch, instance: dict) -> NextStep:
     """The one pure step of every DataWorks wait (worker and triggerer): record, then decide."""
     previous = watch.status
     changed = watch.observe(instance)
-    return NextStep(previous, changed, watch.wants_log(instance), watch.done)
+    fetch_log = watch.wants_log(instance, changed)
+    if fetch_log:
+        watch.log_at = watch.elapsed(instance)
+    return NextStep(previous, changed, fetch_log, watch.done)
 
 
 def transition_text(instance_id: Any, step: NextStep, status: Any) -> str:
+    """``A -> B`` on a change; the first status seen is just stated (there is no "before")."""
+    if step.previous_status is None:
+        return f"DataWorks instance {instance_id}: {status}"
     return f"DataWorks instance {instance_id}: {step.previous_status} -> {status}"
+
+
+def log_lines_to_show(watch: InstanceWatch, log_text: str | None) -> list[str]:
+    """The task-log lines for the new part of the instance log: each prefixed ``[dataworks]``, the
+    first batch after a line saying whose clock its timestamps are (DataWorks writes its own)."""
+    first = watch.lines_shown == 0
+    new = watch.new_lines(log_text)
+    if not new:
+        return []
+    header = [
+        f"DataWorks log of instance {watch.instance_id} (the times in its lines are DataWorks' own, "
+        "UTC+8 in the Chinese mainland regions; Airflow's are UTC):"
+    ] if first else []
+    return header + [f"[dataworks] {line}" for line in new]
 
 
 def _iso(ms: Any) -> str | None:

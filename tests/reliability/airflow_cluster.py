@@ -50,9 +50,11 @@ class AirflowCluster(AirflowEnv):
     component output goes to ``home/<component>.out``.
     """
 
-    def __init__(self, home: Path, *, env: dict[str, str] | None = None, parallelism: int = 4):
+    def __init__(self, home: Path, *, env: dict[str, str] | None = None, parallelism: int = 4,
+                 port: int | None = None):
         super().__init__(home)
-        self.port = free_port()
+        self._fixed_port = port  # None: a free port, picked at start()
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.password = secrets.token_urlsafe(16)
         self.passwords_file = self.home / "passwords.json"
@@ -102,15 +104,10 @@ class AirflowCluster(AirflowEnv):
     def start(self, timeout: float = 120) -> AirflowCluster:
         self.passwords_file.write_text(json.dumps({ADMIN_USER: self.password}))
         self._finish_migration()
-        self.port = free_port()  # picked now: a port found free minutes ago may be taken since
+        self.port = self._fixed_port or free_port()  # picked now: a port found free minutes ago may be taken since
         self.base_url = f"http://127.0.0.1:{self.port}"
-        for component in COMPONENTS:
-            out = open(self.home / f"{component}.out", "ab")
-            self._procs[component] = subprocess.Popen(
-                [AIRFLOW_BIN, component], env=self.env(), stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,  # its own group: stop() ends it whole
-            )
-            out.close()
+        for component in self.commands():
+            self.start_component(component)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive()
@@ -126,6 +123,23 @@ class AirflowCluster(AirflowEnv):
         self.stop()
         raise RuntimeError(f"Airflow cluster not healthy after {timeout}s:\n{self.output_tail()}")
 
+    def commands(self) -> dict[str, list[str]]:
+        """Each component's name (its output file's stem) and ``airflow`` arguments; subclasses add more."""
+        return {component: [component] for component in COMPONENTS}
+
+    def component_env(self, component: str) -> dict[str, str]:
+        """Environment of one component only (on top of ``env()``)."""
+        return {}
+
+    def start_component(self, component: str) -> subprocess.Popen:
+        out = open(self.home / f"{component}.out", "ab")
+        self._procs[component] = subprocess.Popen(
+            [AIRFLOW_BIN, *self.commands()[component]], env=self.env(self.component_env(component)), stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,  # its own group: stop() ends it whole
+        )
+        out.close()
+        return self._procs[component]
+
     def _check_alive(self) -> None:
         for component, proc in self._procs.items():
             if proc.poll() is not None:
@@ -136,7 +150,7 @@ class AirflowCluster(AirflowEnv):
     def output_tail(self, chars: int = 3000) -> str:
         return "\n".join(
             f"--- {c} ---\n" + (self.home / f"{c}.out").read_text(errors="replace")[-chars:]
-            for c in COMPONENTS if (self.home / f"{c}.out").exists()
+            for c in self.commands() if (self.home / f"{c}.out").exists()
         )
 
     def stop(self) -> None:

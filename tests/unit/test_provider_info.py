@@ -58,6 +58,7 @@ def test_listed_modules_and_classes_are_the_fixed_names():
     assert info["extra-links"] == [
         "airflow_provider_pai.links.dataworks.DataWorksInstanceLink",
         "airflow_provider_pai.links.eas.EasServiceLink",
+        "airflow_provider_pai.links.oss.OssObjectLink",
     ]
 
 

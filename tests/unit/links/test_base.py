@@ -1,4 +1,4 @@
-"""PaiBaseLink: persist() stores fields (and, on Airflow 3, the URL) at once; get_link() rebuilds it."""
+"""PaiBaseLink: persist() stores the fields (Airflow 2) or the URL (Airflow 3) at once; get_link() reads it."""
 
 from __future__ import annotations
 
@@ -31,8 +31,15 @@ def test_unreadable_xcom_gives_empty_string():
 
 
 def test_incomplete_fields_give_empty_string(ti):
-    ti.xcom["eas_service"] = {"region_id": "cn-shanghai"}  # no service_name
+    base.PaiBaseLink.persist.__func__(EasServiceLink, {"ti": ti}, region_id="cn-shanghai")  # no service_name
     assert read_back(ti, EasServiceLink()) == ""
+
+
+@pytest.mark.skipif(not LINKS_READ_FROM_XCOM, reason="Airflow 2 webservers format the stored fields")
+def test_airflow3_stores_only_the_url(ti):
+    """No internal XCom entry beside return_value: only Airflow's own link key."""
+    EasServiceLink.persist({"ti": ti}, region_id="cn-shanghai", service_name="churn_model")
+    assert list(ti.xcom) == ["_link_EasServiceLink"]
 
 
 def test_values_are_url_quoted(ti):
@@ -79,11 +86,9 @@ def test_link_survives_a_failed_task_in_real_airflow(airflow_env):
     result = airflow_env.dags_test("pai_link_persist")
     assert airflow_env.task_states("pai_link_persist") == {"deploy": "failed"}, result.stdout + result.stderr
     expected = "https://pai.console.aliyun.com/?regionId=cn-shanghai&workspaceId=77#/eas/serviceDetail/churn_model/detail"
-    assert airflow_env.xcom("pai_link_persist", "deploy", key="eas_service") == {
-        "region_id": "cn-shanghai", "service_name": "churn_model", "workspace_id": "77"
-    }
     if LINKS_READ_FROM_XCOM:
         assert airflow_env.xcom("pai_link_persist", "deploy", key="_link_EasServiceLink") == expected
+        assert airflow_env.xcom("pai_link_persist", "deploy", key="eas_service") is None  # URL only
     else:  # Airflow 2: the webserver calls get_link, which formats these fields; no URL is stored
         assert airflow_env.xcom("pai_link_persist", "deploy", key="_link_EasServiceLink") is None
         assert EasServiceLink.format_link(**airflow_env.xcom("pai_link_persist", "deploy", key="eas_service")) == expected

@@ -13,7 +13,7 @@ from airflow_provider_pai.operators.dataworks import (
     run_name,
 )
 from airflow_provider_pai.utils.validation import PaiParameterError
-from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
+from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS, LINKS_READ_FROM_XCOM
 
 DESIGNER = {"NodeId": 700001, "NodeName": "train", "ProgramType": "PAI_STUDIO", "FileType": 1117}
 
@@ -102,10 +102,16 @@ def test_first_try_submits_records_and_returns_ids(hook):
         assert store.data[RUN_STATE_KEY] == {"name": _name(), "dag_id": 9, "instance_id": 77}
     else:  # no task_state_store below 3.3: nothing recorded, a retry finds the run by its name
         assert RUN_STATE_KEY not in store.data
-    context["ti"].xcom_push.assert_any_call(
-        key="dataworks_instance",
-        value={"region_id": "cn-shanghai", "project_id": 10001, "instance_id": 77, "env": "prod"},
-    )
+    if LINKS_READ_FROM_XCOM:  # the console link's URL, before waiting (and nothing else for it)
+        context["ti"].xcom_push.assert_any_call(
+            key="_link_DataWorksInstanceLink",
+            value="https://workbench2-cn-shanghai.data.aliyun.com/?defaultProjectId=10001&env=prod&instanceId=77",
+        )
+    else:
+        context["ti"].xcom_push.assert_any_call(
+            key="dataworks_instance",
+            value={"region_id": "cn-shanghai", "project_id": 10001, "instance_id": 77, "env": "prod"},
+        )
 
 
 def test_retry_reattaches_from_task_state_store(hook):

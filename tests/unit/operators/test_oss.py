@@ -176,3 +176,18 @@ def test_destination_is_declared_as_asset_or_alias():
     context = ctx()
     op.execute(context)
     context["outlet_events"].__getitem__.return_value.add.assert_called_once_with(Asset("oss://dst-bkt/rel/2/"))
+
+
+def test_persists_the_destination_console_link_before_copying():
+    from airflow_provider_pai.version_compat import LINKS_READ_FROM_XCOM
+
+    op = export(FakeOss(SRC))
+    op.hook.region_id = "cn-shanghai"
+    context = ctx()
+    op.execute(context)
+    pushed = {c.kwargs["key"]: c.kwargs["value"] for c in context["ti"].xcom_push.call_args_list}
+    if LINKS_READ_FROM_XCOM:
+        assert pushed["_link_OssObjectLink"] == (
+            "https://oss.console.aliyun.com/bucket/oss-cn-shanghai/dst-bkt/object?path=rel%2F1%2F")
+    else:
+        assert pushed["oss_destination"] == {"region_id": "cn-shanghai", "bucket": "dst-bkt", "prefix": "rel/1/"}

@@ -124,9 +124,8 @@ def test_skipped_instance_succeeds_and_says_so(hook):
 
 
 def test_log_lines_are_not_repeated_across_reschedules(hook, capsys, monkeypatch):
-    monkeypatch.setattr("airflow_provider_pai.utils.dataworks.LOG_EVERY_POLLS", 1)
     store = FakeStore()
-    running = _inst("RUNNING", BeginRunningTime=int((time.time() - 3600) * 1000))  # budget has room for the log
+    running = _inst("RUNNING", BeginRunningTime=int((time.time() - 3600) * 1000))  # an hour of log unseen
     hook["get_instance"].side_effect = [running, _inst("SUCCESS")]
     hook["get_instance_log"].side_effect = ["a\nb\n", "a\nb\nc\n"]
     first = _sensor(mode="reschedule")

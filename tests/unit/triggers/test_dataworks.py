@@ -48,26 +48,12 @@ def test_watch_fetches_no_log_while_waiting_and_always_at_the_end():
     assert watch.wants_log(_inst("SUCCESS"))
 
 
-def test_watch_streams_the_log_every_few_polls_while_the_call_budget_allows():
-    watch = InstanceWatch(1)
-    long_run = _running_for(3600)  # an hour in: fixed 30 s polling would have spent 121 calls
-    wanted = []
-    for _ in range(8):
-        watch.observe(long_run)
-        wanted.append(watch.wants_log(long_run))
-        if wanted[-1]:
-            watch.new_lines("")
-    assert wanted == [False, False, False, True, False, False, False, True]
-
-
-def test_watch_skips_the_log_when_status_polls_used_up_the_call_budget():
-    watch = InstanceWatch(1)
-    just_started = _running_for(60)  # fixed 30 s polling: 3 calls so far, a quarter of that is < 1
-    for _ in range(4):
-        watch.observe(just_started)
-    assert not watch.wants_log(just_started)
-    assert watch.log_fetches == 0
-    assert InstanceWatch.from_dict(watch.to_dict()).polls == 4
+def test_watch_streams_the_log_of_a_long_run_at_once_then_by_the_minute():
+    watch = InstanceWatch(1, schedule=PollSchedule(5, min_latency=5))
+    long_run = _running_for(3600)  # an hour in: none of its log shown yet
+    watch.observe(long_run)
+    assert watch.wants_log(long_run)  # (the caller then records the fetch: see test_log_streaming.py)
+    assert InstanceWatch.from_dict(watch.to_dict()).polls == 1
 
 
 def test_end_note_names_frozen_and_skipped_instances():
@@ -104,11 +90,13 @@ async def test_run_yields_success_with_summary_and_streams_lines(capsys):
     assert hook.get_instance_log_async.await_count == 2  # every 4th poll and the end, not every poll
 
 
-async def test_run_yields_failure_with_log_tail():
+async def test_run_yields_a_small_failure_event():
+    """Airflow logs every event whole: no log tail, no instance dict, only the summary."""
     trigger, _ = _trigger_with(["FAILURE"], ["\n".join(f"line {i}" for i in range(30)) + "\n"])
     (event,) = await _events(trigger)
     assert event.payload["status"] == "failed"
-    assert event.payload["log_tail"][-1] == "line 29" and len(event.payload["log_tail"]) == 20
+    assert "log_tail" not in event.payload and "line 29" not in repr(event.payload)
+    assert event.payload["instance"]["status"] == "FAILURE"
 
 
 async def test_run_yields_timeout_after_end_time():

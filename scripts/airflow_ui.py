@@ -1,0 +1,130 @@
+"""The Airflow UI against the emulator, on 127.0.0.1, in one command; and the docs' UI screenshots.
+
+    .venv/bin/python scripts/airflow_ui.py up [--port 8080]
+        The emulator, then Airflow 3 (api-server, scheduler, triggerer, dag-processor) with the
+        example DAG and a stored `pai_default` connection. Prints the URL and the admin password,
+        runs until Ctrl-C (or SIGTERM), then stops every process it started.
+
+    .venv/bin/python scripts/airflow_ui.py screenshots [--out docs/img]
+        The same stack, a good and a broken run of the example DAG, screenshots of both in headless
+        Chromium (docs/img/ui-*.png), then everything stopped. `scripts/setup.sh` installs Chromium
+        and playwright.
+
+Both need Airflow 3 (the .venv leg) and run from the checkout (they reuse tests/ui/stack.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from airflow_provider_pai.emulator.process import PROXY_VARS  # noqa: E402
+from airflow_provider_pai.emulator.scenario import DEMO_SCENARIO, load_scenario  # noqa: E402
+
+GOOD = ("2026-11-20T00:00:00Z", {})
+BROKEN = ("2026-11-21T00:00:00Z", {"node_id": 700002, "output_prefix": "oss://pai-demo/designer/churn_broken/"})
+
+
+def demo_scenario() -> dict:
+    """The demo scenario with waits of 12 s: a trigger firing within seconds of its deferral hits an
+    Airflow 3.3 scheduler race (docs/reliability.md)."""
+    scenario = copy.deepcopy(load_scenario(DEMO_SCENARIO))
+    for node in scenario["dataworks"]["projects"][0]["nodes"]:
+        node["run_seconds"] = max(node.get("run_seconds", 5), 12)
+    for service in scenario["eas"]["services"]:
+        service["start_seconds"] = max(service.get("start_seconds", 2), 12)
+    return scenario
+
+
+def _stop_on_sigterm() -> None:
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, handler)
+
+
+def up(args) -> int:
+    from tests.ui.stack import DAG_ID, UiStack
+
+    root = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="pai-airflow-ui-"))
+    _stop_on_sigterm()
+    print(f"starting the emulator and Airflow in {root} (a minute: the metadata DB is created first) ...",
+          flush=True)
+    stack = UiStack(root, scenario=demo_scenario(), port=args.port or None, schedule="@daily")
+    try:
+        stack.start()
+        print(f"\nAirflow UI: {stack.base_url}  (user admin, password {stack.af.password})\n"
+              f"emulator:   {stack.emu.url}\n"
+              f"DAG {DAG_ID} is unpaused: its latest daily run starts now; trigger more with its Trigger button.\n"
+              f"Component logs: {stack.af.home}/*.out\nCtrl-C stops everything.", flush=True)
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping ...", flush=True)
+        stack.stop()
+        if not args.home:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+def screenshots(args) -> int:
+    from tests.ui.stack import DAG_ID, UiStack, UserView, browser_page, missing_browser
+
+    why = missing_browser()
+    if why:
+        sys.exit(why)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="pai-airflow-ui-"))
+    _stop_on_sigterm()
+    try:
+        with UiStack(root, scenario=demo_scenario()) as stack:
+            af = stack.af
+            runs = {name: af.trigger(DAG_ID, logical_date=date, conf=conf)
+                    for name, (date, conf) in (("good", GOOD), ("broken", BROKEN))}
+            states = {name: af.wait_for_run(DAG_ID, run_id, timeout=600) for name, run_id in runs.items()}
+            if states != {"good": "success", "broken": "failed"}:
+                sys.exit(f"unexpected run states {states}; see {af.home}/*.out")
+            with browser_page(stack.base_url, af.password) as page:
+                user = UserView(page, root / "steps")
+                for name, run_id in runs.items():
+                    run_path = f"/dags/{DAG_ID}/runs/{urllib.parse.quote(run_id, safe='')}"
+                    pictures = {f"ui-{name}-run.png": (run_path, "Task Instances")}
+                    pictures[f"ui-{name}-wait-log.png" if name == "good" else "ui-broken-report-log.png"] = (
+                        (f"{run_path}/tasks/wait_for_training", "[dataworks]") if name == "good"
+                        else (f"{run_path}/tasks/report", "no new model is serving"))
+                    for file, (path, text) in pictures.items():
+                        user.visit(path, file, wait_for=text)
+                        page.screenshot(path=str(out / file))
+                        print(out / file)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+def main() -> int:
+    for var in PROXY_VARS:  # the Tea SDK would send even 127.0.0.1 through a proxy
+        os.environ.pop(var, None)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_up = sub.add_parser("up", help="start the emulator and Airflow on 127.0.0.1 until Ctrl-C")
+    p_up.add_argument("--port", type=int, default=8080, help="the UI's port (0: a free one; default 8080)")
+    p_up.add_argument("--home", help="keep AIRFLOW_HOME and the emulator's data here (default: a temp dir, removed)")
+    p_shots = sub.add_parser("screenshots", help="refresh the docs' UI screenshots")
+    p_shots.add_argument("--out", default=str(ROOT / "docs" / "img"))
+    args = parser.parse_args()
+    return up(args) if args.command == "up" else screenshots(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,293 @@
+"""The Airflow 3 UI as a user sees it, in headless Chromium, on a real multi-process Airflow
+(api-server, scheduler, triggerer, dag-processor) running the example DAG against the emulator.
+
+One module-scoped story: three runs of the example DAG (a good model, a broken model that is rolled
+back, a training run that fails), watched in the browser while they go, then checked page by page.
+Every browser step is screenshotted; a failure prints where (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+import urllib.parse
+from datetime import datetime, timedelta
+
+import pytest
+
+from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
+from tests.reliability.conftest import SECRETS, reliability_scenario
+from tests.ui.conftest import take_premigrated_cluster
+from tests.ui.stack import CONN_ID, DAG_ID, UiStack, UserView, browser_page, missing_browser
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="the browser tests drive the Airflow 3 UI on a "
+                       "multi-process Airflow 3.3 (REST API v2); Airflow 2.11's Flask UI is not covered"),
+]
+
+GOOD_NODE, BROKEN_NODE, FAILING_NODE = 700001, 700002, 700004
+# The good run trains "for 10 minutes": long enough to watch its log while it runs. Once that is
+# seen, the test moves the emulator clock past the end instead of waiting.
+LONG_RUN_S = 600
+# The three runs go side by side (the DAG copy allows 3 active runs): each deploys to a service
+# of its own, so they cannot overtake each other's deployments.
+RUNS = {
+    "good": ("2026-11-02T00:00:00Z", {}),
+    "broken": ("2026-11-03T00:00:00Z", {"node_id": BROKEN_NODE, "service_name": "churn_model_b",
+                                        "output_prefix": "oss://pai-demo/designer/churn_broken/"}),
+    "training_fails": ("2026-11-04T00:00:00Z", {"node_id": FAILING_NODE, "service_name": "churn_model_c"}),
+}
+EXPECTED_STATES = {
+    "good": {"train": "Success", "wait_for_training": "Success", "export_model": "Success", "deploy": "Success",
+             "test_service": "Success", "rollback": "Skipped", "report": "Success"},
+    "broken": {"train": "Success", "wait_for_training": "Success", "export_model": "Success", "deploy": "Success",
+               "test_service": "Failed", "rollback": "Success", "report": "Failed"},
+    "training_fails": {"train": "Success", "wait_for_training": "Failed", "export_model": "Upstream Failed",
+                       "deploy": "Upstream Failed", "test_service": "Upstream Failed", "rollback": "Skipped",
+                       "report": "Failed"},
+}
+STREAMED_LINE = "reading table churn_train"  # the node's first log line, written when it starts running
+
+
+def ui_scenario() -> dict:
+    scenario = copy.deepcopy(reliability_scenario())  # STS credentials: two secrets to look for
+    project = scenario["dataworks"]["projects"][0]
+    for node in project["nodes"]:
+        # Not 2-5 s: a trigger firing within seconds of its deferral hits an Airflow 3.3 scheduler
+        # race (see docs/reliability.md).
+        node["run_seconds"] = LONG_RUN_S if node["node_id"] == GOOD_NODE else 12
+    project["nodes"].append({
+        "node_id": FAILING_NODE, "node_name": "train_churn_model_failing", "program_type": "PAI_STUDIO",
+        "run_seconds": 12, "outcome": "FAILURE",
+        "log": ["reading table churn_train", "training failed: column churn_label not found"],
+    })
+    service = scenario["eas"]["services"][0]
+    service["start_seconds"] = 12
+    scenario["eas"]["services"] += [{**service, "name": "churn_model_b"}, {**service, "name": "churn_model_c"}]
+    return scenario
+
+
+def task_path(run_id: str, task_id: str, tab: str = "") -> str:
+    path = f"/dags/{DAG_ID}/runs/{urllib.parse.quote(run_id, safe='')}/tasks/{task_id}"
+    return f"{path}/{tab}" if tab else path
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory, ui_artifacts):
+    """Everything started, and a user signed in: (stack, user)."""
+    why = missing_browser()
+    if why:
+        pytest.fail(f"the browser tests need Chromium and playwright: {why}")
+    root = tmp_path_factory.mktemp("ui-stack")
+    with UiStack(root, scenario=ui_scenario(), cluster=take_premigrated_cluster(), max_active_runs=3) as ui:
+        with browser_page(ui.base_url, ui.af.password) as page:
+            yield ui, UserView(page, ui_artifacts)
+
+
+@pytest.fixture(scope="module")
+def story(session):
+    """The three runs, the good run's wait watched while it is deferred, all runs finished:
+    (stack, user, run ids by name, what was seen mid-run)."""
+    ui, user = session
+    runs = {name: ui.af.trigger(DAG_ID, logical_date=date, conf=conf) for name, (date, conf) in RUNS.items()}
+    seen = watch_deferred_wait(ui, user, runs["good"])
+    for run_id in runs.values():
+        ui.af.wait_for_run(DAG_ID, run_id, timeout=420)
+    return ui, user, runs, seen
+
+
+def watch_deferred_wait(ui: UiStack, user: UserView, run_id: str) -> dict:
+    """While the good run's wait is deferred and its DataWorks instance runs: its links, and its log
+    reloaded until the node's first log line shows (or 150 s pass). Then end the instance."""
+    af, emu = ui.af, ui.emu
+    af.wait_for_task_state(DAG_ID, run_id, "wait_for_training", ("deferred",), timeout=180)
+    seen: dict = {"state_at_links": af.task_instance(DAG_ID, run_id, "wait_for_training")["state"]}
+    user.visit(task_path(run_id, "wait_for_training", "details"), "deferred-wait-details", wait_for="Extra Links")
+    seen["links"] = user.link_hrefs()
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline:
+        text = user.visit(task_path(run_id, "wait_for_training"), "deferred-wait-log", wait_for="Pre Execute")
+        if STREAMED_LINE in text:
+            seen.update(log=text, instance=running_instance(emu),
+                        state_at_log=af.task_instance(DAG_ID, run_id, "wait_for_training")["state"])
+            break
+        time.sleep(10)
+    emu.advance_clock(LONG_RUN_S + 60)  # the training ends now, whether or not the line was seen
+    return seen
+
+
+def running_instance(emu) -> list[str]:
+    """Statuses of the DataWorks instances of the good node right now (the emulator's view)."""
+    from airflow_provider_pai.emulator.dataworks_model import status_at
+
+    now_ms = int(emu.now() * 1000)
+    instances = emu.state()["dataworks"]["instances"]
+    return [status_at(inst["runs"][-1], now_ms)[0] for inst in instances.values() if inst["node_id"] == GOOD_NODE]
+
+
+# --- the grid after each run ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("run", ["good", "broken", "training_fails"])
+def test_run_page_shows_each_task_state(story, run):
+    ui, user, runs, _ = story
+    run_id = runs[run]
+    run_state = {"good": "Success", "broken": "Failed", "training_fails": "Failed"}[run]
+    user.visit(f"/dags/{DAG_ID}/runs/{urllib.parse.quote(run_id, safe='')}", f"run-{run}", wait_for="Task Instances")
+    page = user.page
+    page.get_by_test_id("table-cell-state").first.wait_for()
+    shown = {}
+    for row in page.locator("tr", has=page.get_by_test_id("table-cell-state")).all():
+        task = row.get_by_test_id("table-cell-task_display_name").inner_text().strip()
+        shown[task] = row.get_by_test_id("table-cell-state").inner_text().strip()
+    assert shown == EXPECTED_STATES[run]
+    # The grid beside it has a cell for each task of this run, and the run's own badge says how it ended.
+    for task in EXPECTED_STATES[run]:
+        assert page.get_by_test_id(f"grid-{run_id}-{task}").count() == 1, task
+    badge = page.locator("h2", has_text=run_id).locator("xpath=following-sibling::span[@data-testid='state-badge']")
+    assert badge.first.inner_text().strip() == run_state
+
+
+# --- the DataWorks log while the instance runs ------------------------------------------------------
+
+def test_dataworks_log_lines_show_in_the_wait_log_before_the_instance_ends(story):
+    _, _, _, seen = story
+    assert "log" in seen, "no DataWorks log line in the deferred wait's log within 150 s of its deferral"
+    assert f"[dataworks]" in seen["log"]
+    assert seen["instance"] == ["RUNNING"], seen["instance"]
+    assert seen["state_at_log"] == "deferred"
+    # When the trigger logged the line (Airflow's UTC stamp) vs when DataWorks wrote it (the line's
+    # own UTC+8 stamp; the emulator clock was not moved yet): the promise is max(60 s, two polls),
+    # and this wait polls at least every 60 s. 30 s of slack for a loaded triggerer.
+    match = re.search(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\][^\n]*\[dataworks[^\]]*\] "
+                      r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)[^\n]*" + STREAMED_LINE, seen["log"])
+    assert match, seen["log"][-3000:]
+    logged, written = (datetime.strptime(m, "%Y-%m-%d %H:%M:%S") for m in match.groups())
+    delay = (logged - (written - timedelta(hours=8))).total_seconds()
+    assert delay <= 60 + 30, f"the line written at {written} (UTC+8) reached the task log at {logged} (UTC)"
+
+
+def test_wait_log_reads_well(story):
+    """Issue 17 item 3: the first status is stated (no "None -> RUNNING"), DataWorks' own clock is
+    named, and the trigger's event line is small (no log tail, no instance dict)."""
+    _, user, runs, _ = story
+    text = user.visit(task_path(runs["good"], "wait_for_training"), "wait-log-good", wait_for="[dataworks]")
+    assert "None ->" not in text
+    assert re.search(r"DataWorks instance \d+: (WAIT_RESOURCE|RUNNING)\n", text), text[-3000:]
+    assert "UTC+8" in text and "Airflow's are UTC" in text
+    fired = [line for line in text.splitlines() if "Trigger fired event" in line]
+    assert fired and all("log_tail" not in line and "[dataworks]" not in line and len(line) < 1200
+                         for line in fired), fired
+
+
+# --- extra links ------------------------------------------------------------------------------------
+
+def test_links_of_a_deferred_task(story):
+    _, _, _, seen = story
+    assert seen["state_at_links"] == "deferred"
+    links = seen["links"]
+    assert set(links) == {"DataWorks Operation Center"}, links
+    assert links["DataWorks Operation Center"].startswith("https://"), links
+    assert "instanceId=" in links["DataWorks Operation Center"], links
+
+
+@pytest.mark.parametrize("run, task, expected", [
+    ("good", "train", {"DataWorks Operation Center"}),
+    ("good", "deploy", {"EAS service"}),
+    ("broken", "rollback", {"EAS service"}),
+    ("training_fails", "wait_for_training", {"DataWorks Operation Center"}),  # a failed task
+])
+def test_links_of_finished_tasks(story, run, task, expected):
+    ui, user, runs, _ = story
+    state = ui.af.task_instance(DAG_ID, runs[run], task)["state"]
+    assert state == ("failed" if run == "training_fails" else "success")
+    user.visit(task_path(runs[run], task, "details"), f"links-{run}-{task}", wait_for="Extra Links")
+    links = user.link_hrefs()
+    assert set(links) == expected, links
+    for name, url in links.items():
+        assert url and url.startswith("https://"), (name, url)
+    if task == "wait_for_training" or task == "train":
+        assert "instanceId=" in links["DataWorks Operation Center"]
+    else:
+        assert RUNS[run][1].get("service_name", "churn_model") in links["EAS service"]
+
+
+# --- what the user reads --------------------------------------------------------------------------
+
+def test_report_of_a_failed_training_says_nothing_was_deployed(story):
+    ui, user, runs, _ = story
+    text = user.visit(task_path(runs["training_fails"], "report"), "report-training-fails", wait_for="Pre Execute")
+    assert "training failed" in text
+    assert "nothing was deployed" in text
+    assert "rolled back" not in text and "None" not in text.split("Pre Execute", 1)[1]
+
+
+# --- the connection ----------------------------------------------------------------------------------
+
+def connection_row(user: UserView):
+    user.visit("/connections", "connections", wait_for=CONN_ID)
+    return user.page.locator("tr", has=user.page.get_by_text(CONN_ID, exact=True))
+
+
+def open_connection_form(user: UserView) -> dict[str, str]:
+    """The edit form of the stored connection, section by section (opening one closes the others):
+    the text of its standard fields, its extra fields and the endpoint group."""
+    page = user.page
+    connection_row(user).get_by_label("Edit Connection").click()
+    texts = {"standard": user.settle("connection-form", wait_for="AccessKey ID")}
+    page.get_by_text("Extra Fields", exact=True).click()
+    texts["extra"] = user.settle("connection-form-extra", wait_for="Region ID")
+    page.get_by_text("Endpoints and network", exact=False).first.click()
+    texts["endpoints"] = user.settle("connection-form-endpoints", wait_for="DataWorks endpoint")
+    return texts
+
+
+def test_connection_form_fields(session):
+    """What a user with an AccessKey needs comes first; the rest is grouped; nothing red before typing."""
+    _, user = session
+    texts = open_connection_form(user)
+    for label in ("Connection ID", "Connection Type", "AccessKey ID", "AccessKey Secret"):
+        assert label in texts["standard"], label
+    assert user.page.get_by_placeholder("LTAI", exact=False).count() == 1  # the AccessKey ID's placeholder
+    extra = texts["extra"]
+    for label in ("Region ID", "Auth type", "Temporary credentials and roles", "Endpoints and network"):
+        assert label in extra, label
+    assert extra.index("Region ID") < extra.index("Auth type") < extra.index("Temporary credentials and roles")
+    for label in ("DataWorks endpoint", "PAI-EAS endpoint", "OSS endpoint"):
+        assert label in texts["endpoints"], label
+    assert user.page.locator("[aria-invalid='true'], [data-invalid]").count() == 0
+    user.page.keyboard.press("Escape")
+
+
+def test_connection_test_button_succeeds(session):
+    """With the workaround docs/connection.md gives for Airflow 3.3 (a stored port, see UiStack)."""
+    _, user = session
+    connection_row(user).get_by_label("Test Connection").click()
+    text = user.settle("connection-test", wait_for=re.compile("Test Connection (Successful|Failed)"))
+    assert "Test Connection Successful" in text, text[-2000:]
+
+
+# --- secrets, last: every page this module visited ---------------------------------------------
+
+def test_no_secret_on_any_page_visited(story):
+    ui, user, runs, _ = story
+    # Where secrets would show if anything leaked: logs, rendered fields and XCom of every Alibaba task.
+    for task in ("train", "wait_for_training", "export_model", "deploy", "rollback"):
+        run_id = runs["broken"]
+        user.visit(task_path(run_id, task), f"secrets-log-{task}", wait_for="Pre Execute")
+        user.visit(task_path(run_id, task, "rendered_templates"), f"secrets-rendered-{task}")
+        user.visit(task_path(run_id, task, "xcom"), f"secrets-xcom-{task}")
+    open_connection_form(user)
+    assert len(user.pages) >= 20
+    for step, (text, html) in user.pages.items():
+        for secret in SECRETS:
+            assert secret not in text and secret not in html, f"a secret ({secret[:4]}...) is on page {step}"
+
+
+def test_no_connection_scheme_warning_on_any_page(story):
+    """The "Connection schemes ... shall not contain '_'" warning of issue 17 item 3 (fixed in hooks)."""
+    _, user, _, _ = story
+    assert user.pages
+    for step, (text, _) in user.pages.items():
+        assert "shall not contain" not in text, step
