@@ -405,6 +405,12 @@ class EasModifyServiceOperator(EasBaseOperator):
             self.persist_link(context, name)
             context["ti"].xcom_push(key=DEPLOY_XCOM_KEY, value=result)
             return result
+        elif has_config and store is None and current == latest and service_progress(service)[0] == "waiting":
+            # Below Airflow 3.3 (no task_state_store): the newest version already carries this config
+            # and is rolling out, most likely from an earlier try of this task: wait for it instead
+            # of updating again (docs/timeouts-kills-retries.md). What it replaced is not known here.
+            self.log.info("EAS service %s is already rolling out this config on version %s; waiting for it.",
+                          name, current)
         else:
             result["version"] = self.submit(context, name, wanted, current, latest)
         self.persist_link(context, name)
