@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +28,9 @@ def cluster(tmp_path_factory):
     from tests.reliability.airflow_cluster import AirflowCluster
 
     home = tmp_path_factory.mktemp("usage_cluster")
+    if os.environ.get("USAGE_OUTPUT_DIR"):  # keep the components' output for debugging a failure
+        home = Path(os.environ["USAGE_OUTPUT_DIR"]) / "cluster"
+        home.mkdir(parents=True, exist_ok=True)
     with EmulatorProcess(usage_scenario(), data_dir=home / "emulator") as emu:
         af = AirflowCluster(home / "airflow")
         af.begin_migration()
