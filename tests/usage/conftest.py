@@ -20,7 +20,7 @@ OTHER = "oss://pai-demo/models/churn/other/"
 # Services the usage DAGs deploy to, each its own so one DAG run can hold many scenarios.
 SERVICES = ["svc_a", "svc_b", "svc_c", "svc_d", "svc_e", "svc_f", "svc_g", "svc_h", "svc_j", "svc_k",
             "svc_t1", "svc_t2", "svc_t3", "svc_in"]
-SLOW_SERVICES = {"svc_t1", "svc_t2", "svc_t3"}  # a rollout lasts 12 s: long enough to time out on
+SLOW_SERVICES = {"svc_t2", "svc_t3"}  # a rollout lasts 12 s: long enough to time out on
 
 
 def usage_scenario() -> dict:
@@ -33,13 +33,17 @@ def usage_scenario() -> dict:
     initial = "oss://pai-demo/models/churn/initial/"
     scenario["eas"]["services"] += [
         {"name": name, "model_path": initial, "processor": "json_linear",
-         "start_seconds": 12 if name in SLOW_SERVICES else 2}
+         "start_seconds": 25 if name == "svc_t1" else 12 if name in SLOW_SERVICES else 2}
         for name in SERVICES
     ]
     nodes = scenario["dataworks"]["projects"][0]["nodes"]
     nodes += [
         {"node_id": 700010, "node_name": "train_12s", "program_type": "PAI_STUDIO", "run_seconds": 12,
          "outcome": "SUCCESS", "log": ["training for 12 s"]},
+        # Long enough that a try with execution_timeout=20 s ends first and its retry sees the end,
+        # even when a loaded machine takes seconds to start a task.
+        {"node_id": 700012, "node_name": "train_27s", "program_type": "PAI_STUDIO", "run_seconds": 27,
+         "outcome": "SUCCESS", "log": ["training for 27 s"]},
         {"node_id": 700011, "node_name": "train_long", "program_type": "PAI_STUDIO", "run_seconds": 3600,
          "outcome": "SUCCESS", "log": ["training for an hour"]},
     ]

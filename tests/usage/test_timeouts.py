@@ -99,7 +99,7 @@ def test_sensor_execution_timeout_with_a_retry_left_reattaches(timeouts_dw):
     _skip_af2_blocking(mode)
     ti = _tries(env, "usage_timeouts_dw", "sensor_exec")
     assert (ti["state"], ti["try_number"]) == ("success", 2), out[-6000:]
-    runs = _runs(emu, "start_12s", _date(env))
+    runs = _runs(emu, "start_27s", _date(env))
     assert len(runs) == 1 and not runs[0]["stopped"], runs
 
 

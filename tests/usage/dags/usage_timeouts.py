@@ -1,6 +1,6 @@
 """Timeouts and retries of every waiting task (docs/timeouts-kills-retries.md), blocking or deferred
-(``USAGE_DEFERRABLE=1``). The emulator's runs: node 700010 trains 12 s, node 700011 an hour;
-services svc_t1..svc_t3 roll out in 12 s."""
+(``USAGE_DEFERRABLE=1``). The emulator's runs: node 700010 trains 12 s, 700012 27 s, 700011 an
+hour; service svc_t1 rolls out in 25 s, svc_t2 and svc_t3 in 12 s."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ with DAG(dag_id="usage_timeouts_dw", schedule=None, start_date=START, catchup=Fa
     chain = []
     if EXEC_TIMEOUTS:
         # execution_timeout with a retry left: the run goes on, the retry reattaches and sees it end.
-        chain.append(TriggerDesignerNodeOperator(task_id="exec_retry", node_id=700010,
-                                                 execution_timeout=timedelta(seconds=10), **TRAIN, **RETRY))
+        chain.append(TriggerDesignerNodeOperator(task_id="exec_retry", node_id=700012,
+                                                 execution_timeout=timedelta(seconds=20), **TRAIN, **RETRY))
         # execution_timeout of the last try: the run is stopped (cancel_on_kill), unless cancel_on_kill=False.
         chain.append(TriggerDesignerNodeOperator(task_id="exec_last", node_id=700011,
                                                  execution_timeout=timedelta(seconds=5), **TRAIN))
@@ -44,10 +44,10 @@ with DAG(dag_id="usage_timeouts_dw", schedule=None, start_date=START, catchup=Fa
                                              **TRAIN, retries=2, retry_delay=timedelta(seconds=1)))
     if EXEC_TIMEOUTS:
         # A sensor's execution_timeout with a retry left reattaches.
-        start_12s = TriggerDesignerNodeOperator(task_id="start_12s", project_id=10001, node_id=700010)
-        chain += [start_12s, WaitForInstanceSensor(
-            task_id="sensor_exec", instance_id=start_12s.output, poke_interval=1, timeout=120,
-            execution_timeout=timedelta(seconds=10), deferrable=DEFERRABLE, **RETRY,
+        start_27s = TriggerDesignerNodeOperator(task_id="start_27s", project_id=10001, node_id=700012)
+        chain += [start_27s, WaitForInstanceSensor(
+            task_id="sensor_exec", instance_id=start_27s.output, poke_interval=1, timeout=120,
+            execution_timeout=timedelta(seconds=20), deferrable=DEFERRABLE, **RETRY,
         )]
     # The sensor timeout is final and, with cancel_on_kill, stops the run it was watching.
     start_long = TriggerDesignerNodeOperator(task_id="start_long", project_id=10001, node_id=700011)
@@ -62,7 +62,7 @@ with DAG(dag_id="usage_timeouts_eas", schedule=None, start_date=START, catchup=F
     if EXEC_TIMEOUTS:
         # A deploy killed by execution_timeout with a retry left: the retry reattaches, no second version.
         chain.append(EasModifyServiceOperator(task_id="deploy_exec_retry", service_name="svc_t1",
-                                              execution_timeout=timedelta(seconds=10), **EAS, **RETRY))
+                                              execution_timeout=timedelta(seconds=20), **EAS, **RETRY))
         # The last try times out: the deploy is undone (rollback_on_failure), one version added in all.
         chain.append(EasModifyServiceOperator(task_id="deploy_exec_last", service_name="svc_t2",
                                               execution_timeout=timedelta(seconds=4), **EAS))
