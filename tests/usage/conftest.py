@@ -40,7 +40,7 @@ def usage_scenario() -> dict:
     nodes += [
         {"node_id": 700010, "node_name": "train_12s", "program_type": "PAI_STUDIO", "run_seconds": 12,
          "outcome": "SUCCESS", "log": ["training for 12 s"]},
-        # Long enough that a try with execution_timeout=20 s ends first and its retry sees the end,
+        # Long enough (32 s with its waits) that a try with execution_timeout=25 s ends first and its retry sees the end,
         # even when a loaded machine takes seconds to start a task.
         {"node_id": 700012, "node_name": "train_27s", "program_type": "PAI_STUDIO", "run_seconds": 27,
          "outcome": "SUCCESS", "log": ["training for 27 s"]},

@@ -32,7 +32,7 @@ with DAG(dag_id="usage_timeouts_dw", schedule=None, start_date=START, catchup=Fa
     if EXEC_TIMEOUTS:
         # execution_timeout with a retry left: the run goes on, the retry reattaches and sees it end.
         chain.append(TriggerDesignerNodeOperator(task_id="exec_retry", node_id=700012,
-                                                 execution_timeout=timedelta(seconds=20), **TRAIN, **RETRY))
+                                                 execution_timeout=timedelta(seconds=25), **TRAIN, **RETRY))
         # execution_timeout of the last try: the run is stopped (cancel_on_kill), unless cancel_on_kill=False.
         chain.append(TriggerDesignerNodeOperator(task_id="exec_last", node_id=700011,
                                                  execution_timeout=timedelta(seconds=5), **TRAIN))
@@ -47,7 +47,7 @@ with DAG(dag_id="usage_timeouts_dw", schedule=None, start_date=START, catchup=Fa
         start_27s = TriggerDesignerNodeOperator(task_id="start_27s", project_id=10001, node_id=700012)
         chain += [start_27s, WaitForInstanceSensor(
             task_id="sensor_exec", instance_id=start_27s.output, poke_interval=1, timeout=120,
-            execution_timeout=timedelta(seconds=20), deferrable=DEFERRABLE, **RETRY,
+            execution_timeout=timedelta(seconds=25), deferrable=DEFERRABLE, **RETRY,
         )]
     # The sensor timeout is final and, with cancel_on_kill, stops the run it was watching.
     start_long = TriggerDesignerNodeOperator(task_id="start_long", project_id=10001, node_id=700011)
@@ -62,7 +62,7 @@ with DAG(dag_id="usage_timeouts_eas", schedule=None, start_date=START, catchup=F
     if EXEC_TIMEOUTS:
         # A deploy killed by execution_timeout with a retry left: the retry reattaches, no second version.
         chain.append(EasModifyServiceOperator(task_id="deploy_exec_retry", service_name="svc_t1",
-                                              execution_timeout=timedelta(seconds=20), **EAS, **RETRY))
+                                              execution_timeout=timedelta(seconds=25), **EAS, **RETRY))
         # The last try times out: the deploy is undone (rollback_on_failure), one version added in all.
         chain.append(EasModifyServiceOperator(task_id="deploy_exec_last", service_name="svc_t2",
                                               execution_timeout=timedelta(seconds=4), **EAS))
