@@ -35,7 +35,6 @@ class AirflowEnv:
         self.dags_folder = self.home / "dags"
         self.dags_folder.mkdir(parents=True, exist_ok=True)
         self.db_path = self.home / "airflow.db"
-        self._synced_dags: list | None = None
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
@@ -86,20 +85,10 @@ class AirflowEnv:
             args.append(logical_date)
         if conf is not None:
             args += ["-c", json.dumps(conf)]
-        if not AIRFLOW_V_3_0_PLUS:
-            self._sync_dags_af2(env)
         result = self.airflow(*args, env=env, timeout=timeout)
         if not AIRFLOW_V_3_0_PLUS:  # keep one copy of each record, as Airflow 3 prints it
             result.stdout = _AF2_DAGS_TEST_ECHO.sub("", result.stdout)
         return result
-
-    def _sync_dags_af2(self, env: dict | None) -> None:
-        """Airflow 2's `dags test` writes no DAG-level rows (datasets, dataset aliases): a deployment's
-        DAG processor does. Sync the DAGs folder as it would, whenever the folder changed."""
-        state = sorted((p.name, p.stat().st_mtime_ns) for p in self.dags_folder.glob("*.py"))
-        if state != self._synced_dags:
-            self.airflow("dags", "reserialize", env=env)
-            self._synced_dags = state
 
     def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with sqlite3.connect(self.db_path) as db:

@@ -18,6 +18,7 @@ from aiohttp import web
 from . import eas_state as S
 from . import eas_traffic as T
 from .common import new_request_id
+from .eas_archive import http_model_files, is_http
 from .pmml_processor import pmml_predict
 
 
@@ -54,7 +55,18 @@ def authorized(request: web.Request, body: bytes, token: str) -> bool:
 
 
 def _load_model(store, model_path: str) -> dict | str:
-    """model.json of a model path (the object itself, or the one under the directory) or why not."""
+    """model.json of a model path (the object itself, the one under the directory, or in a package) or why not."""
+    if is_http(model_path):  # F-USE-1
+        files = http_model_files(store, model_path)
+        if isinstance(files, str):
+            return files
+        if "model.json" not in files:
+            return f"no model.json in the package {model_path}"
+        try:
+            model = json.loads(files["model.json"])
+        except ValueError as exc:
+            return f"model.json in {model_path} cannot be read: {exc}"
+        return model if isinstance(model, dict) else f"model.json in {model_path} is not a JSON object"
     keys = S.model_keys(store, model_path)
     names = [k for k in keys if k.rsplit("/", 1)[-1] == "model.json"]
     if not names:

@@ -29,6 +29,7 @@ import uuid
 from typing import Any
 
 from . import eas_paths as P
+from .eas_archive import http_model_files, is_http
 
 DEFAULT_START_SECONDS = 2.0
 # Keys that describe the token, not the deployment: kept on the service, not in a version's config.
@@ -117,8 +118,11 @@ def check_model(store, config: dict) -> str | None:
     model_path = config.get("model_path") or ""
     if not model_path:
         return "model_path is empty: failed to download model from an empty path"
+    if is_http(model_path):  # F-USE-1
+        files = http_model_files(store, model_path)
+        return files if isinstance(files, str) else None
     if split_oss(model_path) is None:
-        return f"failed to download model from {model_path}: the emulator serves oss:// paths only"
+        return f"failed to download model from {model_path}: the emulator serves oss:// and http(s) paths only"
     if not model_keys(store, model_path):
         return f"failed to download model from {model_path}: no such object or directory"
     if config.get("processor") == "pmml":  # the PMML processor parses the model at start (F-PMML-4)

@@ -6,10 +6,11 @@ step ``DataWorksInstanceTrigger`` takes in the triggerer.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowSensorTimeout
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_pai.links.dataworks import DataWorksInstanceLink
 from airflow_provider_pai.utils.dataworks import (
@@ -24,7 +25,8 @@ from airflow_provider_pai.utils.dataworks import (
     log_tail,
     transition_text,
 )
-from airflow_provider_pai.utils.polling import PollSchedule, PollTimeout, deadline, wait_until
+from airflow_provider_pai.utils.ends import WaitTimeout, next_try_follows, stop_on_kill, wait_end
+from airflow_provider_pai.utils.polling import PollSchedule, PollTimeout, wait_until
 from airflow_provider_pai.version_compat import get_task_state_store
 
 if TYPE_CHECKING:
@@ -62,6 +64,7 @@ class DataWorksWaitHost(Protocol):
     _link_url: str
     _project_id: Any
     _api_version: str | None
+    _ti: Any
     failure_exception: type[Exception]
 
     def _persist_link(self, context: Any, instance_id: int, project_env: str, project_id: Any,
@@ -79,6 +82,7 @@ class DataWorksInstanceWaitMixin:
     _project_id: Any = None
     # DataWorks OpenAPI of the run (2020-05-18 or 2024-05-18), once known; None: the hook decides.
     _api_version: str | None = None
+    _ti: Any = None
     # What a FAILURE raises; the sensor uses AirflowFailException (a retry cannot change the outcome).
     failure_exception: type[Exception] = AirflowException
 
@@ -131,6 +135,7 @@ class DataWorksInstanceWaitMixin:
 
         Returns the GetInstance answer when one was needed to find the node (the first poll uses it).
         """
+        self._ti = context.get("ti") if context else None  # on_kill decides with it (utils/ends.py)
         store = get_task_state_store(context)
         try_number = getattr(context.get("ti"), "try_number", None) if context else None
         saved = store.get(WAIT_STATE_KEY) if store is not None else None
@@ -212,18 +217,47 @@ class DataWorksInstanceWaitMixin:
                 lambda: self._poll_instance(watch), watch.schedule, timeout=timeout, elapsed_fn=watch.elapsed
             )
         except PollTimeout as exc:
-            raise AirflowSensorTimeout(
-                f"DataWorks instance {watch.instance_id} is still {watch.status} after waiting "
-                f"{exc.waited:.0f} s (timeout={timeout}); it keeps running in DataWorks. "
-                + (f"Operation Center: {self._link_url}" if self._link_url else "")
-            ) from None
+            self._wait_timed_out(
+                watch, f"DataWorks instance {watch.instance_id} is still {watch.status} after waiting "
+                f"{exc.waited:.0f} s (timeout={timeout})."
+            )
         return self._finish_instance(instance, watch)
+
+    def _wait_timed_out(self: DataWorksWaitHost, watch: InstanceWatch, text: str) -> NoReturn:
+        """The operator's own wait timeout (docs/timeouts-kills-retries.md): retried unless the last
+        try or a hard stop (``retry_on_timeout=False``), which stop the run (``cancel_on_kill``)."""
+        link = f" Operation Center: {self._link_url}" if self._link_url else ""
+        hard = not getattr(self, "retry_on_timeout", True)
+        if not hard and next_try_follows(self._ti):
+            raise WaitTimeout(f"{text} It keeps running in DataWorks; the retry reattaches to it.{link}")
+        stopped = self._stop_remote(watch, "the wait timed out and no try of this task follows")
+        what = "Stopped it." if stopped else "It keeps running in DataWorks (cancel_on_kill=False)."
+        raise (AirflowFailException if hard else AirflowException)(f"{text} {what}{link}")
+
+    def _stop_remote(self: DataWorksWaitHost, watch: InstanceWatch | None, why: str) -> bool:
+        """Stop the instance if ``cancel_on_kill`` and it still runs; True when stopped."""
+        if not self.cancel_on_kill or watch is None or watch.done:
+            return False
+        self.log.info("Stopping DataWorks instance %s: %s.", watch.instance_id, why)
+        self.hook.stop_run_instance(watch.instance_id, watch.project_env, api_version=watch.api_version)
+        return True
 
     # ---- deferrable ----------------------------------------------------------------------------
 
-    def _defer_wait(self: DataWorksWaitHost, watch: InstanceWatch, timeout: float | None, result: Any = None) -> None:
+    def _defer_wait(
+        self: DataWorksWaitHost, context: Any, watch: InstanceWatch, timeout: float | None, result: Any = None
+    ) -> None:
+        from airflow.providers.common.compat.sdk import BaseSensorOperator
+
         from airflow_provider_pai.triggers.dataworks import DataWorksInstanceTrigger  # the deferred path only
 
+        # The trigger ends the wait at the earlier of timeout and execution_timeout (Airflow 3.3 does
+        # not apply execution_timeout to a deferred task) and stops the run there if no try follows.
+        end_time, cause = wait_end(context, timeout)
+        sensor = isinstance(self, BaseSensorOperator)
+        final = not next_try_follows(self._ti) or (
+            cause == "timeout" and (sensor or not getattr(self, "retry_on_timeout", True))
+        )
         self.defer(
             trigger=DataWorksInstanceTrigger(
                 watch.instance_id,
@@ -231,23 +265,36 @@ class DataWorksInstanceWaitMixin:
                 self.pai_conn_id,
                 region_id=self.region_id,
                 watch=watch.to_dict(),
-                end_time=deadline(timeout),
+                end_time=end_time,
                 cancel_on_kill=self.cancel_on_kill,
+                stop_at_end=final and self.cancel_on_kill,
+                end_cause=cause,
             ),
             method_name="execute_complete",
-            timeout=None if timeout is None else timedelta(seconds=timeout),
+            # Only a backstop (a triggerer gone for good): the trigger ends the wait itself.
+            timeout=None if end_time is None else timedelta(seconds=max(end_time - time.time(), 0) + 60),
             kwargs={"result": result, "link_url": self._link_url},
         )
 
     def execute_complete(self, context: Any, event: dict, result: Any = None, link_url: str = "") -> Any:
         """Back from the trigger: the trigger streamed the log lines; check how the instance ended."""
+        from airflow.providers.common.compat.sdk import BaseSensorOperator
+
         self._link_url = link_url or self._link_url
         status = (event or {}).get("status")
         if status == "timeout":
-            raise AirflowSensorTimeout(
-                f"{event.get('message')} It keeps running in DataWorks."
-                + (f" Operation Center: {self._link_url}" if self._link_url else "")
-            )
+            link = f" Operation Center: {self._link_url}" if self._link_url else ""
+            if event.get("stopped"):
+                text = f"{event.get('message')} No try of this task follows: stopped it.{link}"
+            else:
+                text = f"{event.get('message')} It keeps running in DataWorks.{link}"
+            if event.get("cause") == "execution_timeout":
+                raise WaitTimeout(f"execution_timeout: {text}")
+            if isinstance(self, BaseSensorOperator):
+                raise AirflowSensorTimeout(text)
+            if not getattr(self, "retry_on_timeout", True):
+                raise AirflowFailException(text)
+            raise WaitTimeout(text)
         # "failure": what a trigger of version <= 0.x (before the shared vocabulary) sent.
         if status not in ("success", "failed", "failure"):
             raise AirflowException(event.get("message") or f"Unexpected trigger event: {event!r}")
@@ -270,8 +317,9 @@ class DataWorksInstanceWaitMixin:
     # ---- kill ----------------------------------------------------------------------------------
 
     def _stop_on_kill(self: DataWorksWaitHost) -> None:
+        """``on_kill``: stop the run only when no try of this task follows (utils/ends.py)."""
         watch = self._watch
         if not self.cancel_on_kill or watch is None or watch.done:
             return
-        self.log.info("Task killed: stopping DataWorks instance %s", watch.instance_id)
-        self.hook.stop_run_instance(watch.instance_id, watch.project_env, api_version=watch.api_version)
+        if stop_on_kill(getattr(self, "_ti", None), self.log):
+            self._stop_remote(watch, "the task was stopped and no try of it follows")

@@ -20,6 +20,7 @@ from airflow_provider_pai.utils.dataworks_nodes import DESIGNER_FILE_TYPE, DESIG
 from airflow_provider_pai.utils.polling import PollSchedule, PollTimeout, wait_until
 from airflow_provider_pai.utils.validation import (
     PaiParameterError,
+    is_runtime_value,
     validate_bizdate,
     validate_int_id,
     validate_positive,
@@ -61,8 +62,12 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
     :param flow_name: the manually triggered workflow (``run_mode='manual'``). Templated.
     :param wait_for_completion: wait until the instance ends, as WaitForInstanceSensor does.
     :param poll_interval: first interval (seconds) of the adaptive poll schedule.
-    :param timeout: seconds to wait for completion before failing (the instance keeps running).
-    :param cancel_on_kill: stop the instance when this task is killed while waiting.
+    :param timeout: seconds to wait for completion; then the task fails like any failure: retried
+        while retries are left (the retry reattaches, the instance keeps running).
+    :param cancel_on_kill: stop the instance when the wait ends for good (no try follows: the last
+        try timed out, a hard stop, a user stopped the task); see docs/timeouts-kills-retries.md.
+    :param retry_on_timeout: ``False`` makes the wait ``timeout`` a hard stop: fail at once without
+        the retries left, and stop the instance (``cancel_on_kill``).
     :param check_node_type: refuse nodes that are not PAI Designer nodes.
     :param lineage_outputs: ``oss://`` URIs the node writes (e.g. its Model Export path), reported
         as the run's OpenLineage outputs (docs/lineage.md); DataWorks does not say. Templated.
@@ -97,6 +102,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
         cancel_on_kill: bool = True,
         check_node_type: bool = True,
         lineage_outputs: list[str] | str | None = None,
+        retry_on_timeout: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -116,6 +122,15 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
         self.timeout = None if timeout is None else validate_positive(timeout, "timeout")
         self.cancel_on_kill = cancel_on_kill
         self.check_node_type = check_node_type
+        self.retry_on_timeout = retry_on_timeout
+        # Templated values known now are checked now too; the rest once rendered (``_validated``).
+        for name, check in (("project_id", validate_int_id), ("node_id", validate_int_id),
+                            ("bizdate", validate_bizdate), ("project_env", validate_project_env)):
+            value = getattr(self, "dataworks_node_id" if name == "node_id" else name)
+            if not is_runtime_value(value):
+                check(value, name)
+        if not is_runtime_value(node_params):
+            validate_node_params(node_params)
 
     def get_openlineage_facets_on_complete(self, task_instance):
         """The DataWorks instance as the external run, ``lineage_outputs`` as outputs (docs/lineage.md)."""
@@ -270,7 +285,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
             if done:
                 self._finish_instance(instance, self._watch)
                 return result
-            self._defer_wait(self._watch, self.timeout, result=result)
+            self._defer_wait(context, self._watch, self.timeout, result=result)
         self._wait_blocking(self._watch, self.timeout)
         return result
 

@@ -9,10 +9,11 @@ rollback knows its target and a retried deploy reattaches instead of adding a ve
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Sequence
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from airflow_provider_pai.links.eas import EasServiceLink
 from airflow_provider_pai.mixins.hook import EAS_HOOK
@@ -32,11 +33,14 @@ from airflow_provider_pai.utils.eas import (  # noqa: F401  (the config helpers 
     update_landed,
     warning_events,
 )
-from airflow_provider_pai.utils.polling import PollTimeout, deadline, wait_until
+from airflow_provider_pai.utils.ends import WaitTimeout, next_try_follows, stop_on_kill, wait_end
+from airflow_provider_pai.utils.polling import PollTimeout, wait_until
 from airflow_provider_pai.utils.validation import (
     PaiParameterError,
-    parse_oss_uri,
+    is_runtime_value,
+    refuse_list,
     validate_eas_service_name,
+    validate_model_path,
     validate_positive,
 )
 from airflow_provider_pai.version_compat import get_task_state_store
@@ -60,7 +64,10 @@ class EasBaseOperator(PaiBaseOperator["EasHook"]):
 
     :param wait_for_completion: wait until the service is Running on the new version.
     :param poll_interval: seconds between DescribeService calls while waiting.
-    :param timeout: seconds to wait before failing (the rollout may go on in EAS).
+    :param timeout: seconds to wait; then the task fails like any failure: retried while retries are
+        left (the retry reattaches to the rollout), else handled as a failed deploy.
+    :param retry_on_timeout: ``False`` makes the wait ``timeout`` a hard stop: fail at once without
+        the retries left (see docs/timeouts-kills-retries.md).
 
     ``pai_conn_id``, ``region_id`` and ``deferrable`` (wait in the triggerer with
     ``EasServiceTrigger``): see ``PaiBaseOperator``.
@@ -76,9 +83,11 @@ class EasBaseOperator(PaiBaseOperator["EasHook"]):
         wait_for_completion: bool = True,
         poll_interval: float = 15.0,
         timeout: float = 1800.0,
+        retry_on_timeout: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.retry_on_timeout = retry_on_timeout
         self.wait_for_completion = wait_for_completion
         self.poll_interval = validate_positive(poll_interval, "poll_interval")
         self.timeout = validate_positive(timeout, "timeout")
@@ -103,7 +112,7 @@ class EasBaseOperator(PaiBaseOperator["EasHook"]):
             state, where, service = wait_until(poll, eas_schedule(self.poll_interval), timeout=self.timeout)
         except PollTimeout as exc:
             where = exc.last_value[1] if exc.last_value else "no answer"
-            raise AirflowException(
+            raise WaitTimeout(
                 f"EAS service {service_name} not Running on version {version} after {exc.waited:.0f} s "
                 f"(timeout={self.timeout}); last seen {where}. Raise timeout or check the service events."
             ) from None
@@ -115,10 +124,16 @@ class EasBaseOperator(PaiBaseOperator["EasHook"]):
         return failure_message(service_name, where, warning_events(self.hook, service_name))
 
     def defer_until_running(
-        self, service_name: str, version: int | None, method_name: str, kwargs: dict, newest: bool = False
+        self, service_name: str, version: int | None, method_name: str, kwargs: dict, newest: bool = False,
+        context: Context | None = None, rollback_to: int | None = None,
     ) -> None:
         from airflow_provider_pai.triggers.eas import EasServiceTrigger  # the deferred path only
 
+        # The trigger ends the wait at the earlier of timeout and execution_timeout (Airflow 3.3 does
+        # not apply execution_timeout to a deferred task); ``rollback_to``: what to put back there
+        # when no try of this task follows (docs/timeouts-kills-retries.md).
+        end_time, cause = wait_end(context or {}, self.timeout)
+        final = not next_try_follows((context or {}).get("ti")) or (cause == "timeout" and not self.retry_on_timeout)
         self.defer(
             trigger=EasServiceTrigger(
                 service_name,
@@ -127,12 +142,14 @@ class EasBaseOperator(PaiBaseOperator["EasHook"]):
                 pai_conn_id=self.pai_conn_id,
                 region_id=self.region_id,
                 poll_interval=self.poll_interval,
-                end_time=deadline(self.timeout),
+                end_time=end_time,
+                end_cause=cause,
+                rollback_to=rollback_to if final else None,
             ),
             method_name=method_name,
             kwargs=kwargs,
             # The trigger times out itself with a clear message; this is only the backstop.
-            timeout=timedelta(seconds=self.timeout + 5 * self.poll_interval),
+            timeout=timedelta(seconds=max(end_time - time.time(), 0.0) + 5 * self.poll_interval + 60),
         )
 
     def finish_or_wait(
@@ -152,12 +169,51 @@ class EasBaseOperator(PaiBaseOperator["EasHook"]):
             if state == "failed":
                 return self.on_failed(context, result, self.failure_text(service_name, where))
             self.stash(context, result)
-            self.defer_until_running(service_name, version, "execute_complete", {"result": result}, newest=newest)
+            self.defer_until_running(service_name, version, "execute_complete", {"result": result}, newest=newest,
+                                     context=context, rollback_to=self.undo_version(result))
+        # on_kill knows what to undo; kept when Airflow's AirflowTaskTimeout passes through, since
+        # Airflow calls on_kill after the exception has left execute().
+        self._inflight = (context, result)
         try:
             service = self.wait_running(service_name, version, newest=newest)
+        except WaitTimeout as exc:
+            self._inflight = None
+            return self.on_timeout(context, result, str(exc))
         except AirflowException as exc:
+            self._inflight = None
             return self.on_failed(context, result, str(exc))
+        self._inflight = None
         return self.on_running(result, service)
+
+    # ---- the end of a wait: docs/timeouts-kills-retries.md --------------------------------------
+
+    _inflight: tuple | None = None
+
+    def undo_version(self, result: dict) -> int | None:
+        """The version to put back when the wait ends with no try following (a deploy's previous one)."""
+        return None
+
+    def on_timeout(self, context: Context, result: dict, message: str) -> dict:
+        """The wait ``timeout``: retried (the retry reattaches) unless the last try or a hard stop."""
+        if self.retry_on_timeout and next_try_follows(context.get("ti")):
+            raise WaitTimeout(f"{message} A retry follows and reattaches to the rollout; nothing was rolled back.")
+        try:
+            return self.on_failed(context, result, message)
+        except AirflowException as exc:
+            if not self.retry_on_timeout:
+                raise AirflowFailException(str(exc)) from None
+            raise
+
+    def on_kill(self) -> None:
+        """Put the previous version back when the task is stopped and no try of it follows."""
+        if self._inflight is None:
+            return
+        context, result = self._inflight
+        previous = self.undo_version(result)
+        if previous is not None and stop_on_kill(context.get("ti"), self.log):
+            self.log.info("No try of this task follows: rolling EAS service %s back to version %s.",
+                          result["service_name"], previous)
+            switch_version(self.hook, result["service_name"], previous)
 
     # `airflow dags test` (3.3) resumes with only {"event": ...}, dropping the defer kwargs; the
     # triggerer keeps them. Stashing in XCom (same try) makes both work.
@@ -173,7 +229,18 @@ class EasBaseOperator(PaiBaseOperator["EasHook"]):
         result.pop("failure", None)
         if event.get("status") == "success":
             return self.on_running(result, event.get("service") or {})
-        return self.on_failed(context, result, event.get("message") or f"EAS wait ended: {event!r}")
+        message = event.get("message") or f"EAS wait ended: {event!r}"
+        if event.get("status") == "timeout":
+            if event.get("rolled_back") is not None:
+                raise (AirflowException if self.retry_on_timeout else AirflowFailException)(
+                    f"{message} No try of this task follows: rolled back to version {event['rolled_back']}."
+                )
+            if event.get("cause") == "execution_timeout":
+                if next_try_follows(context.get("ti")):
+                    raise WaitTimeout(f"execution_timeout: {message} The retry reattaches to the rollout.")
+                return self.on_failed(context, result, f"execution_timeout: {message}")
+            return self.on_timeout(context, result, message)
+        return self.on_failed(context, result, message)
 
     def on_running(self, result: dict, service: dict) -> dict:
         self._lineage_result = result  # OpenLineage reads it after the task (in a fork: no XCom calls there)
@@ -239,10 +306,8 @@ class EasCreateServiceOperator(EasBaseOperator):
             raise
 
     def execute(self, context: Context) -> dict:
-        config = parse_service_config(self.service_config)
+        config = check_config(parse_service_config(self.service_config))
         name = validate_eas_service_name(config.get("name"), "service_config['name']")
-        if config.get("model_path", "").startswith("oss://"):
-            parse_oss_uri(config["model_path"], param="service_config['model_path']")
         store = get_task_state_store(context)
         result = {"service_name": name, "region_id": self.hook.region_id, "version": None, "endpoint": None}
         existing = self._existing(name)
@@ -280,10 +345,12 @@ class EasModifyServiceOperator(EasBaseOperator):
     """Roll an EAS service onto a new model or config (``eascmd modify -s``) and know what it replaced.
 
     :param service_name: the service to update. Templated.
-    :param model_path: ``oss://`` path of the new model (a shortcut for ``{"model_path": ...}``). Templated.
+    :param model_path: the new model (a shortcut for ``{"model_path": ...}``): an ``oss://`` path, or an
+        http(s) URL of a TAR, GZ, BZ2 or ZIP package. Templated.
     :param service_config: partial service JSON (dict or JSON string) merged into the service. Templated.
     :param update_type: ``merge`` (default) or ``replace``.
-    :param rollback_on_failure: if the new version fails, put the previous one back before failing.
+    :param rollback_on_failure: if the new version fails, or the deploy ends for good while waiting
+        (a last try's timeout, a user stopping it), put the previous one back.
     Returns ``{service_name, region_id, previous_version, version, model_path, endpoint}``.
 
     ``wait_for_completion``, ``poll_interval``, ``timeout``: see ``EasBaseOperator``;
@@ -308,6 +375,13 @@ class EasModifyServiceOperator(EasBaseOperator):
             raise PaiParameterError(f"Invalid update_type={update_type!r}: use 'merge' or 'replace'.")
         if model_path is None and service_config is None:
             raise PaiParameterError("EasModifyServiceOperator needs model_path or service_config (or both).")
+        # What is known now is checked now (DAG parse time); templated values once rendered.
+        if not is_runtime_value(service_name):
+            validate_eas_service_name(service_name)
+        if model_path is not None and not is_runtime_value(model_path):
+            validate_model_path(model_path)
+        if service_config is not None and not is_runtime_value(service_config):
+            check_config(parse_service_config(service_config), service_name)
         self.service_name = service_name
         self.model_path = model_path
         self.service_config = service_config
@@ -316,11 +390,10 @@ class EasModifyServiceOperator(EasBaseOperator):
 
     def requested_config(self) -> dict:
         config = parse_service_config(self.service_config) if self.service_config is not None else {}
+        config = check_config(config, self.service_name)
         if self.model_path is not None:
-            parse_oss_uri(self.model_path, param="model_path")
-            config = {**config, "model_path": self.model_path}
-        elif isinstance(config.get("model_path"), str) and config["model_path"].startswith("oss://"):
-            parse_oss_uri(config["model_path"], param="service_config['model_path']")
+            refuse_list(self.model_path, "model_path")
+            config = {**config, "model_path": validate_model_path(self.model_path)}
         if not config:
             raise PaiParameterError("Invalid service_config={}: give model_path or a non-empty service_config.")
         return config
@@ -352,6 +425,12 @@ class EasModifyServiceOperator(EasBaseOperator):
             self.persist_link(context, name)
             context["ti"].xcom_push(key=DEPLOY_XCOM_KEY, value=result)
             return result
+        elif has_config and store is None and current == latest and service_progress(service)[0] == "waiting":
+            # Below Airflow 3.3 (no task_state_store): the newest version already carries this config
+            # and is rolling out, most likely from an earlier try of this task: wait for it instead
+            # of updating again (docs/timeouts-kills-retries.md). What it replaced is not known here.
+            self.log.info("EAS service %s is already rolling out this config on version %s; waiting for it.",
+                          name, current)
         else:
             result["version"] = self.submit(context, name, wanted, current, latest)
         self.persist_link(context, name)
@@ -390,6 +469,12 @@ class EasModifyServiceOperator(EasBaseOperator):
             target = after.get("CurrentVersion")
         return target
 
+    def undo_version(self, result: dict) -> int | None:
+        previous = result.get("previous_version")
+        if not self.rollback_on_failure or not previous or previous == result.get("version"):
+            return None
+        return previous
+
     def on_failed(self, context: Context, result: dict, message: str) -> dict:
         previous, name = result.get("previous_version"), result["service_name"]
         if not self.rollback_on_failure or not previous or previous == result.get("version"):
@@ -412,7 +497,8 @@ class EasModifyServiceOperator(EasBaseOperator):
         switch_version(self.hook, name, previous)
         if self.deferrable:
             self.stash(context, {**result, "failure": message})
-            self.defer_until_running(name, previous, "rollback_complete", {"result": result, "failure": message})
+            self.defer_until_running(name, previous, "rollback_complete", {"result": result, "failure": message},
+                                     context=context)
         try:
             self.wait_running(name, previous)
         except AirflowException as exc:
@@ -431,91 +517,30 @@ class EasModifyServiceOperator(EasBaseOperator):
         raise AirflowException(f"{failure}\nThe rollback to version {previous} failed too: {event.get('message')}")
 
 
-class EasRollbackOperator(EasBaseOperator):
-    """Put an EAS service back on an earlier version (``eascmd version``), by default the one a deploy replaced.
+def check_config(config: dict, service_name: Any = None) -> dict:
+    """A service description's ``model_path`` (oss:// or an http(s) package) and, for an update, its name."""
+    path = config.get("model_path")
+    if path is not None and not is_runtime_value(path):
+        refuse_list(path, "service_config['model_path']")
+        validate_model_path(path, "service_config['model_path']")
+    other = config.get("name")
+    if (other is not None and isinstance(service_name, str) and not is_runtime_value(service_name)
+            and not is_runtime_value(other) and other != service_name):
+        raise PaiParameterError(
+            f"Invalid service_config['name']={other!r}: this task updates EAS service {service_name!r} "
+            f"(service_name), and UpdateService with another name would not be an update of it; remove 'name' "
+            f"or make it {service_name!r}."
+        )
+    return config
 
-    :param service_name: the service to roll back. Templated.
-    :param version: the version to serve; default: ``previous_version`` of the EasModifyService
-        task ``deploy_task_id``. Templated.
-    :param deploy_task_id: the EasModifyServiceOperator task whose deployment to undo. Templated.
-    :param force: roll back even if another deploy has moved the service on since ``deploy_task_id``.
-    Returns ``{service_name, region_id, previous_version, version, endpoint}``.
 
-    ``wait_for_completion``, ``poll_interval``, ``timeout``: see ``EasBaseOperator``;
-    ``pai_conn_id``, ``region_id``, ``deferrable``: see ``PaiBaseOperator``.
-    """
+def __getattr__(name: str) -> Any:
+    """``EasRollbackOperator`` lives in its own module (this one is long enough); importable from here."""
+    if name == "EasRollbackOperator":
+        from airflow_provider_pai.operators.eas_rollback import EasRollbackOperator
 
-    template_fields: Sequence[str] = pai_template_fields("service_name", "version", "deploy_task_id")
+        return EasRollbackOperator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    def __init__(
-        self,
-        *,
-        service_name: str,
-        version: int | str | None = None,
-        deploy_task_id: str | None = None,
-        force: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        if version is None and deploy_task_id is None:
-            raise PaiParameterError("EasRollbackOperator needs version or deploy_task_id (the EasModifyService task).")
-        self.service_name = service_name
-        self.version = version
-        self.deploy_task_id = deploy_task_id
-        self.force = force
 
-    def deploy_record(self, context: Context) -> dict | None:
-        if not self.deploy_task_id:
-            return None
-        ti = context["ti"]
-        record = ti.xcom_pull(task_ids=self.deploy_task_id)
-        if not isinstance(record, dict) or "previous_version" not in record:
-            record = ti.xcom_pull(task_ids=self.deploy_task_id, key=DEPLOY_XCOM_KEY)
-        if not isinstance(record, dict):
-            if self.version not in (None, ""):
-                return None
-            # With trigger_rule="one_failed" this task also runs when something before the deploy failed:
-            # then there is nothing to undo, which is a skip, not a second failure. Logged here too:
-            # Airflow shows the skip exception's text only in the collapsed "Post Execute" group.
-            reason = (
-                f"Nothing to roll back: task {self.deploy_task_id!r} (deploy_task_id) recorded no deployment in "
-                "this DAG run (it failed or was skipped before UpdateService). Pass version= to roll back anyway."
-            )
-            self.log.info("%s", reason)
-            raise AirflowSkipException(reason)
-        return record
-
-    def target_version(self, record: dict | None) -> int:
-        value = self.version if self.version not in (None, "") else (record or {}).get("previous_version")
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise PaiParameterError(f"Invalid version={value!r}: expected a service version number, e.g. 1.") from None
-
-    def execute(self, context: Context) -> dict:
-        name = validate_eas_service_name(self.service_name)
-        record = self.deploy_record(context)
-        target = self.target_version(record)
-        service = self.hook.describe_service(name)
-        current, latest = service.get("CurrentVersion"), service.get("LatestVersion") or 0
-        if not 1 <= target <= latest:
-            raise PaiParameterError(f"Invalid version={target}: service {name} has versions 1..{latest}.")
-        result = {"service_name": name, "region_id": self.hook.region_id, "previous_version": current,
-                  "version": target, "endpoint": endpoint_of(service)}
-        self.persist_link(context, name)
-        if current == target and service_progress(service, version=target)[0] == "success":
-            self.log.info("EAS service %s already Running on version %s; nothing to roll back.", name, target)
-            return result
-        deployed = (record or {}).get("version")
-        if record and deployed is not None and current not in (deployed, target) and not self.force:
-            raise AirflowException(
-                f"Refusing to roll {name} back to version {target}: task {self.deploy_task_id!r} deployed version "
-                f"{deployed} but version {current} is current now, so another deploy has moved the service on. "
-                "Pass force=True to roll back anyway."
-            )
-        if current == target:
-            self.log.info("EAS service %s is on version %s already; waiting for it to be Running.", name, target)
-        else:
-            self.log.info("Rolling EAS service %s back from version %s to version %s.", name, current, target)
-            switch_version(self.hook, name, target)
-        return self.finish_or_wait(context, name, target, result)
+__all__ = ["EasBaseOperator", "EasCreateServiceOperator", "EasModifyServiceOperator", "EasRollbackOperator"]

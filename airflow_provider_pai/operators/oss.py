@@ -18,7 +18,16 @@ from airflow.providers.common.compat.sdk import AirflowException, Asset, AssetAl
 from airflow_provider_pai.links.oss import OssObjectLink
 from airflow_provider_pai.mixins.hook import OSS_HOOK
 from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
-from airflow_provider_pai.utils.validation import PaiParameterError, parse_oss_uri, validate_positive
+from airflow_provider_pai.utils.validation import (
+    PaiParameterError,
+    is_runtime_value,
+    parse_oss_uri,
+    validate_destination,
+    validate_patterns,
+    validate_positive,
+    validate_workers,
+)
+from airflow_provider_pai.version_compat import AIRFLOW_V_3_0_PLUS
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -45,12 +54,14 @@ class ExportModelToOSSOperator(PaiBaseOperator["OssHook"]):
     :param multipart_threshold: objects larger than this (bytes) use multipart copy (max 1 GiB).
     :param part_size: multipart part size in bytes.
     :param max_workers: objects (or parts) copied in parallel.
+    :param allow_bucket_root: allow a ``destination`` that is a bucket's root (``oss://bucket``),
+        refused by default: the export would mix with everything else in the bucket.
 
     ``pai_conn_id`` and ``region_id``: see ``PaiBaseOperator``. The copy runs server side and
     returns within the task, so there is no deferrable mode.
 
     The destination is an Airflow asset (``oss://bucket/prefix``): declared as the outlet when
-    ``destination`` is a plain string, else added at run time to the outlet alias
+    ``destination`` is a plain string, else (Airflow 3) added at run time to the outlet alias
     ``<dag_id>.<task_id>`` so downstream DAGs can be scheduled on a new model either way.
     """
 
@@ -69,6 +80,7 @@ class ExportModelToOSSOperator(PaiBaseOperator["OssHook"]):
         multipart_threshold: int = MAX_SINGLE_COPY,
         part_size: int = 256 * MiB,
         max_workers: int = 4,
+        allow_bucket_root: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -83,12 +95,23 @@ class ExportModelToOSSOperator(PaiBaseOperator["OssHook"]):
                 f"({MAX_SINGLE_COPY}) in one CopyObject; use a value up to that."
             )
         self.part_size = int(validate_positive(part_size, "part_size"))
-        self.max_workers = int(validate_positive(max_workers, "max_workers"))
+        self.max_workers = validate_workers(max_workers, "max_workers")
+        self.allow_bucket_root = allow_bucket_root
+        # What is known now is checked now (DAG parse time); templated values once rendered.
+        if not is_runtime_value(include):
+            validate_patterns(include, "include")
+        if not is_runtime_value(source):
+            parse_oss_uri(source, param="source")
+        templated = is_runtime_value(destination)
+        if not templated:
+            validate_destination(destination, "destination", allow_bucket_root)
         if not self.outlets:
-            if not isinstance(destination, str) or "{{" in destination or "{%" in destination:
-                self.outlets = [AssetAlias(name=self.alias_name)]
-            else:
+            if not templated:
                 self.outlets = [Asset(destination)]
+            elif AIRFLOW_V_3_0_PLUS:
+                self.outlets = [AssetAlias(name=self.alias_name)]
+            # Below Airflow 3 a templated destination declares no outlet: an alias outlet makes
+            # `airflow dags test` fail until `airflow dags reserialize` has run (apache/airflow#42495).
 
     @property
     def alias_name(self) -> str:
@@ -97,12 +120,7 @@ class ExportModelToOSSOperator(PaiBaseOperator["OssHook"]):
     # -- planning (read only) ------------------------------------------------------------------
 
     def _patterns(self) -> list[str]:
-        if self.include is None:
-            return []
-        patterns = [self.include] if isinstance(self.include, str) else list(self.include)
-        if not all(isinstance(p, str) and p for p in patterns):
-            raise PaiParameterError(f"Invalid include={self.include!r}: expected glob patterns such as ['*.json'].")
-        return patterns
+        return validate_patterns(self.include, "include") or []
 
     def plan(self, src_bucket: str, src_key: str) -> list[dict]:
         """[{path, src_key, size, crc64}] of the objects to copy, sorted by path."""
@@ -161,7 +179,7 @@ class ExportModelToOSSOperator(PaiBaseOperator["OssHook"]):
 
     def execute(self, context: Context) -> str:
         src_bucket, src_key = parse_oss_uri(self.source, param="source")
-        dst_bucket, dst_prefix = parse_oss_uri(self.destination, param="destination")
+        dst_bucket, dst_prefix = validate_destination(self.destination, "destination", self.allow_bucket_root)
         if dst_prefix and not dst_prefix.endswith("/"):
             dst_prefix += "/"
         dest_uri = f"oss://{dst_bucket}/{dst_prefix}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException, PokeReturnValue
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, PokeReturnValue
 
 from airflow_provider_pai.links.dataworks import DataWorksInstanceLink
 from airflow_provider_pai.mixins.dataworks import (  # noqa: F401  (re-exported: earlier home of these names)
@@ -20,7 +20,12 @@ from airflow_provider_pai.mixins.dataworks import (  # noqa: F401  (re-exported:
 from airflow_provider_pai.mixins.hook import DATAWORKS_HOOK
 from airflow_provider_pai.sensors.base import PaiBaseSensorOperator, pai_template_fields
 from airflow_provider_pai.utils.dataworks import parse_instance_target
-from airflow_provider_pai.utils.validation import validate_int_id, validate_positive, validate_project_env
+from airflow_provider_pai.utils.validation import (
+    is_runtime_value,
+    validate_int_id,
+    validate_positive,
+    validate_project_env,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_pai.hooks.dataworks import DataWorksHook
@@ -37,7 +42,9 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
     :param project_id: the workspace id, for the console link and the node's run history
         (looked up with GetNode when missing). Templated.
     :param poke_interval: first interval of the adaptive poll schedule (seconds).
-    :param cancel_on_kill: stop the instance when this task is killed (worker or triggerer).
+    :param cancel_on_kill: stop the instance when the wait ends for good: the sensor ``timeout``
+        (never retried), a last try's ``execution_timeout``, a user stopping the task; see
+        docs/timeouts-kills-retries.md.
 
     ``pai_conn_id``, ``region_id`` and ``deferrable`` (wait in the triggerer with
     ``DataWorksInstanceTrigger``): see ``PaiBaseSensorOperator``.
@@ -63,6 +70,11 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
         self.project_env = project_env
         self.project_id = project_id
         self.cancel_on_kill = cancel_on_kill
+        # Templated values known now are checked now (DAG parse time), the rest once rendered.
+        if not is_runtime_value(project_env):
+            validate_project_env(project_env, "project_env")
+        if not is_runtime_value(instance_id):
+            parse_instance_target(instance_id)
         self._last_changed = True
         self._last_instance: dict | None = None
         self._context: Any = None
@@ -95,12 +107,17 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
     def execute(self, context: Any) -> Any:
         self._context = context
         if not self.deferrable:
-            return super().execute(context)
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout:
+                # A sensor timeout is final (Airflow never retries it): stop the watched run.
+                self._stop_remote(self._watch, "the sensor timed out (final: sensor timeouts are not retried)")
+                raise
         first = self._ensure_watch(context)
         done, _, instance = self._poll_instance(self._watch, first)
         if done:  # already over: no need to defer
             return self._finish_instance(instance, self._watch)
-        self._defer_wait(self._watch, self.timeout)
+        self._defer_wait(context, self._watch, self.timeout)
 
     def poke(self, context: Any) -> bool | PokeReturnValue:
         self._context = context

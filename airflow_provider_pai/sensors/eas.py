@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -11,8 +12,15 @@ from airflow_provider_pai.links.eas import EasServiceLink
 from airflow_provider_pai.mixins.hook import EAS_HOOK
 from airflow_provider_pai.sensors.base import PaiBaseSensorOperator, pai_template_fields
 from airflow_provider_pai.utils.eas import ServiceWatch, failure_message, judge_with, warning_events
-from airflow_provider_pai.utils.polling import deadline
-from airflow_provider_pai.utils.validation import validate_eas_service_name
+from airflow_provider_pai.utils.ends import WaitTimeout, wait_end
+from airflow_provider_pai.utils.validation import (
+    EAS_STATUSES,
+    is_runtime_value,
+    validate_choice,
+    validate_eas_service_name,
+    validate_positive,
+    validate_version,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -27,7 +35,8 @@ class EasServiceSensor(PaiBaseSensorOperator["EasHook"]):
     timeout, into a skip). Modes: poke, reschedule, or ``deferrable=True`` (EasServiceTrigger).
 
     :param service_name: the EAS service. Templated.
-    :param target_status: the status to wait for (``Running``). Templated.
+    :param target_status: the DescribeService Status to wait for (``Running``), exactly as EAS spells
+        it: checked at DAG parse time unless templated. Templated.
     :param version: the version that must be current (None: any). Templated.
 
     ``pai_conn_id``, ``region_id`` and ``deferrable``: see ``PaiBaseSensorOperator``.
@@ -46,17 +55,20 @@ class EasServiceSensor(PaiBaseSensorOperator["EasHook"]):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # Checked now (DAG parse time) unless templated: a wrong case would wait out the timeout.
+        if not is_runtime_value(target_status):
+            validate_choice(target_status, "target_status", EAS_STATUSES, "a DescribeService Status")
+        if version not in (None, "") and not is_runtime_value(version):
+            validate_version(version)
+        if not is_runtime_value(service_name):
+            validate_eas_service_name(service_name)
+        validate_positive(self.poke_interval, "poke_interval")
         self.service_name = service_name
         self.target_status = target_status
         self.version = version
 
     def _version(self) -> int | None:
-        if self.version in (None, ""):
-            return None
-        try:
-            return int(self.version)
-        except (TypeError, ValueError):
-            raise AirflowFailException(f"Invalid version={self.version!r}: expected a version number, e.g. 2.") from None
+        return None if self.version in (None, "") else validate_version(self.version)
 
     def _check(self) -> bool:
         service = self.hook.describe_service(self.service_name)
@@ -78,6 +90,7 @@ class EasServiceSensor(PaiBaseSensorOperator["EasHook"]):
 
     def execute(self, context: Context) -> Any:
         validate_eas_service_name(self.service_name)
+        validate_choice(self.target_status, "target_status", EAS_STATUSES, "a DescribeService Status")
         self._version()
         EasServiceLink.persist(context, region_id=self.hook.region_id, service_name=self.service_name)
         if not self.deferrable:
@@ -86,6 +99,9 @@ class EasServiceSensor(PaiBaseSensorOperator["EasHook"]):
             return None
         from airflow_provider_pai.triggers.eas import EasServiceTrigger  # the deferred path only
 
+        # The earlier of the sensor timeout and execution_timeout (not applied to deferred tasks by
+        # Airflow 3.3): the trigger reports which one ended the wait.
+        end_time, cause = wait_end(context, self.timeout)
         self.defer(
             trigger=EasServiceTrigger(
                 self.service_name,
@@ -94,11 +110,12 @@ class EasServiceSensor(PaiBaseSensorOperator["EasHook"]):
                 pai_conn_id=self.pai_conn_id,
                 region_id=self.region_id,
                 poll_interval=self.poke_interval,
-                end_time=deadline(self.timeout),
+                end_time=end_time,
+                end_cause=cause,
             ),
             method_name="execute_complete",
             # The trigger reports its own timeout with where the service stood; this is a backstop.
-            timeout=timedelta(seconds=self.timeout + 5 * self.poke_interval),
+            timeout=timedelta(seconds=max(end_time - time.time(), 0.0) + 5 * self.poke_interval + 60),
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
@@ -107,5 +124,7 @@ class EasServiceSensor(PaiBaseSensorOperator["EasHook"]):
             self.log.info("%s", event.get("message"))
             return None
         if status == "timeout":
+            if event.get("cause") == "execution_timeout":
+                raise WaitTimeout(f"execution_timeout: {event.get('message')}")  # retried like the worker's
             raise AirflowSensorTimeout(event.get("message"))
         raise AirflowException(event.get("message") or f"EAS sensor ended with {event!r}")

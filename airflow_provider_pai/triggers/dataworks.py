@@ -45,6 +45,8 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
     :param watch: an ``InstanceWatch.to_dict()`` (poll schedule and log lines already shown).
     :param end_time: absolute deadline: epoch seconds or an ISO 8601 string (None: no limit).
     :param cancel_on_kill: stop the instance when the deferred task is killed (Airflow 3.3+).
+    :param stop_at_end: stop the instance at ``end_time``: no try of the task follows then.
+    :param end_cause: what ``end_time`` stands for (``timeout`` or ``execution_timeout``), in the event.
     """
 
     hook_class_path = DATAWORKS_HOOK
@@ -60,6 +62,8 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
         watch: dict | None = None,
         end_time: float | str | None = None,
         cancel_on_kill: bool = True,
+        stop_at_end: bool = False,
+        end_cause: str = "timeout",
     ) -> None:
         super().__init__()
         self._set_connection(pai_conn_id, region_id)
@@ -68,6 +72,9 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
         self.watch = watch or InstanceWatch(instance_id, project_env).to_dict()
         self.end_time = end_time_epoch(end_time)
         self.cancel_on_kill = cancel_on_kill
+        # At end_time no try of the task follows: stop the instance (docs/timeouts-kills-retries.md).
+        self.stop_at_end = stop_at_end
+        self.end_cause = end_cause  # what end_time stands for: "timeout" or "execution_timeout"
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -80,6 +87,8 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
                 "watch": self.watch,
                 "end_time": self.end_time,
                 "cancel_on_kill": self.cancel_on_kill,
+                "stop_at_end": self.stop_at_end,
+                "end_cause": self.end_cause,
             },
         )
 
@@ -120,9 +129,11 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
             )
         except PollTimeout as exc:
             self.watch = watch.to_dict()
+            stopped = await self._stop_at_end(watch)
             yield self._event(
-                "timeout", watch,
-                message=f"DataWorks instance {self.instance_id} is still {watch.status} after waiting {exc.waited:.0f} s.",
+                "timeout", watch, cause=self.end_cause, stopped=stopped,
+                message=f"DataWorks instance {self.instance_id} is still {watch.status} after waiting "
+                f"{exc.waited:.0f} s ({self.end_cause}).",
             )
             return
         except asyncio.CancelledError:
@@ -138,6 +149,18 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
             instance=instance_summary(instance, self.project_env),
             note=end_note(instance),
         )
+
+    async def _stop_at_end(self, watch: InstanceWatch) -> bool:
+        if not self.stop_at_end or watch.done:
+            return False
+        self.log.info("Wait over (%s) and no try of the task follows: stopping DataWorks instance %s",
+                      self.end_cause, self.instance_id)
+        try:
+            await self.hook.stop_run_instance_async(self.instance_id, self.project_env, api_version=watch.api_version)
+        except Exception as exc:  # the event still reports the timeout; the task fails either way
+            self.log.warning("Could not stop DataWorks instance %s: %s", self.instance_id, exc)
+            return False
+        return True
 
     async def on_kill(self) -> None:
         """Airflow 3.3+: the user killed the deferred task; stop the instance it was waiting for."""

@@ -22,6 +22,7 @@ from airflow_provider_pai.utils.eas import (  # noqa: F401  (re-exported: earlie
     judge_with_async,
     service_progress,
     summarize,
+    switch_version,
     warning_events_async,
     warning_text,
 )
@@ -42,6 +43,9 @@ class EasServiceTrigger(PaiHookMixin, BaseTrigger):
     :param region_id: region; default: the connection's ``region_id`` extra.
     :param poll_interval: seconds between DescribeService calls (backing off on long waits).
     :param end_time: absolute deadline: epoch seconds or an ISO 8601 string (None: no limit).
+    :param end_cause: what ``end_time`` stands for (``timeout`` or ``execution_timeout``), in the event.
+    :param rollback_to: at ``end_time`` no try of the task follows: switch the service back to this
+        version (the deploy's previous one) and say so in the event (``rolled_back``).
     :param newest: ``version`` was just deployed: a newer version taking over fails at once.
     :param timeout: deprecated, relative seconds from now; what a trigger row serialized by an
         earlier version holds. Converted to ``end_time`` (the clock restarts with the triggerer).
@@ -62,6 +66,8 @@ class EasServiceTrigger(PaiHookMixin, BaseTrigger):
         end_time: float | str | None = None,
         newest: bool = False,
         timeout: float | None = None,
+        end_cause: str = "timeout",
+        rollback_to: int | None = None,
     ) -> None:
         super().__init__()
         self._set_connection(pai_conn_id, region_id)
@@ -73,6 +79,9 @@ class EasServiceTrigger(PaiHookMixin, BaseTrigger):
         if end_time is None and timeout is not None:
             end_time = time.time() + float(timeout)
         self.end_time = end_time_epoch(end_time)
+        self.end_cause = end_cause  # what end_time stands for: "timeout" or "execution_timeout"
+        # At end_time no try of the task follows: put this version back (docs/timeouts-kills-retries.md).
+        self.rollback_to = rollback_to
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -86,8 +95,15 @@ class EasServiceTrigger(PaiHookMixin, BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "end_time": self.end_time,
                 "newest": self.newest,
+                "end_cause": self.end_cause,
+                "rollback_to": self.rollback_to,
             },
         )
+
+    def _roll_back(self, hook) -> None:
+        self.log.info("No try of the task follows: rolling EAS service %s back to version %s",
+                      self.service_name, self.rollback_to)
+        switch_version(hook, self.service_name, self.rollback_to)
 
     def _event(self, status: str, message: str, service: dict | None = None) -> TriggerEvent:
         return TriggerEvent(
@@ -119,8 +135,16 @@ class EasServiceTrigger(PaiHookMixin, BaseTrigger):
             )
         except PollTimeout as exc:
             _, where, service = exc.last_value or (None, "no answer yet", {})
-            yield self._event("timeout", f"EAS service {self.service_name} still not done after "
-                              f"{exc.waited:.0f} s ({where}).", service)
+            event = self._event("timeout", f"EAS service {self.service_name} still not done after "
+                                f"{exc.waited:.0f} s ({where}; {self.end_cause}).", service)
+            event.payload["cause"] = self.end_cause
+            if self.rollback_to is not None:
+                try:
+                    await asyncio.to_thread(self._roll_back, hook)
+                    event.payload["rolled_back"] = self.rollback_to
+                except Exception as rollback_error:  # reported; the task fails either way
+                    event.payload["message"] += f" Rolling back to version {self.rollback_to} failed: {rollback_error}"
+            yield event
             return
         except asyncio.CancelledError:
             raise

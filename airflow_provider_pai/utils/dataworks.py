@@ -19,7 +19,7 @@ from typing import Any
 
 from airflow_provider_pai.utils.polling import PollSchedule
 from airflow_provider_pai.utils.status_meanings import Meaning, dataworks_meaning, enum_name, is_skip  # noqa: F401
-from airflow_provider_pai.utils.validation import PaiParameterError
+from airflow_provider_pai.utils.validation import PaiParameterError, refuse_list
 
 # DataWorks bills every call and the Basic edition allows 100 a day. Status polls come first (they
 # bound how late the end is noticed). While the instance runs, a line DataWorks writes reaches the
@@ -352,6 +352,7 @@ def validate_node_params(value: Any, param: str = "node_params") -> dict | None:
 
 def parse_instance_target(value: Any) -> dict:
     """``instance_id`` as given: an id, or TriggerDesignerNodeOperator's XCom dict (or its str())."""
+    refuse_list(value, "instance_id")  # every map index of a mapped trigger, pulled without a map index
     if isinstance(value, str) and value.strip().startswith("{"):
         try:
             value = ast.literal_eval(value.strip())

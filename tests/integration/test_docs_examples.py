@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import airflow
 
 from airflow_provider_pai.hooks.eas import EasHook
 
@@ -32,8 +31,6 @@ def test_my_dag_deploys_the_new_model(pai_emulator, tmp_path):
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     }
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
-    if airflow.__version__.startswith("2."):  # Airflow 2's `dags test` needs the DAGs in the DB first (apache/airflow#42495)
-        subprocess.run([AIRFLOW, "dags", "reserialize"], env=env, check=True, capture_output=True)
     run = subprocess.run([AIRFLOW, "dags", "test", "pai_train_deploy", "2026-11-20"], env=env,
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

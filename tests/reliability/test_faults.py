@@ -44,7 +44,7 @@ FAULTS = [
 
 
 def add_example_dag(airflow_env, emu) -> None:
-    airflow_env.add_dag_file(EXAMPLE_DAG)  # the harness reserializes for Airflow 2's `dags test`
+    airflow_env.add_dag_file(EXAMPLE_DAG)
 
 
 def assert_one_run_one_version(emu, version_before: int) -> None:

@@ -18,9 +18,9 @@ from airflow_provider_pai.utils.validation import PaiParameterError
 
 REQUIRED = {
     TriggerDesignerNodeOperator: {"project_id": 1, "node_id": 2},
-    ExportModelToOSSOperator: {"source": "oss://b/a/", "destination": "oss://b/c/"},
+    ExportModelToOSSOperator: {"source": "oss://bkt/a/", "destination": "oss://bkt/c/"},
     EasCreateServiceOperator: {"service_config": {"name": "svc"}},
-    EasModifyServiceOperator: {"service_name": "svc", "model_path": "oss://b/m/"},
+    EasModifyServiceOperator: {"service_name": "svc", "model_path": "oss://bkt/m/"},
     EasRollbackOperator: {"service_name": "svc", "version": 1},
     WaitForInstanceSensor: {"instance_id": 3},
     EasServiceSensor: {"service_name": "svc"},
@@ -75,7 +75,7 @@ def test_the_dataworks_wait_passes_the_region_to_the_trigger():
     op = make(TriggerDesignerNodeOperator, region_id="cn-beijing", pai_conn_id="c")
     deferred = {}
     op.defer = lambda **kw: deferred.update(kw)
-    op._defer_wait(InstanceWatch(5), timeout=60)
+    op._defer_wait({}, InstanceWatch(5), timeout=60)
     _, kwargs = deferred["trigger"].serialize()
     assert kwargs["region_id"] == "cn-beijing" and kwargs["pai_conn_id"] == "c" and kwargs["end_time"]
 

@@ -44,14 +44,38 @@ class FakeStore:
         self.data[key] = value
 
 
-def make_context(store=None, xcoms=None):
-    """A task context; with ``store``, the Airflow 3.3 task_state_store (whatever Airflow runs the test)."""
+class _Task:
+    """An unmapped task of the DAG (what utils/xcom.py asks of the other task)."""
+
+    def get_closest_mapped_task_group(self):
+        return None
+
+
+class _Dag:
+    dag_id, task_ids = "d", ["deploy"]
+
+    def get_task(self, task_id):
+        if task_id not in self.task_ids:
+            raise KeyError(task_id)
+        return _Task()
+
+
+def make_context(store=None, xcoms=None, states=None):
+    """A task context; with ``store``, the Airflow 3.3 task_state_store (whatever Airflow runs the test).
+
+    ``states``: {task_id: state} Airflow reports for the other tasks of the DAG run.
+    """
     if store is not None:
         mock.patch("airflow_provider_pai.version_compat.AIRFLOW_V_3_3_PLUS", True).start()
     ti = mock.MagicMock()
+    ti.map_index, ti.run_id, ti.dag_id = -1, "run", "d"
     xcoms = xcoms or {}
-    ti.xcom_pull.side_effect = lambda task_ids=None, key="return_value": xcoms.get((task_ids, key))
-    ctx = {"ti": ti}
+    ti.xcom_pull.side_effect = lambda task_ids=None, key="return_value", **_: xcoms.get((task_ids, key))
+    states = states or {}
+    ti.get_task_states.side_effect = lambda **_: {"run": dict(states)}
+    dag_run = mock.MagicMock()
+    dag_run.get_task_instance.side_effect = lambda task_id, map_index=-1: mock.Mock(state=states.get(task_id))
+    ctx = {"ti": ti, "task": mock.Mock(dag=_Dag(), execution_timeout=None), "dag_run": dag_run}
     if store is not None:
         ctx["task_state_store"] = store
     return ctx
@@ -92,7 +116,14 @@ def modify(**kw):
     ],
 )
 def test_modify_rejects_bad_input_before_any_call(kwargs, param):
-    op = EasModifyServiceOperator(task_id="deploy", **{"service_name": "churn_model", "model_path": NEW, **kwargs})
+    """Known when the DAG is parsed: refused there. Rendered from a template: refused before any call."""
+    with pytest.raises(PaiParameterError, match=param):
+        EasModifyServiceOperator(task_id="deploy", **{"service_name": "churn_model", "model_path": NEW, **kwargs})
+    op = EasModifyServiceOperator(task_id="deploy", service_name="{{ s }}", model_path="{{ m }}",
+                                  service_config="{{ c }}")
+    op.service_name, op.model_path, op.service_config = "churn_model", NEW, None  # as rendered
+    for name, value in kwargs.items():
+        setattr(op, name, value)
     hook = with_hook(op, [])
     with pytest.raises(PaiParameterError, match=param):
         op.execute(make_context())
@@ -252,9 +283,14 @@ def test_rollback_reads_the_record_of_a_failed_deploy():
     assert result["version"] == 1
 
 
-@pytest.mark.parametrize("version", [0, 3, "x"])
-def test_rollback_version_out_of_range_fails_naming_version(version):
-    op = rollback(version=version)
+@pytest.mark.parametrize("version", [0, "x"])
+def test_rollback_version_that_is_no_version_is_refused_at_parse_time(version):
+    with pytest.raises(PaiParameterError, match=f"version={version!r}"):
+        rollback(version=version)
+
+
+def test_rollback_version_out_of_range_fails_naming_version():
+    op = rollback(version=3)
     hook = with_hook(op, [svc("Running", 2, 2)])
     with pytest.raises(PaiParameterError, match="version"):
         op.execute(make_context())
@@ -283,15 +319,26 @@ def test_rollback_force_overrides_the_guard():
     hook.update_service_version.assert_called_once()
 
 
-def test_rollback_without_a_record_skips_and_says_why():
+def test_rollback_of_a_deploy_that_never_ran_skips_and_says_why():
     """trigger_rule="one_failed" also fires when a task before the deploy failed: nothing to undo."""
     from airflow.providers.common.compat.sdk import AirflowSkipException
 
     op = rollback(deploy_task_id="deploy")
     hook = with_hook(op, [])
-    with pytest.raises(AirflowSkipException, match="Nothing to roll back.*deploy_task_id"):
-        op.execute(make_context())
+    with pytest.raises(AirflowSkipException, match="Nothing to roll back.*'deploy'.*never ran.*upstream_failed"):
+        op.execute(make_context(states={"deploy": "upstream_failed"}))
     hook.describe_service.assert_not_called()
+    hook.update_service_version.assert_not_called()
+
+
+@pytest.mark.parametrize("xcoms, found", [({}, "None"), ({("deploy", "return_value"): "hello"}, "'hello'")])
+def test_rollback_of_a_deploy_that_ran_but_recorded_nothing_usable_fails_naming_it(xcoms, found):
+    from airflow_provider_pai.utils.xcom import UpstreamError
+
+    op = rollback(deploy_task_id="deploy")
+    hook = with_hook(op, [])
+    with pytest.raises(UpstreamError, match=f"'deploy'.*{found}"):
+        op.execute(make_context(xcoms=xcoms, states={"deploy": "failed"}))
     hook.update_service_version.assert_not_called()
 
 

@@ -168,8 +168,11 @@ def test_destination_is_declared_as_asset_or_alias():
         static = ExportModelToOSSOperator(task_id="a", source="oss://src/m/", destination="oss://dst-bkt/rel/")
         templated = ExportModelToOSSOperator(task_id="b", source="oss://src/m/",
                                              destination="oss://dst-bkt/rel/{{ ds_nodash }}/")
+    from airflow_provider_pai.version_compat import AIRFLOW_V_3_0_PLUS
+
     assert static.outlets == [Asset("oss://dst-bkt/rel/")]
-    assert templated.outlets == [AssetAlias(name="d.b")]
+    # Below Airflow 3 no alias: it would make `airflow dags test` need `airflow dags reserialize` first.
+    assert templated.outlets == ([AssetAlias(name="d.b")] if AIRFLOW_V_3_0_PLUS else [])
     fake = FakeOss(SRC)
     op = export(fake, destination="oss://dst-bkt/rel/2/")
     op.outlets = [AssetAlias(name=op.alias_name)]

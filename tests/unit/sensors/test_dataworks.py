@@ -166,7 +166,11 @@ def test_deferrable_defers_with_the_watch_and_timeout(hook):
     # The watch travels with the trigger: what the worker saw and showed is not repeated there.
     assert trigger.instance_id == 77 and trigger.watch["polls"] == 1
     assert trigger.watch["lines_shown"] == hook["get_instance_log"].call_count == 0  # just started: no budget for the log
-    assert deferred.value.timeout.total_seconds() == 600 and trigger.end_time is not None
+    assert trigger.end_time is not None and trigger.end_cause == "timeout"
+    # A sensor timeout is final: the trigger stops the run at the end (cancel_on_kill); Airflow's
+    # own deferral timeout is only a backstop a minute later.
+    assert trigger.stop_at_end is True
+    assert deferred.value.timeout.total_seconds() == pytest.approx(660, abs=2)
 
 
 def test_deferrable_finished_before_deferring_returns_at_once(hook):
@@ -190,9 +194,11 @@ def test_deferred_timeout_with_soft_fail_skips():
         sensor.resume_execution("execute_complete", {"event": {"status": "timeout", "message": "x"}}, {})
 
 
-def test_on_kill_stops_the_instance(hook):
+@pytest.mark.parametrize("by_user, stopped", [(True, True), (False, False)], ids=["user-stop", "worker-shutdown"])
+def test_on_kill_stops_the_instance_only_when_a_user_ended_the_try(hook, by_user, stopped):
     hook["get_instance"].return_value = _inst("RUNNING")
     sensor = _sensor()
     sensor.poke(_context())
-    sensor.on_kill()
-    hook["stop_instance"].assert_called_once_with(77, project_env="PROD")
+    with mock.patch("airflow_provider_pai.utils.ends.ended_by_user", return_value=by_user):
+        sensor.on_kill()
+    assert hook["stop_instance"].call_count == (1 if stopped else 0)

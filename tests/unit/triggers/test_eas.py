@@ -27,7 +27,7 @@ def test_serialize_round_trips_without_secrets():
     again = EasServiceTrigger(**kwargs)
     assert again.serialize() == (path, kwargs)
     assert set(kwargs) == {"service_name", "target_status", "version", "pai_conn_id", "region_id",
-                           "poll_interval", "end_time", "newest"}
+                           "poll_interval", "end_time", "newest", "end_cause", "rollback_to"}
     assert kwargs["newest"] is True and kwargs["end_time"] == 1_900_000_000.5
 
 

@@ -1,0 +1,171 @@
+"""The rows of docs/timeouts-kills-retries.md that need a scheduler, a triggerer and real workers
+(Airflow 3.3's multi-process cluster): the user marks a waiting task failed, the task process gets
+SIGTERM, the triggerer restarts, a deferred task's execution_timeout, clears and several logical
+dates of a mapped DAG. The emulator's runs are the proof."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_pai.emulator.process import EmulatorProcess
+from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
+from tests.usage.conftest import DAGS, calls_of, dataworks_runs, usage_scenario
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="the multi-process cluster is Airflow 3.3")]
+DATE, DATE2 = "2026-11-05T00:00:00Z", "2026-11-06T00:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    from tests.reliability.airflow_cluster import AirflowCluster
+
+    home = tmp_path_factory.mktemp("usage_cluster")
+    if os.environ.get("USAGE_OUTPUT_DIR"):  # keep the components' output for debugging a failure
+        home = Path(os.environ["USAGE_OUTPUT_DIR"]) / "cluster"
+        home.mkdir(parents=True, exist_ok=True)
+    with EmulatorProcess(usage_scenario(), data_dir=home / "emulator") as emu:
+        af = AirflowCluster(home / "airflow")
+        af.begin_migration()
+        af.extra_env.update(emu.airflow_env())
+        af.add_dag_file(DAGS / "usage_cluster.py")
+        with af:
+            for dag_id in ("usage_stop_blocking", "usage_stop_deferred", "usage_exec_timeout_deferred",
+                           "usage_mapped_dates"):
+                af.wait_for_dag(dag_id)
+            yield af, emu
+
+
+def _runs_of(emu, dag_id, run_id):
+    """The DataWorks runs task "train" of one DAG run started (its run name holds the run id)."""
+    key = re.sub(r"[^A-Za-z0-9_]+", "_", run_id).strip("_")
+    return [r for r in dataworks_runs(emu, "train") if dag_id in r["name"] and key in r["name"]]
+
+
+def _running_runs(emu, dag_id, run_id, count=1, timeout=120):
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = _runs_of(emu, dag_id, run_id)
+        if len(runs) >= count:
+            return runs
+        assert time.monotonic() < deadline, f"no DataWorks run of {dag_id}"
+        time.sleep(0.5)
+
+
+def _task_pid(af, dag_id, run_id):
+    ti = af.wait_for_task_state(dag_id, run_id, "train", ("running",))
+    deadline = time.monotonic() + 30
+    while not (pids := af.task_process_pids(ti["id"])) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(pids) == 1, "task process not found"
+    return pids[0]
+
+
+def _mark_failed(af, dag_id, run_id):
+    from tests.reliability.airflow_cluster import _q
+
+    af.api("PATCH", f"/dags/{dag_id}/dagRuns/{_q(run_id)}/taskInstances/train", {"new_state": "failed"})
+
+
+@pytest.mark.parametrize("mode", ["blocking", "deferred"])
+def test_user_marks_the_waiting_task_failed_the_run_is_stopped(cluster, mode):
+    af, emu = cluster
+    dag_id = f"usage_stop_{mode}"
+    run_id = af.trigger(dag_id, logical_date=DATE)
+    _running_runs(emu, dag_id, run_id)
+    if mode == "deferred":
+        af.wait_for_task_state(dag_id, run_id, "train", ("deferred",))
+    else:
+        _task_pid(af, dag_id, run_id)
+        time.sleep(3)  # in its wait loop
+    _mark_failed(af, dag_id, run_id)
+    deadline = time.monotonic() + 60
+    while not all(r["stopped"] for r in _runs_of(emu, dag_id, run_id)):
+        assert time.monotonic() < deadline, f"the run was not stopped: {_runs_of(emu, dag_id, run_id)}"
+        time.sleep(0.5)
+    assert af.wait_for_run(dag_id, run_id) == "failed"
+    assert af.task_instance(dag_id, run_id, "train")["try_number"] == 1
+    assert len(_runs_of(emu, dag_id, run_id)) == 1
+
+
+def test_sigterm_of_the_task_process_with_a_retry_left_leaves_the_run_going(cluster):
+    af, emu = cluster
+    dag_id = "usage_stop_blocking"
+    run_id = af.trigger(dag_id, logical_date=DATE2)
+    before = calls_of(emu, "dataworks", "StopInstance")
+    pid = _task_pid(af, dag_id, run_id)
+    time.sleep(3)
+    os.kill(pid, signal.SIGTERM)
+    time.sleep(5)
+    emu.advance_clock(3700)
+    assert af.wait_for_run(dag_id, run_id, timeout=240) == "success"
+    assert calls_of(emu, "dataworks", "StopInstance") == before
+    runs = _runs_of(emu, dag_id, run_id)
+    assert len(runs) == 1 and not runs[0]["stopped"], runs
+
+
+def _mapped_xcom(af, dag_id, run_id, task_id, map_index):
+    from tests.reliability.airflow_cluster import _q
+
+    return af.api("GET", f"/dags/{dag_id}/dagRuns/{_q(run_id)}/taskInstances/{task_id}/xcomEntries/return_value"
+                         f"?map_index={map_index}&deserialize=true")["value"]
+
+
+def _restart_triggerer(af):
+    proc = af._procs["triggerer"]
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=60)
+    out = open(af.home / "triggerer.out", "ab")
+    af._procs["triggerer"] = subprocess.Popen(
+        [str(proc.args[0]), "triggerer"], env=af.env(), stdout=out, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    out.close()
+
+
+def test_triggerer_restart_neither_stops_nor_restarts_the_run(cluster):
+    af, emu = cluster
+    dag_id = "usage_stop_deferred"
+    run_id = af.trigger(dag_id, logical_date=DATE2)
+    af.wait_for_task_state(dag_id, run_id, "train", ("deferred",))
+    before = calls_of(emu, "dataworks", "StopInstance")
+    _restart_triggerer(af)
+    time.sleep(10)
+    emu.advance_clock(3700)
+    assert af.wait_for_run(dag_id, run_id, timeout=240) == "success"
+    assert calls_of(emu, "dataworks", "StopInstance") == before
+    runs = _runs_of(emu, dag_id, run_id)
+    assert len(runs) == 1 and not runs[0]["stopped"], runs
+
+
+def test_deferred_execution_timeout_of_the_last_try_stops_the_run(cluster):
+    af, emu = cluster
+    dag_id = "usage_exec_timeout_deferred"
+    run_id = af.trigger(dag_id, logical_date=DATE)
+    assert af.wait_for_run(dag_id, run_id, timeout=180) == "failed"
+    runs = _runs_of(emu, dag_id, run_id)
+    assert len(runs) == 1 and runs[0]["stopped"], runs
+
+
+def test_mapped_dag_on_two_logical_dates_then_a_clear_starts_nothing_new(cluster):
+    af, emu = cluster
+    dag_id = "usage_mapped_dates"
+    before = calls_of(emu, "dataworks", "RunCycleDagNodes")
+    run_ids = [af.trigger(dag_id, logical_date=d) for d in (DATE, DATE2)]
+    assert [af.wait_for_run(dag_id, r, timeout=240) for r in run_ids] == ["success", "success"]
+    assert calls_of(emu, "dataworks", "RunCycleDagNodes") == before + 4
+    first = _mapped_xcom(af, dag_id, run_ids[0], "train", 0)
+    af.api("POST", f"/dags/{dag_id}/clearTaskInstances",
+           {"dag_run_id": run_ids[0], "task_ids": [["train", 0]], "dry_run": False, "only_failed": False,
+            "include_downstream": True})
+    time.sleep(3)
+    assert af.wait_for_run(dag_id, run_ids[0], timeout=240) == "success"
+    assert calls_of(emu, "dataworks", "RunCycleDagNodes") == before + 4
+    assert _mapped_xcom(af, dag_id, run_ids[0], "train", 0) == first
