@@ -23,6 +23,7 @@ from airflow_provider_pai.utils.eas import (  # noqa: F401  (the config helpers 
     ServiceWatch,
     config_contains,
     current_config,
+    describe_or_none,
     eas_schedule,
     endpoint_of,
     failure_message,
@@ -296,14 +297,7 @@ class EasCreateServiceOperator(EasBaseOperator):
         self.if_exists = if_exists
 
     def _existing(self, name: str) -> dict | None:
-        from airflow_provider_pai.hooks.base import PaiApiError
-
-        try:
-            return self.hook.describe_service(name)
-        except PaiApiError as exc:
-            if exc.status_code == 404 or "NotFound" in (exc.code or ""):
-                return None
-            raise
+        return describe_or_none(self.hook, name)
 
     def execute(self, context: Context) -> dict:
         config = check_config(parse_service_config(self.service_config))

@@ -19,7 +19,14 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipExc
 
 from airflow_provider_pai.operators.base import pai_template_fields
 from airflow_provider_pai.operators.eas import EasBaseOperator, EasModifyServiceOperator
-from airflow_provider_pai.utils.eas import config_contains, current_config, eas_schedule, endpoint_of, service_progress
+from airflow_provider_pai.utils.eas import (
+    config_contains,
+    current_config,
+    describe_or_none,
+    eas_schedule,
+    endpoint_of,
+    service_progress,
+)
 from airflow_provider_pai.utils.polling import PollTimeout, wait_until
 from airflow_provider_pai.utils.validation import PaiParameterError, parse_oss_uri, validate_eas_service_name
 from airflow_provider_pai.version_compat import get_task_state_store
@@ -119,14 +126,7 @@ class EasCanaryMixin:
         return {name: {"traffic_state": s, "weight": w} for name, (s, w) in seen.items()}
 
     def describe_or_none(self, name: str) -> dict | None:
-        from airflow_provider_pai.hooks.base import PaiApiError
-
-        try:
-            return self.hook.describe_service(name)
-        except PaiApiError as exc:
-            if exc.status_code == 404 or "NotFound" in (exc.code or ""):
-                return None
-            raise
+        return describe_or_none(self.hook, name)
 
     def get_openlineage_facets_on_complete(self, task_instance):
         """A traffic change moves no data (Start and Promote report their model -> service)."""

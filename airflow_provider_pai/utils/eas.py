@@ -290,6 +290,18 @@ def config_contains(current: dict, wanted: dict) -> bool:
     return True
 
 
+def describe_or_none(hook: EasHook, name: str) -> dict | None:
+    """DescribeService, or None when EAS says the service does not exist (404 / ``*NotFound*``)."""
+    from airflow_provider_pai.hooks.errors import PaiApiError
+
+    try:
+        return hook.describe_service(name)
+    except PaiApiError as exc:
+        if exc.status_code == 404 or "NotFound" in (exc.code or ""):
+            return None
+        raise
+
+
 def update_landed(hook: EasHook, name: str, wanted: dict, latest_before: int) -> dict | None:
     """For the retry policy: did an UpdateService whose answer was lost take effect anyway?"""
     service = hook.describe_service(name)
