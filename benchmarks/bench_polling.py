@@ -4,7 +4,11 @@ is noticed, against fixed 30 s polling of the same hook.
 The REAL wait code runs against the emulator with the REAL DataWorksHook and SDK; only time is
 virtual: every sleep advances the emulator's clock instead of sleeping, and the wait's clocks
 read the emulator's time. Calls are counted by the emulator (every DataWorks action: ListInstances
-for the history, GetInstance, GetInstanceLog, ...). Three paths, default settings:
+for the history, GetInstance, GetInstanceLog, ...). Every case runs on both DataWorks OpenAPIs: a
+legacy workspace (2020-05-18: ListInstances, GetInstance, GetInstanceLog) and a workspace on the new
+Data Studio (2024-05-18: GetNode, ListTaskInstances, GetTaskInstance, GetTaskInstanceLog). The wait
+gets the target ``TriggerDesignerNodeOperator`` pushes (instance, workspace, node, business date and
+the API it chose), so no call goes to finding out which API. Three paths, default settings:
 
 * sensor ``mode="poke"``: ``WaitForInstanceSensor.execute`` in Airflow's own sensor loop;
 * worker wait: the wait of ``TriggerDesignerNodeOperator(wait_for_completion=True)`` (``wait_until``);
@@ -22,32 +26,40 @@ from unittest import mock
 
 from common import demo_scenario, emit, emulator, machine, parse_args, row
 
-PROJECT_ID = 10001
+V2020, V2024 = "2020-05-18", "2024-05-18"
+APIS = [(V2020, 10001), (V2024, 20001)]  # the demo's legacy workspace and its new-Data-Studio one
+BIZDATE = "2026-11-01"
 FIXED_INTERVAL = 30.0
 TARGET_SHARE = 0.25
 CASES = [("with history", True), ("no history", False)]
 
 
-def node_id_for(case: int, path: int) -> int:
-    return 700100 + 10 * case + path
+def node_id_for(api: str, case: int, path: int) -> int:
+    return (700100 if api == V2020 else 900100) + 10 * case + path
 
 
 def scenario(run_seconds: float, n_paths: int) -> dict:
-    """One node per (case, path): a finished run must not become another wait's "history"."""
+    """One node per (API, case, path): a finished run must not become another wait's "history"."""
     s = demo_scenario()
-    nodes = s["dataworks"]["projects"][0]["nodes"]
+    projects = {int(p["project_id"]): p for p in s["dataworks"]["projects"]}
     base = {"program_type": "PAI_STUDIO", "run_seconds": run_seconds, "outcome": "SUCCESS",
             "log": ["reading table churn_train", "training", "AUC 0.91"]}
-    # Past daily runs around the real duration (the median is what the wait plans with).
+    # Past daily runs on the five days before the run's business date, around the real duration
+    # (the median is what the wait plans with). 2024-05-18 lists one business date per call, so the
+    # provider reads the run's date and the day before (F-DW24-5): it sees the last of these only.
     spread = (0.96, 0.98, 1.0, 1.01, 1.03)
     history = [{"bizdate": f"2026-10-{d:02d}", "run_seconds": run_seconds * f, "outcome": "SUCCESS"}
-               for d, f in zip(range(20, 25), spread)]
-    for case, (label, with_history) in enumerate(CASES):
-        for path in range(n_paths + 1):  # path 0: the fixed-interval baseline
-            node = {**base, "node_id": node_id_for(case, path), "node_name": f"train_{case}_{path}"}
-            if with_history:
-                node["history"] = history
-            nodes.append(node)
+               for d, f in zip(range(27, 32), spread)]
+    for api, project_id in APIS:
+        for case, (label, with_history) in enumerate(CASES):
+            for path in range(n_paths + 1):  # path 0: the fixed-interval baseline
+                node_id = node_id_for(api, case, path)
+                node = {**base, "node_id": node_id, "node_name": f"train_{api[:4]}_{case}_{path}"}
+                if api == V2024:
+                    node["task_id"] = node_id + 10000  # a Data Studio node and its scheduled task differ
+                if with_history:
+                    node["history"] = history
+                projects[project_id]["nodes"].append(node)
     return s
 
 
@@ -69,11 +81,17 @@ class VirtualTime:
         self.sleep(seconds)
 
 
-def start_instance(hook, emu, node_id: int, name: str, bizdate: str) -> int:
-    hook.run_cycle_dag_nodes(node_id=node_id, bizdate=bizdate, name=name)
-    emu.advance_clock(1.0)  # instances appear shortly after the run call
-    found = hook.list_instances(project_id=PROJECT_ID, node_id=node_id, bizdate=bizdate)
-    return max(int(i["InstanceId"]) for i in found)
+def start_instance(hook, vt, project_id: int, node_id: int, name: str) -> int:
+    """Start a backfill run the way the operator does (API-neutral hook calls) and find its instance."""
+    run = hook.start_run(project_id=project_id, node_id=node_id, bizdate=BIZDATE, name=name)
+    for _ in range(120):
+        # Instances (2024: the run's creation) appear shortly after the call. Through vt, not the
+        # emulator directly: the waits' clock must stay the emulator's (a skew would bias the delays).
+        vt.sleep(1.0)
+        found = hook.find_run_instance(run, project_id=project_id, node_id=node_id, bizdate=BIZDATE)
+        if found and found.get("instance_id"):
+            return int(found["instance_id"])
+    raise RuntimeError(f"no instance of node {node_id} appeared after {run}")
 
 
 class FakeTI:
@@ -90,32 +108,31 @@ def context() -> dict:
     return {"ti": FakeTI(), "task_instance": FakeTI()}
 
 
-def sensor(instance_id: int, node_id: int, **kwargs):
+def sensor(target: dict, **kwargs):
     from airflow_provider_pai.sensors.dataworks import WaitForInstanceSensor
 
-    target = {"instance_id": instance_id, "project_id": PROJECT_ID, "node_id": node_id, "project_env": "PROD"}
     return WaitForInstanceSensor(task_id="wait", instance_id=target, **kwargs)
 
 
-def wait_poke(iid, node_id, vt):
+def wait_poke(target, vt):
     from airflow.providers.common.compat.sdk import BaseSensorOperator
 
     # The sensor base module differs by Airflow version (airflow.sdk.bases.sensor / airflow.sensors.base).
     with mock.patch(f"{BaseSensorOperator.__module__}.time", types.SimpleNamespace(monotonic=vt.now, sleep=vt.sleep)):
-        return sensor(iid, node_id, mode="poke", deferrable=False).execute(context())
+        return sensor(target, mode="poke", deferrable=False).execute(context())
 
 
-def wait_worker(iid, node_id, vt):
-    s = sensor(iid, node_id, deferrable=False)
+def wait_worker(target, vt):
+    s = sensor(target, deferrable=False)
     ctx = context()
     s._ensure_watch(ctx)
     return s._wait_blocking(s._watch, None)
 
 
-def wait_deferrable(iid, node_id, vt):
+def wait_deferrable(target, vt):
     from airflow.providers.common.compat.sdk import TaskDeferred
 
-    s = sensor(iid, node_id, deferrable=True)
+    s = sensor(target, deferrable=True)
     ctx = context()
     try:
         return s.execute(ctx)
@@ -134,9 +151,9 @@ PATHS = {"sensor, mode=poke": wait_poke, "worker wait (wait_for_completion)": wa
          "deferrable (trigger)": wait_deferrable}
 
 
-def fixed_polling(hook, iid: int, vt) -> dict:
+def fixed_polling(hook, iid: int, api: str, vt) -> dict:
     while True:
-        inst = hook.get_instance(iid)
+        inst = hook.get_run_instance(iid, api_version=api)  # GetInstance / GetTaskInstance
         if inst.get("Status") in ("SUCCESS", "FAILURE"):
             return inst
         vt.sleep(FIXED_INTERVAL)
@@ -162,9 +179,12 @@ def calls_note(r: dict, base: dict, met: bool) -> str:
     note = ", ".join(f"{k} {v}" for k, v in sorted(r["by_action"].items()))
     if met:
         return note
-    polls, logs = r["by_action"].get("GetInstance", 0), r["by_action"].get("GetInstanceLog", 0)
+    get, log = ("GetInstance", "GetInstanceLog") if r["api"] == V2020 else ("GetTaskInstance", "GetTaskInstanceLog")
+    polls, logs = r["by_action"].get(get, 0), r["by_action"].get(log, 0)
+    if r["case"] != "no history":
+        return f"{note}. MISSED: {polls} {get} and {logs} log fetches although the wait knew the typical duration"
     return (f"{note}. MISSED: without history the schedule may sleep at most max(60 s, 5% of the time "
-            f"elapsed) to keep the end-notice bound, which alone costs {polls} GetInstance "
+            f"elapsed) to keep the end-notice bound, which alone costs {polls} {get} "
             f"({polls / base['calls']:.0%}); the {logs} log fetches (streaming the log every few polls) "
             "push it over the target")
 
@@ -188,35 +208,47 @@ def main() -> None:
                                        functools.partial(polling.wait_until_async, clock=vt.now,
                                                          sleep=vt.async_sleep)))
         hook = DataWorksHook()
-        for case, (case_label, _) in enumerate(CASES):
-            runs = [("fixed 30 s", None), *paths.items()]
-            for path, (label, fn) in enumerate(runs):
-                node_id = node_id_for(case, path)
-                iid = start_instance(hook, emu, node_id, f"bench_{node_id}", "2026-11-01")
-                wait = (lambda: fixed_polling(hook, iid, vt)) if fn is None else functools.partial(fn, iid, node_id, vt)
-                results.append({**measure(emu, hook, vt, label, wait), "case": case_label})
+        for api, project_id in APIS:
+            for case, (case_label, _) in enumerate(CASES):
+                runs = [("fixed 30 s", None), *paths.items()]
+                for path, (label, fn) in enumerate(runs):
+                    node_id = node_id_for(api, case, path)
+                    iid = start_instance(hook, vt, project_id, node_id, f"bench_{node_id}")
+                    # What TriggerDesignerNodeOperator pushes to XCom for the sensor.
+                    target = {"instance_id": iid, "project_id": project_id, "node_id": node_id,
+                              "project_env": "PROD", "bizdate": BIZDATE, "api_version": api}
+                    wait = ((lambda: fixed_polling(hook, iid, api, vt)) if fn is None
+                            else functools.partial(fn, target, vt))
+                    results.append({**measure(emu, hook, vt, label, wait), "case": case_label, "api": api})
 
     bound = max(60.0, 0.05 * run_seconds)
     rows = []
-    for case, _ in CASES:
-        base = next(r for r in results if r["case"] == case and r["label"] == "fixed 30 s")
-        for r in results:
-            if r["case"] != case or r is base:
-                continue
-            share = r["calls"] / base["calls"]
-            ok_status = r["status"] == "SUCCESS" and base["status"] == "SUCCESS"
-            rows.append(row(f"{case}: {r['label']}: DataWorks calls", base["calls"], r["calls"], ratio=share,
-                            target=f"<= {TARGET_SHARE:.0%} of baseline", met=share <= TARGET_SHARE and ok_status,
-                            note=calls_note(r, base, share <= TARGET_SHARE)))
-            rows.append(row(f"{case}: {r['label']}: end noticed after", f"{base['delay_s']:.0f} s",
-                            f"{r['delay_s']:.0f} s", target=f"<= {bound:.0f} s", met=r["delay_s"] <= bound))
+    for api, _ in APIS:
+        for case, _ in CASES:
+            base = next(r for r in results if r["api"] == api and r["case"] == case and r["label"] == "fixed 30 s")
+            for r in results:
+                if r["api"] != api or r["case"] != case or r is base:
+                    continue
+                share = r["calls"] / base["calls"]
+                ok_status = r["status"] == "SUCCESS" and base["status"] == "SUCCESS"
+                what = f"{api}, {case}: {r['label']}"
+                rows.append(row(f"{what}: DataWorks calls", base["calls"], r["calls"], ratio=share,
+                                target=f"<= {TARGET_SHARE:.0%} of baseline", met=share <= TARGET_SHARE and ok_status,
+                                note=calls_note(r, base, share <= TARGET_SHARE)))
+                rows.append(row(f"{what}: end noticed after", f"{base['delay_s']:.0f} s",
+                                f"{r['delay_s']:.0f} s", target=f"<= {bound:.0f} s", met=r["delay_s"] <= bound))
     emit({
         "name": "polling",
         "title": f"Polling economy (one {run_seconds / 3600:g} h DataWorks instance, virtual time)",
-        "method": (f"Instance run_seconds={run_seconds:.0f}; 'with history' = 5 past runs at 0.96-1.03x that "
-                   "duration. Real sensor/operator/trigger code, real DataWorksHook + SDK over HTTP; sleeps "
-                   "advance the emulator clock. Calls counted by the emulator (/_emulator/calls, all DataWorks "
-                   f"actions). Baseline: the same hook's GetInstance every {FIXED_INTERVAL:.0f} s. Default settings "
+        "method": (f"Instance run_seconds={run_seconds:.0f}; 'with history' = 5 past daily runs (the 5 business "
+                   "dates before the run's) at 0.96-1.03x that duration. Each case runs on both DataWorks "
+                   "OpenAPIs: 2020-05-18 (legacy workspace 10001: history = ListInstances, which returns all 5) and "
+                   "2024-05-18 (new-Data-Studio workspace 20001: history = ListTaskInstances of the run's business "
+                   "date, then of the day before, so 1 past run at 1.03x; plus one GetNode for the node's task id). "
+                   "The wait gets the operator's XCom target (with the API it chose: no API probe). Real "
+                   "sensor/operator/trigger code, real DataWorksHook + SDKs over HTTP; sleeps advance the emulator "
+                   "clock. Calls counted by the emulator (/_emulator/calls, all DataWorks actions). Baseline: the "
+                   f"same hook's GetInstance (2024: GetTaskInstance) every {FIXED_INTERVAL:.0f} s. Default settings "
                    "(poke_interval 60 s). Deterministic apart from sub-second wall time, so one run per path."),
         "rows": rows,
         "details": {"runs": results, "machine": machine()},

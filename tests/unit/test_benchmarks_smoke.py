@@ -70,11 +70,21 @@ def test_parse_benchmark_times_every_module_and_sees_no_sdk(quick_results):
 
 def test_polling_benchmark_waits_end_and_calls_are_counted(quick_results):
     runs = quick_results["polling"]["details"]["runs"]
-    assert {r["case"] for r in runs} == {"with history", "no history"}
+    assert {(r["api"], r["case"]) for r in runs} == {
+        (api, case) for api in ("2020-05-18", "2024-05-18") for case in ("with history", "no history")}
     assert all(r["status"] == "SUCCESS" and r["calls"] > 0 and r["delay_s"] >= 0 for r in runs)
-    ours = [r for r in runs if r["label"] != "fixed 30 s"]
-    assert all(r["by_action"].get("ListInstances") == 1 for r in ours)  # the run history was read
-    assert all(set(r["by_action"]) == {"GetInstance"} for r in runs if r["label"] == "fixed 30 s")
+    # Each API's own actions only: the run history was read, the instance polled through that API.
+    actions = {"2020-05-18": ("ListInstances", "GetInstance", {"GetInstance", "GetInstanceLog", "ListInstances"}),
+               "2024-05-18": ("ListTaskInstances", "GetTaskInstance",
+                              {"GetNode", "GetTaskInstance", "GetTaskInstanceLog", "ListTaskInstances"})}
+    for r in runs:
+        history, poll, allowed = actions[r["api"]]
+        if r["label"] == "fixed 30 s":
+            assert set(r["by_action"]) == {poll}, r
+        else:
+            assert r["by_action"].get(history, 0) >= 1 and r["by_action"].get(poll, 0) >= 1, r
+            assert set(r["by_action"]) <= allowed, r
+    assert {r["metric"].split(",")[0] for r in quick_results["polling"]["rows"]} == {"2020-05-18", "2024-05-18"}
 
 
 def test_triggerer_benchmark_all_waits_succeed(quick_results):
