@@ -117,13 +117,17 @@ def stop_on_kill(ti: Any, log: Any = None) -> bool:
             log.info("execution_timeout: %s", "a retry follows and reattaches; the remote run goes on"
                      if follows else "no retry follows")
         return not follows
-    by_user = ended_by_user(ti)
-    if by_user is None:  # cannot tell a user's stop from a shutdown: never pay twice
-        by_user = not next_try_follows(ti)
+    if ended_by_user(ti):
+        if log:
+            log.info("Task killed by a user's action.")
+        return True
+    # A shutdown, or a kill we cannot attribute: leave the run to the next try if one follows (never
+    # pay twice); with no try to follow, nothing would ever watch it again, so the wait ends for good.
+    follows = next_try_follows(ti)
     if log:
-        log.info("Task killed %s.", "by a user's action" if by_user else
-                 "without a user's action (worker shutdown?): the remote run goes on for the next try")
-    return by_user
+        log.info("Task killed without a user's action (worker shutdown?): %s",
+                 "the remote run goes on for the next try" if follows else "no try of this task follows")
+    return not follows
 
 
 def execution_deadline(context: Any) -> float | None:

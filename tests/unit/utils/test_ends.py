@@ -47,7 +47,8 @@ def test_on_kill_during_execution_timeout_stops_only_without_a_retry():
 
 @pytest.mark.parametrize("by_user, follows, stop", [
     (True, True, True),      # a user marked the task failed: stop, retries or not
-    (False, False, False),   # the worker shuts down, the task is still running: leave it
+    (False, True, False),    # the worker shuts down and a retry follows: it reattaches, leave the run
+    (False, False, True),    # the worker shuts down and no try follows: nothing would watch it again, stop
     (None, True, False),     # unknown: a retry follows, so stopping would pay twice
     (None, False, True),     # unknown and no retry follows: stop
 ])
