@@ -28,7 +28,10 @@ SECRETS = (STS_SECRET, STS_TOKEN)
 # Every action the emulator serves that only reads. Anything else changes remote state.
 READ_ONLY_ACTIONS = {
     "dataworks": {"ListProjects", "GetNode", "ListNodes", "GetDag", "GetInstance", "GetInstanceLog",
-                  "ListInstances", "ListInstanceHistory"},
+                  "ListInstances", "ListInstanceHistory",
+                  # OpenAPI 2024-05-18 (new Data Studio): auto probes a workspace with these
+                  "GetTask", "GetTaskInstance", "GetTaskInstanceLog", "ListTaskInstances",
+                  "ListWorkflowInstances", "GetWorkflowInstance", "GetCreateWorkflowInstancesResult"},
     "eas": {"DescribeService", "ListServices", "ListServiceVersions", "DescribeServiceEvent",
             "DescribeServiceEndpoints", "ListServiceInstances"},
     "oss": {"ListBuckets", "GetBucketInfo", "GetBucketLocation", "ListMultipartUploads", "ListObjects",
