@@ -100,6 +100,15 @@ class TaskInstanceStub:
     def __init__(self, dag_id: str = "reliability", task_id: str = "task", run_id: str = "manual__reliability"):
         self.dag_id, self.task_id, self.run_id, self.map_index, self.try_number = dag_id, task_id, run_id, -1, 1
         self.xcoms: dict[tuple[str, str], Any] = {}
+        self.states: dict[str, str] = {}  # task_id -> state, what Airflow would say of this run's tasks
+
+    def get_task_states(self, dag_id: str, task_ids: list[str], run_ids: list[str], **_: Any) -> dict:
+        return {self.run_id: {t: self.states[t] for t in task_ids if t in self.states}}
+
+    def get_task_instance(self, task_id: str, **_: Any) -> Any:  # as DagRun.get_task_instance (Airflow 2)
+        from types import SimpleNamespace
+
+        return SimpleNamespace(state=self.states.get(task_id))
 
     def xcom_push(self, key: str, value: Any, **_: Any) -> None:
         self.xcoms[(self.task_id, key)] = value

@@ -50,7 +50,17 @@ def model_of(emu, version: int) -> str:
 def run_rollback(ctx: dict):
     """The rollback task of one DAG run (it shares the run's XCom): its result or its error text."""
     try:
-        return rollback().execute({"ti": _as_task(ctx, "rollback")})
+        from airflow.sdk import DAG
+    except ImportError:  # Airflow 2
+        from airflow.models import DAG
+    from datetime import datetime
+
+    with DAG("reliability", schedule=None, start_date=datetime(2026, 1, 1)):  # the rollback reads "deploy" in it
+        deploy(MODEL_A)
+        task = rollback()
+    try:
+        ti = _as_task(ctx, "rollback")
+        return task.execute({"ti": ti, "task": task, "dag_run": ti})
     except Exception as exc:  # noqa: BLE001 - the refusal is what is checked
         return f"refused: {exc}"
 
@@ -84,7 +94,11 @@ def test_update_landing_alongside_is_refused_not_claimed(pai_emulator):
     assert service(pai_emulator)["current"] == 3  # B's failure did not touch A's deployment
 
     # Run B's rollback has no deployment to undo; run A's goes back to what A replaced (B's version 2).
-    assert "Nothing to roll back" in run_rollback(ctx_b)  # a skip: B never deployed anything
+    ctx_b["ti"].states["deploy"] = "failed"  # as Airflow records B's deploy
+    # B's deploy failed and recorded nothing: its rollback refuses (an error naming the task and what it
+    # found, never a skip on a guess: issue-14 rule) and changes nothing.
+    refusal = run_rollback(ctx_b)
+    assert "task 'deploy' (deploy_task_id) recorded no deployment" in refusal and "its state: failed" in refusal
     assert service(pai_emulator)["current"] == 3
     assert run_rollback(ctx_a)["version"] == 2
     assert service(pai_emulator)["current"] == 2
