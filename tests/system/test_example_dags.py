@@ -80,6 +80,10 @@ def test_train_deploy_on_a_new_data_studio_workspace(pai_emulator, airflow_env):
     assert (started["api_version"], started["task_id"]) == ("2024-05-18", 910001)
     calls = pai_emulator.calls()["dataworks"]
     assert calls["CreateWorkflowInstances"] == 1 and "RunCycleDagNodes" not in calls
-    answer = EasHook().predict("churn_model", {"instances": [[0.5, 1.0]]})
-    assert answer["version"] == 2 and answer["model_path"] == "oss://pai-demo/models/churn/20261122/"
+    churner, loyal = EasHook().predict("churn_model", [
+        {"tenure": 2, "monthly_charges": 95.0, "contract": "month-to-month"},
+        {"tenure": 60, "monthly_charges": 25.0, "contract": "two_year"}])
+    assert churner["probability(1)"] > 0.5 > loyal["probability(1)"]  # the Data Studio run's PMML serves
+    served = pai_emulator.state()["eas"]["services"]["churn_model"]
+    assert served["current"] == 2 and served["versions"][1]["config"]["model_path"] == "oss://pai-demo/models/churn/20261122/"
     assert output.count("training logistic regression") == 1 and "AUC 0.92" in output
