@@ -30,6 +30,10 @@ from airflow_provider_pai.utils.dataworks import (  # noqa: F401  (re-exported: 
 from airflow_provider_pai.utils.polling import PollTimeout, end_time_epoch, time_left, wait_until_async
 
 
+# Below Airflow's default [triggerer] on_kill_timeout (30 s), so the error is ours to log.
+ON_KILL_STOP_TIMEOUT = 25.0
+
+
 class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
     """Poll a DataWorks instance with the hook's async calls until it ends or ``end_time`` passes.
 
@@ -163,9 +167,48 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
         return True
 
     async def on_kill(self) -> None:
-        """Airflow 3.3+: the user killed the deferred task; stop the instance it was waiting for."""
+        """Airflow 3.3+: the user killed the deferred task; stop the instance it was waiting for.
+
+        Airflow calls this from the trigger's own task after cancelling it, and its triggerer
+        supervisor re-sends that cancel on every sync until the trigger has finished
+        (``airflow/jobs/triggerer_job_runner.py``: ``cancelling_triggers``), so a plain ``await``
+        of the stop is cancelled before the request is sent, and Airflow swallows that. The stop
+        runs in a task of its own, this waits for it through those repeated cancels up to
+        ``ON_KILL_STOP_TIMEOUT`` (below Airflow's ``[triggerer] on_kill_timeout``), and a failure
+        is logged, not lost.
+        """
         if not self.cancel_on_kill:
             return
         self.log.info("Task killed: stopping DataWorks instance %s", self.instance_id)
-        await self.hook.stop_run_instance_async(
-            self.instance_id, self.project_env, api_version=(self.watch or {}).get("api_version"))
+        stop = asyncio.ensure_future(self.hook.stop_run_instance_async(
+            self.instance_id, self.project_env, api_version=(self.watch or {}).get("api_version")))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ON_KILL_STOP_TIMEOUT
+        cancelled: asyncio.CancelledError | None = None
+        while not stop.done() and (left := deadline - loop.time()) > 0:
+            try:
+                # asyncio.wait cancels ``stop`` neither at its timeout nor when this task is cancelled.
+                await asyncio.wait({stop}, timeout=left)
+            except asyncio.CancelledError as exc:  # the re-sent cancel of the same user action
+                cancelled = exc
+        if not stop.done():
+            stop.cancel()
+            self.log.error("Could not stop DataWorks instance %s: no answer within %s s; stop it in the "
+                           "DataWorks console", self.instance_id, ON_KILL_STOP_TIMEOUT)
+        else:
+            self._log_stop_result(stop)
+        if cancelled is not None:
+            raise cancelled
+
+    def _log_stop_result(self, stop: asyncio.Future) -> None:
+        try:
+            stopped = stop.result()
+        except Exception as exc:
+            self.log.error("Could not stop DataWorks instance %s: %s; stop it in the DataWorks console",
+                           self.instance_id, exc)
+            return
+        if stopped:
+            self.log.info("Asked DataWorks to stop instance %s", self.instance_id)
+        else:
+            self.log.error("DataWorks did not confirm stopping instance %s; check it in the DataWorks console",
+                           self.instance_id)

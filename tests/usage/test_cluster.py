@@ -68,6 +68,15 @@ def _task_pid(af, dag_id, run_id):
     return pids[0]
 
 
+def _trigger_started(af, dag_id, run_id, timeout=120):
+    """Wait until the triggerer runs the task's trigger: a trigger that never started gets no on_kill."""
+    folder = af.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / "task_id=train"
+    deadline = time.monotonic() + timeout
+    while not any("starting" in log.read_text(errors="replace") for log in folder.glob("attempt=1.log.trigger.*.log")):
+        assert time.monotonic() < deadline, f"the triggerer did not start the trigger of {dag_id} {run_id}"
+        time.sleep(0.5)
+
+
 def _mark_failed(af, dag_id, run_id):
     from tests.reliability.airflow_cluster import _q
 
@@ -82,6 +91,8 @@ def test_user_marks_the_waiting_task_failed_the_run_is_stopped(cluster, mode):
     _running_runs(emu, dag_id, run_id)
     if mode == "deferred":
         af.wait_for_task_state(dag_id, run_id, "train", ("deferred",))
+        _trigger_started(af, dag_id, run_id)
+        time.sleep(3)  # in its wait loop
     else:
         _task_pid(af, dag_id, run_id)
         time.sleep(3)  # in its wait loop
@@ -135,6 +146,7 @@ def test_triggerer_restart_neither_stops_nor_restarts_the_run(cluster):
     dag_id = "usage_stop_deferred"
     run_id = af.trigger(dag_id, logical_date=DATE2)
     af.wait_for_task_state(dag_id, run_id, "train", ("deferred",))
+    _trigger_started(af, dag_id, run_id)  # the restart interrupts a running trigger
     before = calls_of(emu, "dataworks", "StopInstance")
     _restart_triggerer(af)
     time.sleep(10)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from unittest import mock
 
+import pytest
+
 
 from airflow_provider_pai.triggers.dataworks import DataWorksInstanceTrigger, InstanceWatch, end_note
 from airflow_provider_pai.utils.polling import PollSchedule
@@ -113,6 +115,51 @@ async def test_on_kill_stops_the_instance_only_with_cancel_on_kill():
     trigger, hook = _trigger_with([], [], cancel_on_kill=False)
     await trigger.on_kill()
     hook.stop_run_instance_async.assert_not_awaited()
+
+
+async def test_on_kill_stop_survives_the_cancels_airflow_re_sends_while_it_runs():
+    # Airflow 3.3's triggerer re-sends a user action's cancel on every sync until the trigger ends.
+    import asyncio
+
+    trigger, hook = _trigger_with([], [])
+    sent = []
+
+    async def slow_stop(*args, **kwargs):
+        await asyncio.sleep(0.2)
+        sent.append(args)
+        return True
+
+    hook.stop_run_instance_async = mock.AsyncMock(side_effect=slow_stop)
+    killing = asyncio.ensure_future(trigger.on_kill())
+    for _ in range(3):
+        await asyncio.sleep(0.03)
+        killing.cancel("user-action")
+    with pytest.raises(asyncio.CancelledError):
+        await killing
+    assert sent == [(42, "PROD")]
+
+
+async def test_on_kill_logs_a_stop_that_fails(capsys):
+    trigger, hook = _trigger_with([], [])
+    hook.stop_run_instance_async = mock.AsyncMock(side_effect=RuntimeError("Forbidden.RAM"))
+    await trigger.on_kill()
+    assert "Could not stop DataWorks instance 42: Forbidden.RAM" in capsys.readouterr().out
+
+
+async def test_on_kill_gives_up_at_its_bound_and_says_so(capsys, monkeypatch):
+    import asyncio
+
+    from airflow_provider_pai.triggers import dataworks
+
+    monkeypatch.setattr(dataworks, "ON_KILL_STOP_TIMEOUT", 0.05)
+    trigger, hook = _trigger_with([], [])
+
+    async def no_answer(*args, **kwargs):
+        await asyncio.sleep(10)
+
+    hook.stop_run_instance_async = mock.AsyncMock(side_effect=no_answer)
+    await trigger.on_kill()
+    assert "no answer within 0.05 s" in capsys.readouterr().out
 
 
 def test_triggers_on_one_connection_share_one_hook():
