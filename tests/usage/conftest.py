@@ -37,6 +37,13 @@ def usage_scenario() -> dict:
         for name in SERVICES
     ]
     nodes = scenario["dataworks"]["projects"][0]["nodes"]
+    # The usage services run the json_linear processor: the demo node exports a model.json for them here
+    # (the shipped demo exports PMML for its pmml service).
+    for node in nodes:
+        for output in node.get("outputs", []):
+            if output["uri"].endswith("model.pmml"):
+                output["uri"] = output["uri"][: -len("model.pmml")] + "model.json"
+                output["content"] = '{"weights": [0.4, -1.2], "bias": 0.1}'
     nodes += [
         {"node_id": 700010, "node_name": "train_12s", "program_type": "PAI_STUDIO", "run_seconds": 12,
          "outcome": "SUCCESS", "log": ["training for 12 s"]},
