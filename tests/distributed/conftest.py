@@ -42,17 +42,19 @@ def distributed_scenario() -> dict:
     scenario = copy.deepcopy(load_scenario(DEMO_SCENARIO))
     project = scenario["dataworks"]["projects"][0]
     initial = "oss://pai-demo/models/churn/initial/"
+    # The example DAG tests a PMML model (the demo's): each flow's node exports the demo node's model.
+    (demo_node,) = [n for n in project["nodes"] if n["node_id"] == 700001]
+    pmml = demo_node["outputs"][0]["content"]
     for i in range(FLOWS):
         # Long enough that no trigger fires within seconds of its deferral (apache/airflow#72716,
         # see docs/reliability.md), short enough for CI.
         project["nodes"].append({
             "node_id": FIRST_FLOW_NODE + i, "node_name": f"train_flow_{i}", "program_type": "PAI_STUDIO",
             "run_seconds": 15, "outcome": "SUCCESS", "log": [f"flow {i}: reading", f"flow {i}: AUC 0.9"],
-            "outputs": [{"uri": f"oss://pai-demo/designer/flow{i}/{{bizdate}}/model/model.json",
-                         "content": '{"weights": [0.4, -1.2], "bias": 0.1}'}],
+            "outputs": [{"uri": f"oss://pai-demo/designer/flow{i}/{{bizdate}}/model/model.pmml", "content": pmml}],
         })
         scenario["eas"]["services"].append(
-            {"name": f"flow_{i}", "model_path": initial, "processor": "json_linear", "start_seconds": 12})
+            {"name": f"flow_{i}", "model_path": initial, "processor": "pmml", "start_seconds": 12})
     for i in range(SLOW_NODES):
         project["nodes"].append({
             "node_id": FIRST_SLOW_NODE + i, "node_name": f"train_slow_{i}", "program_type": "PAI_STUDIO",
