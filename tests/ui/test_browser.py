@@ -174,7 +174,7 @@ def test_wait_log_reads_well(story):
     _, user, runs, _ = story
     text = user.visit(task_path(runs["good"], "wait_for_training"), "wait-log-good", wait_for="[dataworks]")
     assert "None ->" not in text
-    assert re.search(r"DataWorks instance \d+: (WAIT_RESOURCE|RUNNING)\n", text), text[-3000:]
+    assert re.search(r"DataWorks instance \d+: (NOT_RUN|WAIT_TIME|WAIT_RESOURCE|WAIT_TRIGGER|RUNNING)\n", text), text[-3000:]
     assert "UTC+8" in text and "Airflow's are UTC" in text
     fired = [line for line in text.splitlines() if "Trigger fired event" in line]
     assert fired and all("log_tail" not in line and "[dataworks]" not in line and len(line) < 1200
