@@ -19,7 +19,7 @@ from aiohttp import web
 from . import dataworks_model as m
 from . import dataworks_runs as runs
 from .common import Ctx, acs_error, json_response, new_request_id
-from .dataworks_params import DwError, boolean, integer, required
+from .dataworks_params import DwError, boolean, integer, project, required
 
 VERSION = "2024-05-18"
 # Envs: 2024 spells them Prod/Dev (F-DW24-9), the shared state PROD/DEV.
@@ -53,13 +53,6 @@ def _task(state: dict, tid: int) -> dict:
         if task_id_of(n) == tid:
             return n
     raise DwError(400, "Invalid.Task.NotExists", f"The task {tid} does not exist.")  # stand-in (F-DW24-14)
-
-
-def _project(state: dict, pid: int) -> dict:
-    p = state["projects"].get(str(pid))
-    if p is None:
-        raise DwError(400, "Invalid.Tenant.ProjectNotExists", f"The project {pid} does not exist.")
-    return p
 
 
 def _env(params: dict, name: str) -> str:
@@ -213,7 +206,7 @@ def _create_workflow_instances(params, ctx):
     state, now = ctx.state["dataworks"], ctx.now_ms()
     pid, name, kind = integer(params, "ProjectId"), required(params, "Name"), required(params, "Type")
     integer(params, "WorkflowId")
-    _project(state, pid)
+    project(state, pid)
     env = _env(params, "EnvType")
     props = _json(params, "DefaultRunProperties", dict)
     if not boolean(params, "AutoStartEnabled", True):
@@ -269,7 +262,7 @@ def _list_workflow_instances(params, ctx):
     """F-DW24-4: BizDate (ms) required; Name matches fuzzily (a substring here)."""
     state, now = ctx.state["dataworks"], ctx.now_ms()
     pid, bizdate = integer(params, "ProjectId"), integer(params, "BizDate")
-    _project(state, pid)
+    project(state, pid)
     env = _ENVS.get(params.get("EnvType") or "", None)
     rows = [workflow_instance_view(d, state, now) for d in _visible_dags(state, now)
             if d["project_id"] == pid and d["bizdate_ms"] == bizdate and (env is None or d["project_env"] == env)
@@ -298,7 +291,7 @@ def _list_task_instances(params, ctx):
     """F-DW24-5: ProjectId and Bizdate (ms of the day's 00:00 in UTC+8) required; PageSize up to 500."""
     state, now = ctx.state["dataworks"], ctx.now_ms()
     pid, bizdate = integer(params, "ProjectId"), integer(params, "Bizdate")
-    _project(state, pid)
+    project(state, pid)
     env = _ENVS.get(params.get("ProjectEnv") or "", None)
     want = {k: integer(params, k, 0) for k in ("TaskId", "WorkflowInstanceId", "Id")}
     rows = []
