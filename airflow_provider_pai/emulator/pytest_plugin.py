@@ -15,6 +15,8 @@ Override the scenario in a test module or conftest::
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from .process import CONN_ENV, PROXY_VARS, EmulatorProcess
@@ -38,6 +40,7 @@ def pai_emulator(pai_emulator_scenario, tmp_path_factory, monkeypatch):
     require_extra()  # a missing [emulator] extra is named here, not as a failed child process
     emu = EmulatorProcess(pai_emulator_scenario, data_dir=tmp_path_factory.mktemp("pai-emulator"))
     emu.start()
+    _forget_shared_hooks()
     try:
         for var in PROXY_VARS:
             monkeypatch.delenv(var, raising=False)
@@ -45,3 +48,12 @@ def pai_emulator(pai_emulator_scenario, tmp_path_factory, monkeypatch):
         yield emu
     finally:
         emu.stop()
+        _forget_shared_hooks()
+
+
+def _forget_shared_hooks() -> None:
+    # Triggers share one hook per connection for minutes: one an earlier test built would still point
+    # at that test's stopped emulator. Not imported yet means none exist (and Airflow stays unimported).
+    base = sys.modules.get("airflow_provider_pai.hooks.base")
+    if base is not None:
+        base.AlibabaCloudBaseHook.clear_shared()

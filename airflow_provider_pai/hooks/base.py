@@ -136,6 +136,11 @@ class AlibabaCloudBaseHook(BaseHook):
             entry = AlibabaCloudBaseHook._shared_hooks[key] = (now, cls(pai_conn_id=pai_conn_id, region_id=region_id))
         return entry[1]
 
+    @staticmethod
+    def clear_shared() -> None:
+        """Forget every shared hook, so the next ``shared()`` reads its connection again."""
+        AlibabaCloudBaseHook._shared_hooks.clear()
+
     __str__ = __repr__
 
     # ---- connection (read lazily, once) -------------------------------------------------------

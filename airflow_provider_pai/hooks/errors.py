@@ -120,7 +120,8 @@ def classify(exc: BaseException) -> tuple[str, str, str | None, int | None, floa
 
 
 # How OpenSSL, requests and aiohttp word a failed TLS handshake (the SDKs keep only the text).
-_TLS_MARKERS = ("ssl:", "sslerror", "ssl error", "wrong_version_number", "wrong version number",
+# Not a bare "ssl:": aiohttp writes "ssl:default" into every failed connect, refusals included.
+_TLS_MARKERS = ("[ssl:", "sslerror", "ssl error", "wrong_version_number", "wrong version number",
                 "certificate_verify_failed", "certificate verify failed", "tlsv1 alert", "sslv3 alert",
                 "unknown_protocol", "handshake failure", "ssl handshake")
 

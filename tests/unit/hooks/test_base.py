@@ -536,3 +536,13 @@ async def test_async_calls_build_the_client_off_the_event_loop():
     await hook.ready_async()
     await hook.ready_async()  # built once
     assert len(built_in) == 1 and built_in[0] != loop_thread
+
+
+def test_shared_hooks_are_one_per_connection_until_cleared():
+    from airflow_provider_pai.hooks.eas import EasHook
+
+    AlibabaCloudBaseHook.clear_shared()
+    first = EasHook.shared("pai_a")
+    assert EasHook.shared("pai_a") is first and EasHook.shared("pai_b") is not first
+    AlibabaCloudBaseHook.clear_shared()  # e.g. the connection now points elsewhere
+    assert EasHook.shared("pai_a") is not first

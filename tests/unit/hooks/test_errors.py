@@ -140,10 +140,19 @@ def test_oss2_tls_failure_is_classified():
     assert classify(exc)[0] == "TLSError"
 
 
-def test_a_plain_connection_refusal_stays_retryable():
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Connection refused",
+        # aiohttp names the TLS setting in every failed connect, plain-HTTP refusals and resets too.
+        "Cannot connect to host 127.0.0.1:8765 ssl:default [Connect call failed ('127.0.0.1', 8765)]",
+        "Cannot connect to host 127.0.0.1:8765 ssl:None [Connection reset by peer]",
+    ],
+)
+def test_a_plain_connection_failure_stays_retryable(text):
     from darabonba.exceptions import RetryError
 
-    assert classify(RetryError("Connection refused"))[0] == "ConnectionError"
+    assert classify(RetryError(text))[0] == "ConnectionError"
 
 
 def test_first_match_wins_for_action_and_message_conditions():
