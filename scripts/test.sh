@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy
 export NO_PROXY='*'
-"$VENV/bin/python" -m pytest -p no:cacheprovider "$@"
+"$VENV/bin/python" -m pytest -p no:cacheprovider --durations=15 "$@"
 if [ -f mkdocs.yml ]; then
   "$VENV/bin/mkdocs" build --strict --quiet --site-dir "$(mktemp -d)"
 fi
