@@ -48,6 +48,7 @@ class DataWorksWaitHost(Protocol):
     pai_conn_id: str
     region_id: str | None
     cancel_on_kill: bool
+    stream_log: bool
 
     @property
     def hook(self) -> DataWorksHook: ...
@@ -167,7 +168,8 @@ class DataWorksInstanceWaitMixin:
         schedule = PollSchedule(
             first_interval, expected_duration=expected, min_latency=min(END_LATENCY, first_interval)
         )
-        self._watch = InstanceWatch(instance_id, project_env, schedule=schedule, api_version=self._api_version)
+        self._watch = InstanceWatch(instance_id, project_env, schedule=schedule, api_version=self._api_version,
+                                    stream_log=self.stream_log)
         return instance
 
     def _save_watch(self, context: Any) -> None:

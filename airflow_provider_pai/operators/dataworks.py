@@ -69,6 +69,9 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
     :param retry_on_timeout: ``False`` makes the wait ``timeout`` a hard stop: fail at once without
         the retries left, and stop the instance (``cancel_on_kill``).
     :param check_node_type: refuse nodes that are not PAI Designer nodes.
+    :param stream_log: copy the DataWorks log into the task log while the instance runs (lines at
+        most max(60 s, two polls) late). ``False`` fetches it once, at the end: fewer DataWorks calls
+        (docs/operators/dataworks.md, "Log streaming and the call budget").
     :param lineage_outputs: ``oss://`` URIs the node writes (e.g. its Model Export path), reported
         as the run's OpenLineage outputs (docs/lineage.md); DataWorks does not say. Templated.
 
@@ -103,6 +106,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
         check_node_type: bool = True,
         lineage_outputs: list[str] | str | None = None,
         retry_on_timeout: bool = True,
+        stream_log: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -123,6 +127,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
         self.cancel_on_kill = cancel_on_kill
         self.check_node_type = check_node_type
         self.retry_on_timeout = retry_on_timeout
+        self.stream_log = stream_log
         # Templated values known now are checked now too; the rest once rendered (``_validated``).
         for name, check in (("project_id", validate_int_id), ("node_id", validate_int_id),
                             ("bizdate", validate_bizdate), ("project_env", validate_project_env)):

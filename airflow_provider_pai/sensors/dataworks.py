@@ -45,6 +45,9 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
     :param cancel_on_kill: stop the instance when the wait ends for good: the sensor ``timeout``
         (never retried), a last try's ``execution_timeout``, a user stopping the task; see
         docs/timeouts-kills-retries.md.
+    :param stream_log: copy the DataWorks log into the task log while the instance runs (lines at
+        most max(60 s, two polls) late). ``False`` fetches it once, at the end: fewer DataWorks calls
+        (docs/operators/dataworks.md, "Log streaming and the call budget").
 
     ``pai_conn_id``, ``region_id`` and ``deferrable`` (wait in the triggerer with
     ``DataWorksInstanceTrigger``): see ``PaiBaseSensorOperator``.
@@ -62,6 +65,7 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
         project_env: str = "PROD",
         project_id: Any = None,
         cancel_on_kill: bool = True,
+        stream_log: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -70,6 +74,7 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
         self.project_env = project_env
         self.project_id = project_id
         self.cancel_on_kill = cancel_on_kill
+        self.stream_log = stream_log
         # Templated values known now are checked now (DAG parse time), the rest once rendered.
         if not is_runtime_value(project_env):
             validate_project_env(project_env, "project_env")

@@ -111,6 +111,7 @@ class InstanceWatch:
         started_at: float | None = None,
         log_at: float = 0.0,
         api_version: str | None = None,
+        stream_log: bool = True,
     ) -> None:
         self.instance_id = int(instance_id)
         # The DataWorks OpenAPI the instance is followed with (None: the hook decides, see DataWorksHook).
@@ -124,6 +125,8 @@ class InstanceWatch:
         self.started_at = time.time() if started_at is None else started_at
         # The run's age (``elapsed``) at the last log fetch: lines written since then are not shown yet.
         self.log_at = log_at
+        # False: the log is fetched once, at the end (the call budget of a wait without history).
+        self.stream_log = stream_log
 
     @property
     def done(self) -> bool:
@@ -142,6 +145,8 @@ class InstanceWatch:
         show a line written since the last fetch later than max(LOG_LATENCY, two polls)."""
         if self.done:
             return True
+        if not self.stream_log:
+            return False
         if not DataWorksInstanceStatus.is_running(self.status):
             return False  # an instance waiting for its time or resources writes nothing worth a call
         elapsed = self.elapsed(instance)
@@ -180,6 +185,7 @@ class InstanceWatch:
             "started_at": self.started_at,
             "log_at": self.log_at,
             "api_version": self.api_version,
+            "stream_log": self.stream_log,
         }
 
     @classmethod
@@ -195,6 +201,7 @@ class InstanceWatch:
             started_at=d.get("started_at"),
             log_at=d.get("log_at", 0.0),
             api_version=d.get("api_version"),
+            stream_log=d.get("stream_log", True),
         )
 
 

@@ -143,6 +143,22 @@ def test_deferrable_sensor_streams_each_line_once(dw, ws):
     assert emu.calls()["dataworks"][ws.poll] >= 1
 
 
+@pytest.mark.parametrize("ws, pai_emulator_scenario", [
+    pytest.param(LEGACY, _scenario(LEGACY, run_seconds=65), id="legacy-2020-65s-run"),
+])
+def test_deferrable_sensor_without_streaming_fetches_the_log_once_at_the_end(dw, ws):
+    """stream_log=False reaches the trigger: a run past the 60 s streaming mark still gets one log call."""
+    airflow_env, emu, env = dw
+    out = _output(airflow_env.dags_test("dataworks_sensor_deferrable", env={**env, "DW_STREAM_LOG": "0"},
+                                        logical_date="2026-11-05", conf=ws.conf()))
+    assert airflow_env.task_states("dataworks_sensor_deferrable") == {"train": "success", "wait": "success"}, out[-5000:]
+    assert "[DAG TEST] running trigger in line" in out
+    calls = emu.calls()["dataworks"]
+    assert calls["GetInstanceLog"] == 1 and calls["GetInstance"] >= 10, calls
+    for text in DEMO_LOG:
+        assert _remote_lines(out, text) == 1, text
+
+
 def test_deferrable_operator_waits_and_returns_ids(dw, ws):
     airflow_env, emu, env = dw
     out = _output(airflow_env.dags_test("dataworks_operator_deferrable", env=env, logical_date="2026-11-05",

@@ -12,6 +12,7 @@ import copy
 import re
 import time
 import urllib.parse
+from pathlib import Path
 from datetime import datetime, timedelta
 
 import pytest
@@ -278,6 +279,16 @@ def test_connection_test_button_succeeds(session):
     connection_row(user).get_by_label("Test Connection").click()
     text = user.settle("connection-test", wait_for=re.compile("Test Connection (Successful|Failed)"))
     assert "Test Connection Successful" in text, text[-2000:]
+
+
+def test_providers_page_links_to_this_projects_docs(session):
+    import tomllib
+
+    _, user = session
+    user.visit("/providers", "providers", wait_for="airflow-provider-pai")
+    link = user.page.get_by_role("link", name="airflow-provider-pai", exact=True)
+    expected = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]["urls"]
+    assert link.get_attribute("href") == expected["Documentation"]
 
 
 # --- secrets, last: every page this module visited ---------------------------------------------

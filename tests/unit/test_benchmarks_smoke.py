@@ -71,7 +71,8 @@ def test_parse_benchmark_times_every_module_and_sees_no_sdk(quick_results):
 def test_polling_benchmark_waits_end_and_calls_are_counted(quick_results):
     runs = quick_results["polling"]["details"]["runs"]
     assert {(r["api"], r["case"]) for r in runs} == {
-        (api, case) for api in ("2020-05-18", "2024-05-18") for case in ("with history", "no history")}
+        (api, case) for api in ("2020-05-18", "2024-05-18")
+        for case in ("with history", "no history", "no history, stream_log=False")}
     assert all(r["status"] == "SUCCESS" and r["calls"] > 0 and r["delay_s"] >= 0 for r in runs)
     # Each API's own actions only: the run history was read, the instance polled through that API.
     actions = {"2020-05-18": ("ListInstances", "GetInstance", {"GetInstance", "GetInstanceLog", "ListInstances"}),
@@ -84,6 +85,8 @@ def test_polling_benchmark_waits_end_and_calls_are_counted(quick_results):
         else:
             assert r["by_action"].get(history, 0) >= 1 and r["by_action"].get(poll, 0) >= 1, r
             assert set(r["by_action"]) <= allowed, r
+        if not r["stream_log"] and r["label"] != "fixed 30 s":  # the log once, at the end
+            assert sum(n for action, n in r["by_action"].items() if action.endswith("Log")) == 1, r
     assert {r["metric"].split(",")[0] for r in quick_results["polling"]["rows"]} == {"2020-05-18", "2024-05-18"}
 
 

@@ -102,3 +102,20 @@ def test_the_form_shows_what_an_access_key_user_needs_first():
     # Per-service network fields have no default: a default would override the connection-wide one.
     for service in ("dataworks", "eas", "oss"):
         assert "default" not in fields[f"{service}_endpoint_type"]["schema"]
+
+
+def test_providers_page_links_to_this_projects_docs():
+    """Airflow 3 reads the link from the installed package's "Documentation" Project-URL."""
+    import tomllib
+    from importlib.metadata import metadata
+
+    url = tomllib.loads(Path("pyproject.toml").read_text())["project"]["urls"]["Documentation"]
+    assert url.startswith("https://") and "airflow.apache.org" not in url
+    installed = dict(entry.split(", ", 1) for entry in metadata("airflow-provider-pai").get_all("Project-URL") or [])
+    assert installed.get("Documentation") == url, "reinstall the package (scripts/setup.sh) after editing pyproject"
+    from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
+
+    if AIRFLOW_V_3_3_PLUS:  # Airflow 2 links every provider to its own site (docs/ui.md)
+        from airflow.providers_manager import ProvidersManager
+
+        assert ProvidersManager().providers["airflow-provider-pai"].data["documentation-url"] == url

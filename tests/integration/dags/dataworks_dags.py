@@ -57,7 +57,7 @@ with DAG("dataworks_sensor_deferrable", schedule=None, start_date=START, params=
     )
     WaitForInstanceSensor(
         task_id="wait", instance_id="{{ ti.xcom_pull(task_ids='train')['instance_id'] }}",
-        poke_interval=1, timeout=600, deferrable=True,
+        poke_interval=1, timeout=600, deferrable=True, stream_log=os.environ.get("DW_STREAM_LOG", "1") == "1",
     ).set_upstream(train)
 
 # The operator itself waits, deferred to the triggerer.

@@ -18,10 +18,10 @@ from airflow_provider_pai.utils.dataworks import (
 from airflow_provider_pai.utils.polling import PollSchedule
 
 
-def simulate(first_interval: float, run_seconds: float, expected: float | None = None):
+def simulate(first_interval: float, run_seconds: float, expected: float | None = None, stream_log: bool = True):
     """A wait as the sensor sets it up, in run time: (poll times, log fetch times, final watch)."""
     schedule = PollSchedule(first_interval, expected_duration=expected, min_latency=min(60.0, first_interval))
-    watch = InstanceWatch(1, schedule=schedule)
+    watch = InstanceWatch(1, schedule=schedule, stream_log=stream_log)
     now = [0.0]
     watch.elapsed = lambda instance: now[0]  # the run's age, without a clock
     polls, fetches = [], []
@@ -63,6 +63,14 @@ def test_log_calls_stay_at_one_per_minute_of_run_at_most(first_interval, run_sec
     assert len(while_running) <= run_seconds / LOG_LATENCY + 1
     assert len(while_running) <= len(polls)  # never more than one per poll
     assert fetches[-1] >= run_seconds  # and once at the end: every line gets shown
+
+
+@pytest.mark.parametrize("expected", [None, 7200])
+def test_without_streaming_the_log_is_fetched_once_at_the_end(expected):
+    polls, fetches, watch = simulate(60, 7200, expected, stream_log=False)
+    assert fetches == [polls[-1]] and polls[-1] >= 7200
+    # ... and the choice survives a reschedule or deferral (the watch travels as a dict).
+    assert InstanceWatch.from_dict(json.loads(json.dumps(watch.to_dict()))).stream_log is False
 
 
 def test_no_log_call_while_the_instance_waits():
