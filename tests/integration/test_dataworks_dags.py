@@ -166,8 +166,11 @@ def test_deferrable_operator_waits_and_returns_ids(dw, ws):
     assert airflow_env.task_states("dataworks_operator_deferrable") == {"train": "success"}, out[-5000:]
     assert "[DAG TEST] running trigger in line" in out
     result = airflow_env.xcom("dataworks_operator_deferrable", "train")
-    # the instance's summary: on 2024-05-18 its node is the scheduled task the node is deployed as
-    assert result["node_id"] == (ws.node_id if ws is LEGACY else 910001) and result["instance_id"], result
+    # The ids, as without deferring (`airflow dags test` drops the deferral's kwargs: rebuilt on resume).
+    assert (result["project_id"], result["node_id"], result["api_version"]) == (ws.project_id, ws.node_id, ws.api)
+    assert result["instance_id"] and result["dag_id"] and result["bizdate"] == "2026-11-05", result
+    if ws is NEW:  # the scheduled task the node is deployed as, and the workflow instance
+        assert (result["task_id"], result["workflow_instance_id"]) == (910001, result["dag_id"]), result
     assert _chose(out, ws)
     for text in DEMO_LOG[:2]:
         assert _remote_lines(out, text) == 1, text

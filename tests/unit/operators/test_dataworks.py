@@ -194,6 +194,10 @@ def test_deferrable_wait_defers_to_the_trigger(hook):
     op = _op()
     assert op.execute_complete({}, {"status": "success", "instance": {"status": "SUCCESS"}},
                                result={"instance_id": 77}) == {"instance_id": 77}
+    # Resumed with the event alone (Airflow 3's `airflow dags test`): the same ids, rebuilt.
+    ids = _op().execute_complete({}, {"status": "success", "api_version": "2020-05-18",
+                                      "instance": {"status": "SUCCESS", "instance_id": 77, "dag_id": 9}})
+    assert ids == deferred.value.kwargs["result"]
 
 
 def test_on_kill_stops_a_running_instance(hook):
