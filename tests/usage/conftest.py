@@ -53,6 +53,10 @@ def usage_scenario() -> dict:
          "outcome": "SUCCESS", "log": ["training for 27 s"]},
         {"node_id": 700011, "node_name": "train_long", "program_type": "PAI_STUDIO", "run_seconds": 3600,
          "outcome": "SUCCESS", "log": ["training for an hour"]},
+        # The triggerer-restart test's own: no other test's run may become its history (an hour-long
+        # history makes the resumed wait sleep through most of an hour of real time).
+        {"node_id": 700013, "node_name": "train_long_no_history", "program_type": "PAI_STUDIO",
+         "run_seconds": 3600, "outcome": "SUCCESS", "log": ["training for an hour"]},
     ]
     return scenario
 

@@ -38,7 +38,7 @@ def cluster(tmp_path_factory):
         af.add_dag_file(DAGS / "usage_cluster.py")
         with af:
             for dag_id in ("usage_stop_blocking", "usage_stop_deferred", "usage_exec_timeout_deferred",
-                           "usage_mapped_dates"):
+                           "usage_mapped_dates", "usage_triggerer_restart"):
                 af.wait_for_dag(dag_id)
             yield af, emu
 
@@ -141,15 +141,9 @@ def _restart_triggerer(af):
     out.close()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "test design, not the provider: when the SIGTERM test ran first on the same node, its hour-long "
-    "successful run becomes history, the resumed trigger's adaptive schedule sleeps up to 600 s on the "
-    "real clock while emulator time is advanced, and the run cannot end inside the 240 s wait; the resume "
-    "itself (trigger restarted, no stop, no second run) is seen in the triggerer log. Needs a node "
-    "without history."))
 def test_triggerer_restart_neither_stops_nor_restarts_the_run(cluster):
     af, emu = cluster
-    dag_id = "usage_stop_deferred"
+    dag_id = "usage_triggerer_restart"
     run_id = af.trigger(dag_id, logical_date=DATE2)
     af.wait_for_task_state(dag_id, run_id, "train", ("deferred",))
     _trigger_started(af, dag_id, run_id)  # the restart interrupts a running trigger

@@ -1,6 +1,7 @@
 """DAGs for the multi-process Airflow rows of docs/timeouts-kills-retries.md: user stops, signals,
-a triggerer restart, clears and several logical dates. Node 700011 trains for an hour (the tests
-end it with the emulator clock); node 700010 for 12 s."""
+a triggerer restart, clears and several logical dates. Nodes 700011 and 700013 (the triggerer
+restart's own, without history) train for an hour (the tests end them with the emulator clock);
+node 700010 for 12 s."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ for deferrable in (False, True):
     with DAG(dag_id=f"usage_stop_{suffix}", schedule=None, start_date=START, catchup=False, default_args=RETRY):
         TriggerDesignerNodeOperator(task_id="train", project_id=10001, node_id=700011, wait_for_completion=True,
                                     deferrable=deferrable, poll_interval=2)
+
+with DAG(dag_id="usage_triggerer_restart", schedule=None, start_date=START, catchup=False, default_args=RETRY):
+    TriggerDesignerNodeOperator(task_id="train", project_id=10001, node_id=700013, wait_for_completion=True,
+                                deferrable=True, poll_interval=2)
 
 with DAG(dag_id="usage_exec_timeout_deferred", schedule=None, start_date=START, catchup=False, default_args=RETRY):
     # Airflow 3.3 does not apply execution_timeout to a deferred task: the provider does.
