@@ -34,7 +34,7 @@ from tests.reliability.conftest import calls_of
 
 
 def single_machine_calls(tmp: Path) -> dict[str, int]:
-    """One run of the example flow on flow node 59 with ``airflow dags test``: the call counts."""
+    """One run of the example flow on the last flow node with ``airflow dags test``: the call counts."""
     i = dconf.FLOWS - 1
     with EmulatorProcess(dconf.distributed_scenario(), data_dir=tmp / "emu-single") as emu:
         env = AirflowEnv(tmp / "af-single")

@@ -18,10 +18,12 @@ EXAMPLE_DAG = REPO / "example_dags" / "pai_train_deploy.py"
 DAGS = Path(__file__).parent / "dags"
 RELIABILITY_DAGS = REPO / "tests" / "reliability" / "dags"
 
-# How many concurrent example flows a scenario runs. CI: 8 (a 2-core machine shared with the
-# rest of the suite); the benchmark (benchmarks/bench_distributed.py) runs 50.
-CONCURRENT_RUNS = int(os.environ.get("PAI_DISTRIBUTED_RUNS", "8"))
-FLOWS = 60       # flow nodes/services in the scenario: one per concurrent run, for every phase
+# How many concurrent example flows the concurrency scenario runs, clean and again under faults
+# (CI and benchmarks/bench_distributed.py alike: 50).
+CONCURRENT_RUNS = int(os.environ.get("PAI_DISTRIBUTED_RUNS", "50"))
+# Flow nodes/services in the scenario: one per run of every phase (both concurrency phases, the
+# restart scenario's 4 per phase), plus a spare for the benchmark's single-machine baseline.
+FLOWS = 2 * CONCURRENT_RUNS + 2 * 4 + 1
 SLOW_NODES = 8   # hour-long trainings, for the kill and restart scenarios
 FIRST_FLOW_NODE, FIRST_SLOW_NODE = 710000, 720000
 WAITS = 1000

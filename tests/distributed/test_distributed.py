@@ -3,7 +3,7 @@ PostgreSQL, Redis, all on 127.0.0.1 (see conftest.py), each scenario clean and a
 throttling plus 10 % HTTP 500 from DataWorks, EAS and OSS. Checked through the REST API and the
 emulator's call counts and state only.
 
-CI runs all of it (8 concurrent flows per phase); benchmarks/bench_distributed.py runs 50 and
+CI runs all of it (50 concurrent flows per phase); benchmarks/bench_distributed.py
 measures what this only checks."""
 
 from __future__ import annotations
