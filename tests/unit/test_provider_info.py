@@ -109,7 +109,8 @@ def test_providers_page_links_to_this_projects_docs():
     import tomllib
     from importlib.metadata import metadata
 
-    url = tomllib.loads(Path("pyproject.toml").read_text())["project"]["urls"]["Documentation"]
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    url = pyproject["project"]["urls"]["Documentation"]
     assert url.startswith("https://") and "airflow.apache.org" not in url
     installed = dict(entry.split(", ", 1) for entry in metadata("airflow-provider-pai").get_all("Project-URL") or [])
     assert installed.get("Documentation") == url, "reinstall the package (scripts/setup.sh) after editing pyproject"
