@@ -67,26 +67,28 @@ def id_list(params: dict, name: str, must: bool = True) -> list[int]:
         raise DwError(400, "InvalidParameter", f"The parameter {name} must be comma-separated node ids, got {raw!r}.")
 
 
-def json_object(params: dict, name: str) -> dict:
-    raw = params.get(name, "")
+def json_param(params: dict, name: str, kind: type = dict, must: bool = False):
+    """A parameter holding JSON of ``kind`` (dict or list); absent and not ``must``: an empty one."""
+    raw = required(params, name) if must else params.get(name, "")
     if not raw:
-        return {}
+        return kind()
     try:
         value = json.loads(raw)
     except ValueError:
         value = None
-    if not isinstance(value, dict):
-        raise DwError(400, "InvalidParameter", f"The parameter {name} must be a JSON object, got {raw!r}.")
+    if not isinstance(value, kind):
+        what = "object" if kind is dict else "array"
+        raise DwError(400, "InvalidParameter", f"The parameter {name} must be a JSON {what}, got {raw!r}.")
     return value
 
 
-def paging(params: dict, default_size: int = 10) -> tuple[int, int]:
+def paging(params: dict, default_size: int = 10, most: int = 100) -> tuple[int, int]:
     number = integer(params, "PageNumber", 1)
     size = integer(params, "PageSize", default_size)
     if number < 1:
         raise DwError(400, "InvalidParameter", f"The parameter PageNumber must be at least 1, got {number}.")
-    if not 1 <= size <= 100:
-        raise DwError(400, "InvalidParameter", f"The parameter PageSize must be between 1 and 100, got {size}.")
+    if not 1 <= size <= most:
+        raise DwError(400, "InvalidParameter", f"The parameter PageSize must be between 1 and {most}, got {size}.")
     return number, size
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from . import dataworks_model as m
 from .common import json_response, new_request_id
 from .dataworks_params import (
-    DwError, boolean, id_list, instance, integer, json_object, node, ok, project, project_env, required,
+    DwError, boolean, id_list, instance, integer, json_param, node, ok, project, project_env, required,
 )
 
 
@@ -88,7 +88,7 @@ def _nodes_in_project(state: dict, ids: list[int], project_id: int) -> list[dict
 
 
 def _node_params(params: dict, name: str) -> dict[str, str]:
-    return {str(k): str(v) for k, v in json_object(params, name).items()}
+    return {str(k): str(v) for k, v in json_param(params, name).items()}
 
 
 def run_cycle_dag_nodes(params, ctx):

@@ -19,7 +19,7 @@ from aiohttp import web
 from . import dataworks_model as m
 from . import dataworks_runs as runs
 from .common import Ctx, acs_error, json_response, new_request_id
-from .dataworks_params import DwError, boolean, integer, project, required
+from .dataworks_params import DwError, boolean, integer, json_param, paging, project, required
 
 VERSION = "2024-05-18"
 # Envs: 2024 spells them Prod/Dev (F-DW24-9), the shared state PROD/DEV.
@@ -62,28 +62,8 @@ def _env(params: dict, name: str) -> str:
     return _ENVS[value]
 
 
-def _json(params: dict, name: str, kind: type, must: bool = False):
-    raw = required(params, name) if must else params.get(name, "")
-    if not raw:
-        return kind()
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = None
-    if not isinstance(value, kind):
-        raise DwError(400, "InvalidParameter", f"The parameter {name} must be a JSON {kind.__name__}, got {raw!r}.")
-    return value
-
-
-def _paging(params: dict, most: int) -> tuple[int, int]:
-    number, size = integer(params, "PageNumber", 1), integer(params, "PageSize", 10)
-    if number < 1 or not 1 <= size <= most:
-        raise DwError(400, "InvalidParameter", f"PageNumber must be >= 1 and PageSize 1..{most}.")
-    return number, size
-
-
 def _page(rows: list, params: dict, most: int, key: str) -> web.Response:
-    number, size = _paging(params, most)
+    number, size = paging(params, most=most)
     return _reply(PagingInfo={"PageNumber": number, "PageSize": size, "TotalCount": len(rows),
                               key: rows[(number - 1) * size: number * size]})
 
@@ -208,7 +188,7 @@ def _create_workflow_instances(params, ctx):
     integer(params, "WorkflowId")
     project(state, pid)
     env = _env(params, "EnvType")
-    props = _json(params, "DefaultRunProperties", dict)
+    props = json_param(params, "DefaultRunProperties", dict)
     if not boolean(params, "AutoStartEnabled", True):
         raise DwError(400, "InvalidParameter", "The emulator starts runs on creation only (AutoStartEnabled=true).")
     roots = [_task(state, int(t)) for t in props.get("RootTaskIds") or []]
@@ -221,12 +201,12 @@ def _create_workflow_instances(params, ctx):
         for field in ("Mode", "Parallelism", "Analysis"):
             if props.get(field) in (None, ""):
                 raise DwError(400, "InvalidParameter", f"DefaultRunProperties.{field} is required for SupplementData.")
-        days, dag_type = _bizdates(_json(params, "Periods", dict, must=True)), "SUPPLY_DATA"
+        days, dag_type = _bizdates(json_param(params, "Periods", dict, must=True)), "SUPPLY_DATA"
     elif kind == "Manual":
         days, dag_type = [m.parse_bizdate(m.bizdate_str(now - m.DAY_MS))], "MANUAL_TASK"
     else:
         raise DwError(400, "InvalidParameter", f"The emulator runs Type SupplementData or Manual, got {kind!r}.")
-    task_params = {str(k): str(v) for k, v in _json(params, "TaskParameters", dict).items()}
+    task_params = {str(k): str(v) for k, v in json_param(params, "TaskParameters", dict).items()}
     dag_ids = []
     for day in days:
         dag = runs._new_dag(state, name=name, dag_type=dag_type, n=roots[0], env=env, bizdate_ms=day, now_ms=now)
@@ -331,7 +311,7 @@ def _batch(params, ctx, change) -> web.Response:
     """F-DW24-8: per-id SuccessInfo; HTTP 200 even when an id could not be changed."""
     state, now = ctx.state["dataworks"], ctx.now_ms()
     info = {}
-    for iid in _json(params, "Ids", list, must=True):
+    for iid in json_param(params, "Ids", list, must=True):
         try:
             inst, _, _ = _instance(state, int(iid), now)
             info[str(iid)] = {"Success": True, "Message": change(state, inst, now) or ""}
