@@ -45,14 +45,14 @@ def init_state(scenario: dict) -> dict:
     section = scenario.get("dataworks") or {}
     state = {"projects": {}, "nodes": {}, "dags": {}, "instances": {}, "next_id": FIRST_ID,
              "enum_suffixes": bool(section.get("enum_suffixes"))}
-    for project in section.get("projects", []):
-        pid = int(project["project_id"])
+    for spec in section.get("projects", []):
+        pid = int(spec["project_id"])
         state["projects"][str(pid)] = {
-            "project_id": pid, "project_name": project.get("project_name", f"project_{pid}"),
-            "edition": project.get("edition", "enterprise"),
-            "data_studio": str(project.get("data_studio", "legacy")).lower(),  # "new": OpenAPI 2024-05-18 only
+            "project_id": pid, "project_name": spec.get("project_name", f"project_{pid}"),
+            "edition": spec.get("edition", "enterprise"),
+            "data_studio": str(spec.get("data_studio", "legacy")).lower(),  # "new": OpenAPI 2024-05-18 only
         }
-        for raw in project.get("nodes", []):
+        for raw in spec.get("nodes", []):
             node = _node_spec(raw, pid)
             state["nodes"][str(node["node_id"])] = node
     for node in list(state["nodes"].values()):
@@ -247,7 +247,12 @@ ACTIONS = {
 
 
 async def handle(request: web.Request, params: dict[str, str], ctx: Ctx, action: str) -> web.Response:
-    fn = ACTIONS.get(action)
+    return dispatch(ACTIONS, params, ctx, action)
+
+
+def dispatch(actions: dict, params: dict[str, str], ctx: Ctx, action: str) -> web.Response:
+    """One action of either DataWorks API, on the state advanced to now; a DwError is its error answer."""
+    fn = actions.get(action)
     if fn is None:
         return acs_error(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
     with ctx.lock:

@@ -359,17 +359,9 @@ ACTIONS = {
 
 
 async def handle(request: web.Request, params: dict[str, str], ctx: Ctx, action: str) -> web.Response:
-    from . import dataworks  # the 2020 module owns advance(): outputs of finished runs
+    from . import dataworks  # the 2020 module owns advance() (outputs of finished runs) and dispatch()
 
-    fn = ACTIONS.get(action)
-    if fn is None:
-        return acs_error(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
-    with ctx.lock:
-        dataworks.advance(ctx)
-        try:
-            return fn(params, ctx)
-        except DwError as e:
-            return acs_error(e.status, e.code, e.message)
+    return dataworks.dispatch(ACTIONS, params, ctx, action)
 
 
 # ---- 2020-05-18 calls about a new-Data-Studio workspace (F-DW24-12) ------------------------------
