@@ -128,6 +128,26 @@ class EasCanaryMixin:
     def describe_or_none(self, name: str) -> dict | None:
         return describe_or_none(self.hook, name)
 
+    def running_pair(self, refuse: type[Exception], missing: str, replaced: str) -> tuple[str, str, str, Any]:
+        """``(prod, canary, group, serving)`` of a started canary: it exists, is in production's group
+        and serves ``model_path`` (when given), else ``refuse`` with ``missing`` / ``replaced``, whose
+        ``{canary}``, ``{serving}`` and ``{wanted}`` are filled in."""
+        prod, canary = self.canary_names()
+        production, current = self.hook.describe_service(prod), self.describe_or_none(canary)
+        if current is None:
+            raise refuse(missing.format(canary=canary))
+        group = self.check_pair(production, current)
+        serving = current_config(current).get("model_path")
+        if self.model_path and serving != self.model_path:
+            raise refuse(replaced.format(canary=canary, serving=serving, wanted=self.model_path))
+        return prod, canary, group, serving
+
+    def retire_canary(self, canary: str) -> None:
+        """After production took all the traffic: stop the canary service if ``stop_canary``."""
+        if self.stop_canary:
+            self.hook.stop_service(canary)
+            self.log.info("Stopped canary service %s.", canary)
+
     def get_openlineage_facets_on_complete(self, task_instance):
         """A traffic change moves no data (Start and Promote report their model -> service)."""
         return None
@@ -254,16 +274,11 @@ class EasCanarySetWeightOperator(EasCanaryMixin, EasBaseOperator):
         self.model_path = model_path
 
     def execute(self, context: Context) -> dict:
-        prod, canary = self.canary_names()
         weight = validate_weight(self.weight)
-        production, current = self.hook.describe_service(prod), self.describe_or_none(canary)
-        if current is None:
-            raise AirflowException(f"Canary service {canary} does not exist: start the canary first.")
-        group = self.check_pair(production, current)
-        serving = current_config(current).get("model_path")
-        if self.model_path and serving != self.model_path:
-            raise AirflowException(f"Canary service {canary} serves {serving}, not {self.model_path}: another canary "
-                                   "release replaced this one; not changing its traffic.")
+        prod, canary, group, _ = self.running_pair(
+            AirflowException, "Canary service {canary} does not exist: start the canary first.",
+            "Canary service {canary} serves {serving}, not {wanted}: another canary release replaced this one; "
+            "not changing its traffic.")
         self.persist_link(context, canary)
         traffic = self.set_traffic(self.split_targets(prod, canary, weight))
         return {"service_name": prod, "canary_service_name": canary, "group": group, "weight": weight,
@@ -290,21 +305,14 @@ class EasCanaryAbortOperator(EasCanaryMixin, EasBaseOperator):
         self.stop_canary = stop_canary
 
     def execute(self, context: Context) -> dict:
-        prod, canary = self.canary_names()
-        production, current = self.hook.describe_service(prod), self.describe_or_none(canary)
-        if current is None:
-            raise AirflowSkipException(f"Nothing to abort: canary service {canary} does not exist.")
-        group = self.check_pair(production, current)
-        serving = current_config(current).get("model_path")
-        if self.model_path and serving != self.model_path:
-            raise AirflowSkipException(f"Nothing to abort: canary service {canary} serves {serving}, not "
-                                       f"{self.model_path} (another run's canary); leaving it alone.")
+        prod, canary, group, serving = self.running_pair(
+            AirflowSkipException, "Nothing to abort: canary service {canary} does not exist.",
+            "Nothing to abort: canary service {canary} serves {serving}, not {wanted} (another run's canary); "
+            "leaving it alone.")
         self.persist_link(context, prod)
         self.log.info("Aborting the canary release of %s: %s leaves group %s's traffic.", serving, canary, group)
         traffic = self.set_traffic({canary: (STANDALONE, 0), prod: (GROUPING, 100)})
-        if self.stop_canary:
-            self.hook.stop_service(canary)
-            self.log.info("Stopped canary service %s.", canary)
+        self.retire_canary(canary)
         return {"service_name": prod, "canary_service_name": canary, "group": group, "traffic": traffic,
                 "region_id": self.hook.region_id}
 
@@ -332,15 +340,10 @@ class EasCanaryPromoteOperator(EasCanaryMixin, EasModifyServiceOperator):
         self.stop_canary = stop_canary
 
     def execute(self, context: Context) -> dict:
-        prod, canary = self.canary_names()
-        production, current = self.hook.describe_service(prod), self.describe_or_none(canary)
-        if current is None:
-            raise AirflowException(f"Canary service {canary} does not exist: nothing to promote.")
-        self.check_pair(production, current)
-        serving = current_config(current).get("model_path")
-        if self.model_path and serving != self.model_path:
-            raise AirflowException(f"Canary service {canary} serves {serving}, not {self.model_path}: another canary "
-                                   "release replaced this one; not promoting.")
+        _, canary, _, serving = self.running_pair(
+            AirflowException, "Canary service {canary} does not exist: nothing to promote.",
+            "Canary service {canary} serves {serving}, not {wanted}: another canary release replaced this one; "
+            "not promoting.")
         if not serving:
             raise AirflowException(f"Canary service {canary} has no model_path in its config: nothing to promote.")
         self.model_path, self.service_config = serving, None
@@ -363,8 +366,6 @@ class EasCanaryPromoteOperator(EasCanaryMixin, EasModifyServiceOperator):
         result["canary_service_name"] = canary
         result["group"] = self.hook.describe_service(prod).get("ServiceGroup")
         result["traffic"] = self.set_traffic({prod: (GROUPING, 100), canary: (STANDALONE, 0)})
-        if self.stop_canary:
-            self.hook.stop_service(canary)
-            self.log.info("Stopped canary service %s.", canary)
+        self.retire_canary(canary)
         self._lineage_result = result
         return result
