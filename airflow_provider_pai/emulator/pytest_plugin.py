@@ -16,13 +16,16 @@ Override the scenario in a test module or conftest::
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from .process import CONN_ENV, PROXY_VARS, EmulatorProcess
 from .scenario import DEMO_SCENARIO, load_scenario, require_extra
 
-__all__ = ["EmulatorProcess", "pai_emulator", "pai_emulator_scenario"]
+__all__ = ["EmulatorProcess", "emulator_as_pai_default", "pai_emulator", "pai_emulator_scenario"]
 
 
 @pytest.fixture
@@ -32,23 +35,29 @@ def pai_emulator_scenario() -> dict:
 
 
 @pytest.fixture
-def pai_emulator(pai_emulator_scenario, tmp_path_factory, monkeypatch):
+def pai_emulator(pai_emulator_scenario, tmp_path_factory):
     """A running emulator (subprocess, 127.0.0.1, fresh data dir) with ``pai_default`` pointing at it.
 
     While active, ``AIRFLOW_CONN_PAI_DEFAULT`` is set and proxy variables are removed.
     """
-    require_extra()  # a missing [emulator] extra is named here, not as a failed child process
-    emu = EmulatorProcess(pai_emulator_scenario, data_dir=tmp_path_factory.mktemp("pai-emulator"))
-    emu.start()
-    _forget_shared_hooks()
-    try:
-        for var in PROXY_VARS:
-            monkeypatch.delenv(var, raising=False)
-        monkeypatch.setenv(CONN_ENV, emu.connection_json())
+    with emulator_as_pai_default(pai_emulator_scenario, tmp_path_factory.mktemp("pai-emulator")) as emu:
         yield emu
-    finally:
-        emu.stop()
+
+
+@contextmanager
+def emulator_as_pai_default(scenario: dict, data_dir: Path) -> Iterator[EmulatorProcess]:
+    """What ``pai_emulator`` does, for a fixture of any scope: start the emulator, point ``pai_default``
+    at it (``AIRFLOW_CONN_PAI_DEFAULT``, proxy variables removed), undo it all at the end."""
+    require_extra()  # a missing [emulator] extra is named here, not as a failed child process
+    with pytest.MonkeyPatch.context() as mp, EmulatorProcess(scenario, data_dir=data_dir) as emu:
         _forget_shared_hooks()
+        try:
+            for var in PROXY_VARS:
+                mp.delenv(var, raising=False)
+            mp.setenv(CONN_ENV, emu.connection_json())
+            yield emu
+        finally:
+            _forget_shared_hooks()
 
 
 def _forget_shared_hooks() -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_pai.emulator.process import CONN_ENV, PROXY_VARS, EmulatorProcess
+from airflow_provider_pai.emulator.process import EmulatorProcess
+from airflow_provider_pai.emulator.pytest_plugin import emulator_as_pai_default
 from airflow_provider_pai.emulator.scenario import DEMO_SCENARIO, load_scenario
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,11 +130,7 @@ def pai_emulator_scenario() -> dict:
 @pytest.fixture(scope="module")
 def shared_emulator(tmp_path_factory):
     """One emulator for a module whose tests change nothing remote (each resets the call counts)."""
-    emu = EmulatorProcess(reliability_scenario(), data_dir=tmp_path_factory.mktemp("pai-emulator"))
-    with pytest.MonkeyPatch.context() as mp, emu:
-        for var in PROXY_VARS:
-            mp.delenv(var, raising=False)
-        mp.setenv(CONN_ENV, emu.connection_json())
+    with emulator_as_pai_default(reliability_scenario(), tmp_path_factory.mktemp("pai-emulator")) as emu:
         yield emu
 
 

@@ -141,13 +141,9 @@ def dataworks_runs(emu, task_id: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def usage_emulator(tmp_path_factory):
     """One emulator for a module that runs its DAGs once and checks the outcome in several tests."""
-    from airflow_provider_pai.emulator.process import CONN_ENV, PROXY_VARS, EmulatorProcess
+    from airflow_provider_pai.emulator.pytest_plugin import emulator_as_pai_default
 
-    emu = EmulatorProcess(usage_scenario(), data_dir=tmp_path_factory.mktemp("pai-emulator"))
-    with pytest.MonkeyPatch.context() as mp, emu:
-        for var in PROXY_VARS:
-            mp.delenv(var, raising=False)
-        mp.setenv(CONN_ENV, emu.connection_json())
+    with emulator_as_pai_default(usage_scenario(), tmp_path_factory.mktemp("pai-emulator")) as emu:
         yield emu
 
 
