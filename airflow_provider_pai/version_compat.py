@@ -10,9 +10,8 @@ from typing import Any
 
 
 def get_base_airflow_version_tuple() -> tuple[int, int, int]:
-    from packaging.version import Version
-
     from airflow import __version__
+    from packaging.version import Version
 
     version = Version(__version__)
     return version.major, version.minor, version.micro

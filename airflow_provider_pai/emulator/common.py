@@ -33,13 +33,15 @@ def acs_error(
     message: str,
     request_id: str | None = None,
     retry_after: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> web.Response:
-    """An OpenAPI (DataWorks/EAS) error exactly as the Tea SDKs parse it: JSON Code/Message/RequestId."""
+    """An OpenAPI (DataWorks/EAS) error exactly as the Tea SDKs parse it: JSON Code/Message/RequestId
+    (``extra``: more top-level fields after those, e.g. a RAM denial's AccessDeniedDetail)."""
     request_id = request_id or new_request_id()
     headers = {"x-acs-request-id": request_id}
     if retry_after is not None:
         headers["x-acs-retry-after"] = str(retry_after)
-    body = {"RequestId": request_id, "Code": code, "Message": message, "HostId": "emulator"}
+    body = {"RequestId": request_id, "Code": code, "Message": message, "HostId": "emulator", **(extra or {})}
     return json_response(body, status=status, headers=headers)
 
 

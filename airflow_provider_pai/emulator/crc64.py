@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import crcmod
+from crcmod.crcmod import mkCrcFun  # crcmod's package re-exports it with a star import mypy cannot follow
 
-_crc64 = crcmod.mkCrcFun(0x142F0E1EBA9EA3693, initCrc=0, rev=True, xorOut=0xFFFFFFFFFFFFFFFF)
+_crc64 = mkCrcFun(0x142F0E1EBA9EA3693, initCrc=0, rev=True, xorOut=0xFFFFFFFFFFFFFFFF)
 
 
 def crc64(data: bytes, crc: int = 0) -> int:

@@ -17,11 +17,25 @@ from . import oss_regions as regions
 from .common import new_request_id
 from .oss_auth import verify
 from .oss_io import (
-    CHUNK, OssRequest, copy_source, object_headers, parse_range, receive_to_temp, require_bucket, split_path,
+    CHUNK,
+    OssRequest,
+    copy_source,
+    object_headers,
+    parse_range,
+    receive_to_temp,
+    require_bucket,
+    split_path,
 )
 from .oss_store import ObjectInfo
 from .oss_xml import (
-    OssError, base_headers, element, error_response, invalid_argument, iso_time, no_such_key, xml_response,
+    OssError,
+    base_headers,
+    element,
+    error_response,
+    invalid_argument,
+    iso_time,
+    no_such_key,
+    xml_response,
 )
 
 log = logging.getLogger(__name__)
@@ -91,8 +105,8 @@ async def handle(request: web.Request, ctx) -> web.StreamResponse:
         return web.Response(status=400, headers=base_headers(request_id))
     except Exception:  # a bug here must still look like an OSS error to the client
         log.exception("OSS %s %s failed", request.method, request.path)
-        err = OssError(500, "InternalError", "We encountered an internal error. Please try again.")
-        return error_response(err, request_id, request.method, request.host)
+        internal = OssError(500, "InternalError", "We encountered an internal error. Please try again.")
+        return error_response(internal, request_id, request.method, request.host)
 
 
 # objects -------------------------------------------------------------------------------------------------
@@ -100,7 +114,7 @@ async def handle(request: web.Request, ctx) -> web.StreamResponse:
 async def put_object(r: OssRequest, ctx) -> web.Response:
     require_bucket(ctx.store, r.bucket)
     path, size, md5, crc = await receive_to_temp(r, ctx.store)
-    info = ObjectInfo(key=r.key, size=size, etag=md5, crc64=crc, meta=r.meta(),
+    info = ObjectInfo(key=r.object_key, size=size, etag=md5, crc64=crc, meta=r.meta(),
                       content_type=r.headers.get("content-type") or "application/octet-stream")
     ctx.store.commit_with_info(r.bucket, path, info)
     return web.Response(headers={**base_headers(r.request_id), "ETag": f'"{md5}"', "x-oss-hash-crc64ecma": crc,
@@ -111,7 +125,7 @@ def _head_info(r: OssRequest, ctx) -> ObjectInfo:
     require_bucket(ctx.store, r.bucket)
     info = ctx.store.head(r.bucket, r.key)
     if info is None:
-        raise no_such_key(r.key)
+        raise no_such_key(r.object_key)
     return info
 
 
@@ -149,9 +163,9 @@ async def get_object(r: OssRequest, ctx) -> web.StreamResponse:
 
 
 async def copy_object(r: OssRequest, ctx) -> web.Response:
-    require_bucket(ctx.store, r.bucket)
+    bucket = require_bucket(ctx.store, r.bucket)
     src_bucket, src_key, src = copy_source(r, ctx.store)
-    regions.check_same_region(ctx, src_bucket, r.bucket)
+    regions.check_same_region(ctx, src_bucket, bucket)
     if src_bucket != r.bucket:
         regions.check_size(ctx, src.size, "copy_object_max_bytes", "CopyObject between buckets")
     replace = r.headers.get("x-oss-metadata-directive", "COPY").upper() == "REPLACE"
@@ -181,7 +195,9 @@ def _max(r: OssRequest, name: str, default: int = 100, limit: int = 1000) -> int
 
 def _page(ctx, r: OssRequest, prefix: str, delimiter: str, after: str, max_keys: int):
     """One page of keys and common prefixes after ``after``: (objects, prefixes, truncated, last item)."""
-    objects, prefixes, last = [], [], None
+    objects: list[ObjectInfo] = []
+    prefixes: list[str] = []
+    last: str | None = None
     for info in ctx.store.list(r.bucket, prefix):
         item, is_prefix = info.key, False
         if delimiter:

@@ -30,6 +30,12 @@ class OssRequest:
     def url_encoded(self) -> bool:
         return self.params.get("encoding-type") == "url"
 
+    @property
+    def object_key(self) -> str:
+        """The key of an object operation: classify() routes only paths with a key to those."""
+        assert self.key is not None, "an object operation was routed for a path without a key"
+        return self.key
+
     def enc(self, text: str) -> str:
         """A key or prefix as it goes into XML: URL-encoded (``/`` too) when the client asked for it."""
         return quote(text, safe="") if self.url_encoded else text

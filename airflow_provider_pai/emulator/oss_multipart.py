@@ -39,7 +39,7 @@ def _part_number(r: OssRequest) -> int:
 async def initiate(r: OssRequest, ctx) -> web.Response:
     require_bucket(ctx.store, r.bucket)
     upload_id = ctx.store.init_upload(r.bucket, r.key, r.headers.get("content-type"), r.meta())
-    parts = [element("Bucket", r.bucket), element("Key", r.enc(r.key)), element("UploadId", upload_id)]
+    parts = [element("Bucket", r.bucket), element("Key", r.enc(r.object_key)), element("UploadId", upload_id)]
     if r.url_encoded:
         parts.insert(0, element("EncodingType", "url"))
     return xml_response("InitiateMultipartUploadResult", parts, r.request_id)
@@ -55,7 +55,7 @@ async def upload_part(r: OssRequest, ctx) -> web.Response:
 
 
 async def upload_part_copy(r: OssRequest, ctx) -> web.Response:
-    _upload(r, ctx)
+    upload = _upload(r, ctx)
     number = _part_number(r)
     src_bucket, src_key, src = copy_source(r, ctx.store)
     start, end = 0, src.size - 1
@@ -65,7 +65,7 @@ async def upload_part_copy(r: OssRequest, ctx) -> web.Response:
             raise invalid_argument("The x-oss-copy-source-range is not valid for the source object.",
                                    "x-oss-copy-source-range", r.headers["x-oss-copy-source-range"])
         start, end = int(first), int(last)
-    regions.check_same_region(ctx, src_bucket, r.bucket)
+    regions.check_same_region(ctx, src_bucket, upload["bucket"])  # the request's bucket, as _upload checked
     regions.check_size(ctx, end - start + 1, "part_max_bytes", "A part")
     data_path = ctx.store.data_path(src_bucket, src_key)
     path, size, md5, crc = await asyncio.get_running_loop().run_in_executor(
@@ -84,7 +84,7 @@ async def list_parts(r: OssRequest, ctx) -> web.Response:
         raise invalid_argument("part-number-marker and max-parts must be integers, max-parts 1..1000.")
     parts = [p for p in ctx.store.list_parts(r.params["uploadId"]) if p.number > int(marker)]
     page, truncated = parts[:int(max_parts)], len(parts) > int(max_parts)
-    body = [element("Bucket", r.bucket), element("Key", r.enc(r.key)), element("UploadId", r.params["uploadId"]),
+    body = [element("Bucket", r.bucket), element("Key", r.enc(r.object_key)), element("UploadId", r.params["uploadId"]),
             element("PartNumberMarker", marker), element("NextPartNumberMarker", page[-1].number if page else marker),
             element("MaxParts", max_parts), element("IsTruncated", str(truncated).lower())]
     body += ["<Part>" + element("PartNumber", p.number) + element("LastModified", iso_time(p.last_modified))
@@ -126,8 +126,8 @@ async def complete(r: OssRequest, ctx) -> web.Response:
             raise OssError(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.",
                            PartNumber=str(n))
     info = await asyncio.get_running_loop().run_in_executor(None, ctx.store.complete_upload, upload_id, numbers)
-    body_parts = [element("Location", f"http://{r.request.host}/{r.bucket}/{r.enc(r.key)}"),
-                  element("Bucket", r.bucket), element("Key", r.enc(r.key)), element("ETag", f'"{info.etag}"')]
+    body_parts = [element("Location", f"http://{r.request.host}/{r.bucket}/{r.enc(r.object_key)}"),
+                  element("Bucket", r.bucket), element("Key", r.enc(r.object_key)), element("ETag", f'"{info.etag}"')]
     if r.url_encoded:
         body_parts.insert(0, element("EncodingType", "url"))
     return xml_response("CompleteMultipartUploadResult", body_parts, r.request_id,

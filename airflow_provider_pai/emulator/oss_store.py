@@ -6,6 +6,7 @@ writers stream into a temporary file and rename it into place.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import os
@@ -210,13 +211,16 @@ class ObjectStore:
         os.replace(tmp_meta, d / f"{info.number:05d}.json")
         return info
 
-    def list_parts(self, upload_id: str) -> list[PartInfo]:
+    # builtins.list: in the class body, ``list`` is now the method above
+    def list_parts(self, upload_id: str) -> builtins.list[PartInfo]:
         d = self._upload_dir(upload_id)
         return [PartInfo(**json.loads(p.read_text())) for p in sorted(d.glob("*.json")) if p.name != "upload.json"]
 
-    def complete_upload(self, upload_id: str, part_numbers: list[int]) -> ObjectInfo:
+    def complete_upload(self, upload_id: str, part_numbers: builtins.list[int]) -> ObjectInfo:
         """Concatenate the given parts into the object; ETag as OSS makes it (MD5 of the part MD5s, -n)."""
         upload, d = self.upload_info(upload_id), self._upload_dir(upload_id)
+        if upload is None:  # aborted since the handler checked it: as unknown as a malformed id
+            raise KeyError(upload_id)
         parts = {p.number: p for p in self.list_parts(upload_id)}
         f, tmp_path = self.new_temp_file()
         crc, size, md5s = 0, 0, hashlib.md5()

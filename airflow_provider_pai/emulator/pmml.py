@@ -107,12 +107,15 @@ class Model:
 
     def score(self, record: Any) -> dict:
         row = self._prepare(record)
+        best: str | None = None  # a regression has no categories, so no probability to answer
+        probabilities: dict[str, float] = {}
         if self.function == "regression":
             value = _LINKS["logit" if self.link == "softmax" else self.link](self.tables[0].score(row))
-            result, probabilities = {self.target: value}, {}
+            result = {self.target: value}
         else:
-            probabilities = self._probabilities([t.score(row) for t in self.tables])
-            best = max(self.tables, key=lambda t: probabilities[t.category]).category
+            cats = self._categories()
+            probabilities = self._probabilities(cats, [t.score(row) for t in self.tables])
+            best = max(cats, key=probabilities.__getitem__)
             result = {self.target: _typed(best, self.target_type)}
         for name, feature, value in self.outputs:
             if feature == "predictedValue":
@@ -124,8 +127,13 @@ class Model:
                 result[name] = probabilities[key]
         return result
 
-    def _probabilities(self, ys: list[float]) -> dict[str, float]:
-        cats = [t.category for t in self.tables]
+    def _categories(self) -> list[str]:
+        """The classification tables' targetCategory values, in table order."""
+        cats = [t.category for t in self.tables if t.category is not None]
+        assert len(cats) == len(self.tables), "load() refuses a classification table without targetCategory"
+        return cats
+
+    def _probabilities(self, cats: list[str], ys: list[float]) -> dict[str, float]:
         if self.link == "softmax":
             top = max(ys)
             exps = [math.exp(y - top) for y in ys]
@@ -140,7 +148,7 @@ class Model:
             # last takes what is left (PMML 4.4 RegressionModel, "Classification").
             ps = [_LINKS[self.link](y) for y in ys[:-1]]
             ps.append(1.0 - sum(ps))
-        return dict(zip(cats, ps))
+        return dict(zip(cats, ps, strict=True))
 
     def _prepare(self, record: Any) -> dict:
         if not isinstance(record, dict):
@@ -197,7 +205,7 @@ def load(document: bytes | str) -> Model:
     dictionary = _child(root, "DataDictionary")
     if dictionary is None:
         raise PmmlError("no <DataDictionary>")
-    data_fields = {f.get("name"): f for f in _children(dictionary, "DataField")}
+    data_fields = {name: f for f in _children(dictionary, "DataField") if (name := f.get("name")) is not None}
     types = {name: (f.get("dataType") or "double").lower() for name, f in data_fields.items()}
     models = [c for c in root if _local(c.tag) in ("RegressionModel", "GeneralRegressionModel")]
     if not models:
@@ -210,10 +218,12 @@ def load(document: bytes | str) -> Model:
     schema = _child(elem, "MiningSchema")
     if schema is None:
         raise PmmlError(f"<{_local(elem.tag)}> has no <MiningSchema>")
-    active, replacements, target = {}, {}, elem.get("targetFieldName")
+    active: dict[str, str] = {}
+    replacements: dict[str, Any] = {}
+    target = elem.get("targetFieldName")
     for mf in _children(schema, "MiningField"):
         name, usage = mf.get("name"), mf.get("usageType", "active")
-        if name not in types:
+        if name is None or name not in types:
             raise PmmlError(f"MiningField {name!r} is not in the DataDictionary")
         if usage in ("target", "predicted"):
             target = target or name
@@ -234,18 +244,26 @@ def load(document: bytes | str) -> Model:
         raise PmmlError("a regression model has exactly one RegressionTable")
     if link not in _LINKS and link not in ("softmax", "simplemax"):
         raise PmmlError(f"normalizationMethod {link!r} is not supported")
-    outputs = []
+    outputs: list[tuple[str, str, str | None]] = []
     out = _child(elem, "Output")
     for of in _children(out, "OutputField") if out is not None else []:
         feature = of.get("feature", "predictedValue")
         if feature not in ("predictedValue", "probability"):
             raise PmmlError(f"OutputField {of.get('name')!r}: feature {feature!r} is not supported")
-        outputs.append((of.get("name"), feature, of.get("value")))
+        outputs.append((_name(of), feature, of.get("value")))
     return Model(function, target, link, tables, active, replacements, outputs, types[target])
 
 
+def _name(elem: ET.Element) -> str:
+    """The name attribute PMML requires (an answer keyed by no name could not be returned)."""
+    name = elem.get("name")
+    if name is None:
+        raise PmmlError(f"<{_local(elem.tag)}> needs the attribute name")
+    return name
+
+
 def _need(name: str | None, active: dict, where: str) -> str:
-    if name not in active:
+    if name is None or name not in active:
         raise PmmlError(f"{where} uses {name!r}, which is not an active MiningField")
     return name
 
@@ -280,7 +298,7 @@ def _general_regression(elem: ET.Element, active: dict, categories: list) -> tup
         link = links[model_type]
     else:
         raise PmmlError(f"GeneralRegressionModel modelType {model_type!r} is not supported")
-    cells: dict[str, list] = {}
+    cells: dict[str | None, list] = {}  # keyed by parameterName, which a PCell names (or not) alike
     pp = _child(elem, "PPMatrix")
     for cell in _children(pp, "PPCell") if pp is not None else []:
         name = _need(cell.get("predictorName"), active, "PPCell")

@@ -25,10 +25,10 @@ def document_key(store, model_path: str) -> str | None:
 
 def load_model(store, model_path: str):
     """The loaded model, or a string saying why it cannot be loaded (as an instance would log it)."""
-    key = document_key(store, model_path)
-    if key is None:
+    where, key = S.split_oss(model_path), document_key(store, model_path)
+    if where is None or key is None:
         return f"no .pmml or .xml model file under {model_path}"
-    bucket = S.split_oss(model_path)[0]
+    bucket = where[0]
     try:
         return load(store.get(bucket, key))
     except OSError as exc:

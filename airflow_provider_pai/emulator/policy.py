@@ -120,18 +120,15 @@ def denial(service: str, ram_action: str, resource: str, method: str) -> web.Res
             headers["x-oss-err"] = base64.b64encode(xml.encode()).decode()
             return web.Response(status=403, headers=headers)
         return web.Response(status=403, body=xml.encode(), content_type="application/xml", headers=headers)
+    detail = {"AccessDeniedDetail": _denied_detail(ram_action)}
     if service == "dataworks":  # F-RAM-ERR-1
-        response = acs_error(403, "ResourceNotAuthorized.Api",
-                             f"You are not authorized to access the resources. The RAM policy does not allow {ram_action}.")
-    else:  # F-RAM-ERR-2
-        response = acs_error(403, "Forbidden.RAM",
-                             f"User not authorized to operate on the specified resource: {ram_action} on {resource}.")
-    import json
-
-    body = json.loads(response.body)
-    body["AccessDeniedDetail"] = _denied_detail(ram_action)
-    response.body = json.dumps(body).encode()
-    return response
+        return acs_error(403, "ResourceNotAuthorized.Api",
+                         f"You are not authorized to access the resources. The RAM policy does not allow {ram_action}.",
+                         extra=detail)
+    # F-RAM-ERR-2
+    return acs_error(403, "Forbidden.RAM",
+                     f"User not authorized to operate on the specified resource: {ram_action} on {resource}.",
+                     extra=detail)
 
 
 def check(request: web.Request, service: str, action: str, ctx, params: dict[str, str] | None = None

@@ -64,12 +64,13 @@ class EmulatorProcess:
         cmd = [sys.executable, "-m", "airflow_provider_pai.emulator", "--scenario", str(scenario_path),
                "--port", str(self.port), "--data-dir", str(self.data_dir)]
         with open(log_path, "ab") as log:
-            self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-        self.url = self._wait_for_url(log_path, offset)
+            self._proc = proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        self.url = self._wait_for_url(proc, log_path, offset)
         self.port = int(self.url.rsplit(":", 1)[1])
         return self
 
-    def _wait_for_url(self, log_path: Path, offset: int) -> str:
+    def _wait_for_url(self, proc: subprocess.Popen, log_path: Path, offset: int) -> str:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             with open(log_path, "rb") as f:
@@ -77,7 +78,7 @@ class EmulatorProcess:
                 for line in f.read().decode(errors="replace").splitlines():
                     if line.startswith(URL_PREFIX):
                         return line[len(URL_PREFIX) :].strip()
-            if self._proc.poll() is not None:
+            if proc.poll() is not None:
                 break
             time.sleep(0.05)
         tail = log_path.read_text(errors="replace")[offset:][-3000:]

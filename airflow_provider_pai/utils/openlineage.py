@@ -16,7 +16,7 @@ Naming follows the OpenLineage naming spec (https://openlineage.io/docs/spec/nam
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 EAS_NAMESPACE = "eas://pai-eas.{region}.aliyuncs.com"
 
@@ -62,7 +62,7 @@ def lineage(inputs=(), outputs=(), run_facets: dict | None = None, job_facets: d
                            job_facets=job_facets or {})
 
 
-def _is_oss(uri: Any) -> bool:
+def _is_oss(uri: Any) -> TypeGuard[str]:
     return isinstance(uri, str) and uri.startswith("oss://") and len(uri) > len("oss://")
 
 
