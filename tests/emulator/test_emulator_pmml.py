@@ -108,6 +108,11 @@ def test_general_regression_logistic_uses_param_and_pp_matrices():
     (linear("nonsense"), "normalizationMethod 'nonsense'"),
     (doc(f'<RegressionModel functionName="regression"><MiningSchema><MiningField name="zz"/></MiningSchema>{TABLE}</RegressionModel>', FIELDS),
      "'zz' is not in the DataDictionary"),
+    (doc('<RegressionModel functionName="regression"><MiningSchema><MiningField name="x1"/>'
+         '<MiningField name="y" usageType="target"/></MiningSchema>'
+         '<Output><OutputField feature="predictedValue"/></Output>'
+         '<RegressionTable intercept="1"/></RegressionModel>', FIELDS),
+     "<OutputField> needs the attribute name"),
 ])
 def test_documents_the_evaluator_cannot_score_are_refused_at_load(document, message):
     with pytest.raises(PmmlError, match=message):
@@ -122,3 +127,14 @@ def test_a_non_numeric_value_for_a_numeric_field_names_the_field():
 def test_the_request_must_be_an_array_of_records():
     with pytest.raises(PmmlError, match="JSON array of records"):
         score(load(linear()), {"instances": [[1, 2]]})
+
+
+def test_a_regression_has_no_probability_to_answer():
+    # A probability OutputField without a value names the predicted category, which a regression has not.
+    model = load(doc(
+        '<RegressionModel functionName="regression"><MiningSchema><MiningField name="x1"/>'
+        '<MiningField name="y" usageType="target"/></MiningSchema>'
+        '<Output><OutputField name="p" feature="probability"/></Output>'
+        '<RegressionTable intercept="1"/></RegressionModel>', FIELDS))
+    with pytest.raises(PmmlError, match="OutputField p: no probability for category None"):
+        score(model, [{"x1": 1.0}])
