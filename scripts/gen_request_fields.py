@@ -137,13 +137,17 @@ def resolve(key: str):
     return obj
 
 
-def request_fields(key: str) -> dict[str, str]:
+def request_fields(key: str, entry: dict | None = None) -> dict[str, str]:
     """``{dotted path: SDK doc}`` of every field of the request a spec key names.
 
     A model: its fields, nested ones as dotted paths. A method (a call without a request model):
     its parameters, ``self``, ``*args``/``**kwargs`` and the SDK's own ``headers``/``runtime`` plumbing
-    of the Tea clients aside."""
-    target = resolve(key)
+    of the Tea clients aside. A generic call (``call_api`` with a hand-built request, e.g. EAS
+    UpdateGroup, which the pinned SDK has no method for) has no model to read: its entry carries
+    ``"fields": {field: "the API reference's description (URL)"}`` and that is the list."""
+    if entry is not None and "fields" in entry:
+        return dict(entry["fields"])
+    target = resolve(key.split("#", 1)[0])
     if inspect.isclass(target):
         return {path: entry.doc for path, entry in flatten(model_fields(target)).items()}
     params = inspect.signature(target).parameters.values()
@@ -166,12 +170,12 @@ def response_path_exists(model_key: str, path: str) -> bool:
 def unlisted(key: str, entry: dict) -> list[str]:
     """Fields of the SDK request that are in neither ``sent`` nor ``omitted``."""
     listed = set(entry["sent"]) | set(entry["omitted"])
-    return sorted(path for path in request_fields(key) if path not in listed)
+    return sorted(path for path in request_fields(key, entry) if path not in listed)
 
 
 def unknown(key: str, entry: dict) -> list[str]:
     """Listed fields the SDK request does not have (a typo, or a field an SDK upgrade removed)."""
-    fields = request_fields(key)
+    fields = request_fields(key, entry)
     return sorted(path for path in set(entry["sent"]) | set(entry["omitted"]) if path not in fields)
 
 
@@ -207,7 +211,7 @@ def render(spec: dict[str, dict]) -> str:
     ]
     for key in sorted(spec, key=lambda k: (k.split(":")[0], spec[k]["action"], k)):
         entry = spec[key]
-        fields = request_fields(key)
+        fields = request_fields(key, entry)
         lines += [f"## {_API.get(key.split(':')[0].split('.')[0], 'OSS (oss2)')}: {entry['action']}", "",
                   f"`{key}`; RAM `{entry['ram_action']}`; built by `{entry['hook']}`."]
         policy = entry["example_policy"]

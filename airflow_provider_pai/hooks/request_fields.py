@@ -19,9 +19,14 @@ of a list); calls that take no request model (ROA path-only calls, oss2 methods)
   its failure path) calls it, so ``docs/ram-policy.json`` must grant ``ram_action``; else a string
   saying why the example policy leaves it out.
 
-To add a request: copy an entry, set ``sent``, run ``python scripts/gen_request_fields.py``, read
-the fields the test reports as unlisted (with their SDK docstrings in the page) and put each in
-``sent`` or ``omitted``; then regenerate the page.
+To add a request: copy an entry (key ``"<sdk>.models:<XxxRequest>"``), set ``sent``, run
+``pytest tests/contracts``: it names each SDK field in neither list; put each in ``sent`` or
+``omitted`` (the default from the SDK docstring shown on the page, and why it is right), then
+``python scripts/gen_request_fields.py``. A call without a request model is keyed
+``"<sdk>.client:Client.<method>"`` (its parameters are the fields); a generic ``call_api`` call
+(e.g. EAS UpdateGroup) is keyed ``"alibabacloud_tea_openapi.client:Client.call_api#<Action>"`` and
+lists the API reference's parameters itself in ``"fields"``. A new hook file's SDK goes into
+``HOOK_SDKS`` in ``tests/contracts/test_request_fields.py``.
 """
 
 from __future__ import annotations
@@ -341,7 +346,7 @@ REQUESTS: dict[str, dict] = {
             "ResourceType", "Role")} | {"Order": "undocumented -- every page is read", "Sort": "undocumented -- as Order"},
         "response": f"{EAS}:ListServiceInstancesResponseBody",
         "reads": ["Instances[].Status", "Instances[].ReadyProcesses", "Instances[].TotalProcesses",
-                  "Instances[].RestartCount", "Instances[].Reason", "TotalCount"],
+                  "Instances[].RestartCount", "Instances[].Reason", "Instances[].InstanceName", "TotalCount"],
     },
     f"{EAS}:ReleaseServiceRequest": {
         "action": "ReleaseService", "ram_action": "eas:ReleaseService", "hook": "EasHook.release_service",
