@@ -20,7 +20,7 @@ _SDK_CLIENTS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sdk_endpoint_map(service: str) -> dict[str, str]:
     """``{region: host}`` as the service's SDK clients ship it (the union over API versions).
 

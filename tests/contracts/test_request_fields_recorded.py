@@ -150,9 +150,9 @@ def recorded(tmp_path_factory):
     from airflow_provider_pai.emulator.pytest_plugin import emulator_as_pai_default
     from airflow_provider_pai.emulator.scenario import DEMO_SCENARIO, load_scenario
 
-    with emulator_as_pai_default(load_scenario(DEMO_SCENARIO), tmp_path_factory.mktemp("fields-emu")) as emu:
-        with recording() as seen:
-            drive_every_hook_call(emu)
+    with emulator_as_pai_default(load_scenario(DEMO_SCENARIO), tmp_path_factory.mktemp("fields-emu")) as emu, \
+            recording() as seen:
+        drive_every_hook_call(emu)
     return seen
 
 
