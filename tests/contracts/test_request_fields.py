@@ -86,7 +86,10 @@ def test_every_path_only_eas_call_and_oss_call_is_in_the_spec():
     methods |= set(re.findall(r'_simple\("\w+", "(\w+)"', eas))
     with_model = {e["action"] for k, e in REQUESTS.items() if ":" in k and k.split(":")[1].endswith("Request")}
     path_only = {m for m in methods if "".join(w.title() for w in m.split("_")) not in with_model}
-    missing = sorted(m for m in path_only if f"alibabacloud_eas20210701.client:Client.{m}" not in REQUESTS)
+    # a generic call (call_api, e.g. UpdateGroup) is keyed "alibabacloud_tea_openapi.client:Client.call_api#<Action>"
+    generic = {k.split("#", 1)[1] for k in REQUESTS if ":Client.call_api#" in k}
+    missing = sorted(m for m in path_only if f"alibabacloud_eas20210701.client:Client.{m}" not in REQUESTS
+                     and not (m == "call_api" and generic))
     assert not missing, f"EAS calls without a request model missing from the spec: {missing}"
     oss = (HOOKS / "oss.py").read_text()
     calls = set(re.findall(r"(?:get_bucket\(\w+\)|target)\.(\w+)\(", oss)) - {"read"}
