@@ -50,9 +50,9 @@ def swallows(source: str) -> set[str]:
         if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         for node in ast.walk(func):
-            if isinstance(node, ast.Try) and _calls_remote(node.body):
-                if any(_broad(h) and not _uses(h) for h in node.handlers):
-                    found.add(func.name)
+            if (isinstance(node, ast.Try) and _calls_remote(node.body)
+                    and any(_broad(h) and not _uses(h) for h in node.handlers)):
+                found.add(func.name)
     return found
 
 
