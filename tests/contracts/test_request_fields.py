@@ -141,3 +141,28 @@ def test_a_generic_call_lists_its_fields_by_hand():
     key = "alibabacloud_tea_openapi.client:Client.call_api#UpdateGroup"
     assert GEN.unlisted(key, entry) == ["Weight"]
     assert GEN.unknown(key, {**entry, "omitted": {"Weight": "x", "Nope": "y"}}) == ["Nope"]
+
+
+# Keys the package reads that are not SDK response fields: its own keys, an HTTP header, and the
+# error envelope check_success reads from any body answering Success: false (hooks/errors.py).
+NOT_RESPONSE_FIELDS = {"ApiVersion": "the provider's own key (which DataWorks API answered)",
+                       "Authorization": "the HTTP header predict() sends",
+                       "Code": "error envelope", "ErrorCode": "error envelope", "ErrorMessage": "error envelope",
+                       "HttpStatusCode": "error envelope"}
+
+
+def test_every_response_key_the_package_reads_is_listed_in_some_reads():
+    """A ``.get("Xxx")`` / ``["Xxx"]`` anywhere in the package names a key in some entry's ``reads``
+    (and so is checked against a response model above), or a key that is not a response field."""
+    package = REPO / "airflow_provider_pai"
+    read: dict[str, str] = {}
+    for path in package.rglob("*.py"):
+        if "emulator" in path.parts:
+            continue
+        for key in re.findall(r'(?:\.get\(|\[)"([A-Z][A-Za-z0-9]+)"', path.read_text()):
+            if not key.endswith(("Hook", "Operator")):  # hook/operator class names, not keys
+                read.setdefault(key, str(path.relative_to(REPO)))
+    listed = {part for entry in REQUESTS.values() for path in entry.get("reads", ())
+              for part in path.replace("[]", "").split(".")}
+    unlisted = {key: where for key, where in read.items() if key not in listed and key not in NOT_RESPONSE_FIELDS}
+    assert not unlisted, f"response keys read but in no 'reads' list of hooks/request_fields.py: {unlisted}"
