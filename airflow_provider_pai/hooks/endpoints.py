@@ -20,7 +20,7 @@ _SDK_CLIENTS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sdk_endpoint_map(service: str) -> dict[str, str]:
     """``{region: host}`` as the service's SDK clients ship it (the union over API versions).
 
@@ -51,9 +51,15 @@ _PATTERNS = {
     ("dataworks", "public"): "dataworks.{region}.aliyuncs.com",  # F-END-DW1
     ("dataworks", "vpc"): "dataworks-vpc.{region}.aliyuncs.com",  # F-END-DW2
     ("eas", "public"): "pai-eas.{region}.aliyuncs.com",  # F-END-EAS1
-    ("eas", "vpc"): "pai-eas-manage-vpc.{region}.aliyuncs.com",  # F-END-EAS2 (unverified)
+    ("eas", "vpc"): "pai-eas-manage-vpc.{region}.aliyuncs.com",  # F-END-EAS2
     ("oss", "public"): "oss-{region}.aliyuncs.com",  # F-END-OSS1
     ("oss", "vpc"): "oss-{region}-internal.aliyuncs.com",  # F-END-OSS2
+}
+# Regions the service's official endpoint table lists although its pinned SDK's table does not: the
+# pattern is the documented host there, so no warning (F-END-EAS4).
+_DOCUMENTED_REGIONS: dict[str, frozenset[str]] = {
+    "eas": frozenset({"cn-wulanchabu", "cn-heyuan", "cn-guangzhou", "ap-northeast-1", "ap-northeast-2",
+                      "ap-southeast-3"}),
 }
 # DataWorks serves these regions from its central endpoint and lists no VPC endpoint (F-END-DW3).
 _CENTRAL_DATAWORKS = "dataworks.aliyuncs.com"
@@ -66,7 +72,8 @@ class EndpointError(ValueError):
 def default_endpoint(service: str, region: str, endpoint_type: str = "public") -> tuple[str, str | None]:
     """(host, warning or None): the SDK table's host for a public endpoint, else the documented pattern.
 
-    The warning says when the region is in no SDK table (the pattern is then a best guess).
+    The warning says when the region is in no SDK table and not in the service's official endpoint
+    table either (the pattern is then a best guess).
     """
     if service not in SERVICES:
         raise ValueError(f"service must be one of {', '.join(SERVICES)}, got {service!r}")
@@ -78,6 +85,8 @@ def default_endpoint(service: str, region: str, endpoint_type: str = "public") -
     table = sdk_endpoint_map(service)
     known = table.get(region)
     if known is None:
+        if region in _DOCUMENTED_REGIONS.get(service, ()):
+            return pattern, None
         return pattern, (
             f"region {region!r} is in no {service} SDK endpoint table (known: {', '.join(sorted(table))}); "
             f"using the documented pattern {pattern}: set {service}_endpoint if that host does not answer"

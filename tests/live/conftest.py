@@ -10,6 +10,10 @@ misses. Read-only by default; a service is created, broken and rolled back only 
     PAI_LIVE_OSS_BUCKET, PAI_LIVE_OSS_PREFIX                              (a bucket; prefix optional)
     PAI_LIVE_EAS_SERVICE                                                  (an existing EAS service)
     PAI_LIVE_MUTATE=1, PAI_LIVE_EAS_MODEL_PATH, PAI_LIVE_EAS_PROCESSOR    (create + roll back, then delete)
+    PAI_LIVE_MUTATE=1, PAI_LIVE_FLOW_OUTPUT_PREFIX, PAI_LIVE_FLOW_RELEASE_PREFIX (+ the DataWorks and EAS
+                                                                          ones: the example flow itself)
+    PAI_LIVE_CONN_EXTRA                                                   (optional: a JSON object merged into
+                                                                          the connection extra, e.g. endpoints)
 """
 
 from __future__ import annotations
@@ -38,16 +42,25 @@ def mutating() -> None:
         pytest.skip("live test that creates billed resources: set PAI_LIVE_MUTATE=1 to run it (docs/live-tests.md)")
 
 
-@pytest.fixture
-def live_conn(monkeypatch) -> str:
-    """``pai_live``: an Airflow connection to the real account, from the environment only."""
+def live_connection() -> str:
+    """The connection to the real account as Airflow's JSON form, from the environment only."""
     env = need()
     extra = {"region_id": env["PAI_LIVE_REGION"]}
     if os.environ.get("PAI_LIVE_SECURITY_TOKEN"):
         extra.update(auth_type="sts", security_token=os.environ["PAI_LIVE_SECURITY_TOKEN"])
-    conn = {"conn_type": "alibaba_cloud_pai", "login": env["PAI_LIVE_ACCESS_KEY_ID"],
-            "password": env["PAI_LIVE_ACCESS_KEY_SECRET"], "extra": extra}
-    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(conn))
+    if os.environ.get("PAI_LIVE_CONN_EXTRA"):  # endpoints, endpoint types, dataworks_api_version ...
+        more = json.loads(os.environ["PAI_LIVE_CONN_EXTRA"])
+        if not isinstance(more, dict):
+            raise ValueError("PAI_LIVE_CONN_EXTRA must be a JSON object, e.g. '{\"eas_endpoint_type\": \"vpc\"}'")
+        extra.update(more)
+    return json.dumps({"conn_type": "alibaba_cloud_pai", "login": env["PAI_LIVE_ACCESS_KEY_ID"],
+                       "password": env["PAI_LIVE_ACCESS_KEY_SECRET"], "extra": extra})
+
+
+@pytest.fixture
+def live_conn(monkeypatch) -> str:
+    """``pai_live``: an Airflow connection to the real account, from the environment only."""
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", live_connection())
     for var, value in REMOVED_PROXIES.items():  # a real account may sit behind the proxy tests/conftest.py removed
         monkeypatch.setenv(var, value)
     return CONN_ID

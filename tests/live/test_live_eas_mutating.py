@@ -30,13 +30,24 @@ def wait_for(hook, name: str, done, *, deadline: float) -> dict:
         time.sleep(15)
 
 
-def update_outcome(hook, name: str):
-    """Done once the broken update shows: Failed, Running on version 2, or a Warning while Running."""
+def _event_key(event: dict) -> tuple:
+    return event.get("Time"), event.get("Reason"), event.get("Message")
+
+
+def new_warnings(hook, name: str, before: set[tuple]) -> list[dict]:
+    """Warning events not among ``before`` (those seen before the update): the update's own.
+    Compared by content, not by clock, so a skew between this machine and EAS cannot matter."""
+    return [e for e in hook.describe_service_events(name, "Warning") if _event_key(e) not in before]
+
+
+def update_outcome(hook, name: str, before: set[tuple]):
+    """Done once the broken update shows: Failed, Running on version 2, or a Warning *since the update*
+    while Running (a Warning left from the creation must not end the wait)."""
 
     def done(service: dict) -> bool:
         if service["Status"] == "Failed" or (service["Status"] == "Running" and service.get("CurrentVersion") == 2):
             return True
-        return service["Status"] == "Running" and bool(hook.describe_service_events(name, "Warning"))
+        return service["Status"] == "Running" and bool(new_warnings(hook, name, before))
 
     return done
 
@@ -58,9 +69,10 @@ def test_create_break_roll_back_delete(live_conn):
         created = wait_for(hook, name, lambda s: s["Status"] in SETTLED, deadline=deadline)
         assert (created["Status"], created["CurrentVersion"]) == ("Running", 1), created
         broken = env["PAI_LIVE_EAS_MODEL_PATH"].rstrip("/") + f"-missing-{uuid.uuid4().hex[:6]}/"
+        before = {_event_key(e) for e in hook.describe_service_events(name, "Warning")}
         hook.update_service(name, {"model_path": broken})
-        after = wait_for(hook, name, update_outcome(hook, name), deadline=deadline)
-        warnings = hook.describe_service_events(name, "Warning")
+        after = wait_for(hook, name, update_outcome(hook, name, before), deadline=deadline)
+        warnings = new_warnings(hook, name, before)
         print(f"F-EAS-6 failed update: Status={after['Status']!r} CurrentVersion={after['CurrentVersion']!r} "
               f"LatestVersion={after.get('LatestVersion')!r} Reason={after.get('Reason')!r} "
               f"Message={after.get('Message')!r}; Warning reasons {[e.get('Reason') for e in warnings]}")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from tests.live.conftest import need
 
 # F-DW-1, F-DW-3: names as documented; a real answer may carry a numeric suffix ("SUCCESS(6)")
@@ -34,6 +36,9 @@ def test_dataworks_node_and_its_instances(live_conn):
                                     node_id=int(env["PAI_LIVE_DW_NODE_ID"]), page_size=20)
     print(f"ListInstances: {len(instances)} instance(s); forms seen: "
           f"{sorted({(i.get('Status'), i.get('DagType'), i.get('TaskType')) for i in instances})}")
+    if not instances:  # nothing to check: a pass here would claim F-DW-1/F-DW-3 were seen
+        pytest.skip(f"node {env['PAI_LIVE_DW_NODE_ID']} has no instances to check: run it once (or backfill "
+                    f"one day) in DataWorks, then run this test again")
     for inst in instances[:3]:
         data = hook.get_instance(inst["InstanceId"])
         assert name_part(data["Status"]) in DW_STATUSES, data["Status"]
@@ -50,12 +55,17 @@ def test_oss_bucket_listing_and_region(live_conn):
     bucket = env["PAI_LIVE_OSS_BUCKET"]
     location = hook.get_bucket(bucket).get_bucket_location().location  # F-OSS-1: a bucket's region
     print(f"GetBucketLocation: {location!r}")
-    assert location == f"oss-{env['PAI_LIVE_REGION']}" or location.startswith("oss-")
-    objects = hook.list_objects(bucket, os.environ.get("PAI_LIVE_OSS_PREFIX", ""))
+    # exactly the connection's region: V4 signing and the endpoint both use it (F-OSS-1, F-ERR-OSS2)
+    assert location == f"oss-{env['PAI_LIVE_REGION']}", (
+        f"bucket {bucket} is in {location}, not oss-{env['PAI_LIVE_REGION']}: set PAI_LIVE_REGION to its region")
+    prefix = os.environ.get("PAI_LIVE_OSS_PREFIX", "")
+    objects = hook.list_objects(bucket, prefix)
     print(f"ListObjects: {len(objects)} object(s)")
-    if objects:
-        head = hook.head_object(bucket, objects[0]["key"])
-        assert head and head["size"] == objects[0]["size"]
+    if not objects:
+        pytest.skip(f"region checked; no object under oss://{bucket}/{prefix} to compare HeadObject with "
+                    f"ListObjects: set PAI_LIVE_OSS_PREFIX to a prefix with objects")
+    head = hook.head_object(bucket, objects[0]["key"])
+    assert head and head["size"] == objects[0]["size"]
 
 
 def test_eas_service_versions_and_events(live_conn):
@@ -73,7 +83,13 @@ def test_eas_service_versions_and_events(live_conn):
     assert len(versions) == service["LatestVersion"] or versions  # one row per version (or paged history)
     events = hook.describe_service_events(name)
     times = [e.get("Time") for e in events]
+    if len(set(times)) < 2:  # no order to see with fewer than two distinct times
+        pytest.skip(f"service {name} has {len(events)} event(s) with {len(set(times))} distinct Time(s): no order "
+                    f"to check (F-EAS-10); use a service that was updated at least once")
     order = "oldest first" if times == sorted(times) else "newest first" if times == sorted(times, reverse=True) \
         else "unordered"
     print(f"DescribeServiceEvent: {len(events)} event(s), {order} (F-EAS-10); first Time {times[:1]}")
     assert all(e.get("Type") in ("Normal", "Warning") for e in events)
+    # F-EAS-10: the emulator answers one consistent order (oldest first by default) and the provider
+    # sorts by Time anyway; an answer in no order at all would break the "newest Warning" reading.
+    assert order != "unordered", f"DescribeServiceEvent answered in no Time order: {times}"
