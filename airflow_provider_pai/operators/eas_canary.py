@@ -220,7 +220,10 @@ class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
         # Read before anything changes: weights split the traffic only in a customized group.
         before = self.traffic_mode_before(group, self.switch_traffic_mode, weight)
         if before is None and ours and (saved.get("traffic_mode") or {}).get("group") == group:
-            before = saved["traffic_mode"]["traffic_mode"]  # an earlier try of this task switched it
+            # An earlier try of this task switched it (XCom is cleared before a retry; the
+            # task_state_store of Airflow 3.3+ is not). Below 3.3 a retry cannot tell its own switch
+            # from a group that was customized already: the mode then stays customized.
+            before = saved["traffic_mode"]["traffic_mode"]
         record = mode_record(group, before)
         context["ti"].xcom_push(key=TRAFFIC_MODE_XCOM_KEY, value=record)
         wanted = {**self.canary_config, "model_path": self.model_path}
