@@ -9,6 +9,7 @@ rollback knows its target and a retried deploy reattaches instead of adding a ve
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any, Sequence
 
 from airflow.providers.common.compat.sdk import AirflowException
@@ -108,7 +109,7 @@ class EasCreateServiceOperator(EasBaseOperator):
         created_by_us = store is not None and store.get(CREATE_STATE_KEY) == name
         if existing is None:
             self.log.info("Creating EAS service %s.", name)
-            self.hook.create_service(config, is_done=lambda: self._existing(name))
+            self.hook.create_service(config, is_done=partial(self.hook.describe_or_none, name))
             if store is not None:
                 store.set(CREATE_STATE_KEY, name)
         elif created_by_us:
@@ -126,7 +127,7 @@ class EasCreateServiceOperator(EasBaseOperator):
             self.log.info("EAS service %s exists; if_exists='update', updating it.", name)
             latest = existing.get("LatestVersion") or 0
             self.hook.update_service(
-                name, config, update_type="merge", is_done=lambda: self.hook.update_landed(name, config, latest)
+                name, config, update_type="merge", is_done=partial(self.hook.update_landed, name, config, latest)
             )
         self.persist_link(context, name)
         service = self.hook.describe_service(name)
@@ -244,7 +245,7 @@ class EasModifyServiceOperator(EasBaseOperator):
                                          "latest_before": latest})
         self.log.info("Updating EAS service %s (serving version %s) with %s.", name, current, sorted(wanted))
         answer = self.hook.update_service(
-            name, wanted, update_type=self.update_type, is_done=lambda: self.hook.update_landed(name, wanted, latest)
+            name, wanted, update_type=self.update_type, is_done=partial(self.hook.update_landed, name, wanted, latest)
         )
         if answer.get("Message"):
             self.log.info("UpdateService: %s", answer["Message"])

@@ -13,6 +13,7 @@ and waited on until DescribeService shows it.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any, Sequence
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
@@ -235,7 +236,7 @@ class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
             self.log.info("Creating canary service %s in group %s with %s.", canary, group, self.model_path)
             if store is not None:
                 store.set(CANARY_STATE_KEY, {"model_path": self.model_path, "traffic_mode": record})
-            self.hook.create_service(config, is_done=lambda: self.hook.describe_or_none(canary))
+            self.hook.create_service(config, is_done=partial(self.hook.describe_or_none, canary))
         elif config_contains(current_config(existing), wanted):
             self.log.info("Canary service %s already has this model (version %s); reattaching.", canary,
                           existing.get("CurrentVersion"))
@@ -254,7 +255,7 @@ class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
                 store.set(CANARY_STATE_KEY, {"model_path": self.model_path, "traffic_mode": record})
             latest = existing.get("LatestVersion") or 0
             self.log.info("Updating canary service %s with %s.", canary, self.model_path)
-            self.hook.update_service(canary, wanted, is_done=lambda: self.hook.update_landed(canary, wanted, latest))
+            self.hook.update_service(canary, wanted, is_done=partial(self.hook.update_landed, canary, wanted, latest))
         self.persist_link(context, canary)
         after = self.hook.describe_service(canary)
         result["canary_version"] = after.get("LatestVersion") or after.get("CurrentVersion")

@@ -132,7 +132,7 @@ class ServiceWatch:
     """One wait on a service: the step after each DescribeService, shared by the blocking wait and
     the trigger. ``observe`` returns ``(state, where, changed)``; ``changed`` says whether the
     one-line description differs from the last one (one log line per change, not per poll). A
-    ``check`` state is settled by ``judge`` (``judge_with``/``judge_with_async`` fetch its evidence)."""
+    ``check`` state is settled by ``judge`` with the evidence ``EasHook.rollout_evidence`` fetched."""
 
     def __init__(self, *, target_status: str = "Running", version: int | None = None, newest: bool = False) -> None:
         self.target_status = target_status
