@@ -226,7 +226,8 @@ def update_group(body: bytes, ctx, name: str) -> web.Response:
         return acs_error(400, "InvalidParameter", "The request body is not valid JSON")
     mode = parsed.get("TrafficMode") if isinstance(parsed, dict) else None
     if mode not in TRAFFIC_MODES:
-        return acs_error(400, "InvalidParameter.TrafficMode", f"TrafficMode must be one of {TRAFFIC_MODES}, got {mode!r}")
+        return acs_error(400, "InvalidParameter.TrafficMode",
+                         f"TrafficMode must be one of {TRAFFIC_MODES}, got {mode!r}")
     groups_of(ctx.state["eas"]).setdefault(name, {})["traffic_mode"] = mode
     ctx.save()
     return json_response({"RequestId": new_request_id()})

@@ -112,7 +112,7 @@ class EasHook(AlibabaCloudBaseHook):
         page = 1
         while True:
             request = models.ListServicesRequest(page_number=page, page_size=page_size, **filters)
-            body = self.call("ListServices", lambda: self.get_client().list_services(request).body.to_map())
+            body = self.call("ListServices", lambda request=request: self.get_client().list_services(request).body.to_map())
             batch = body.get("Services") or []
             services.extend(batch)
             if not batch or len(services) >= int(body.get("TotalCount") or 0):
@@ -127,7 +127,7 @@ class EasHook(AlibabaCloudBaseHook):
             request = models.ListServiceVersionsRequest(page_number=page, page_size=100)
             body = self.call(
                 "ListServiceVersions",
-                lambda: self.get_client().list_service_versions(self.region_id, service_name, request).body.to_map(),
+                lambda request=request: self.get_client().list_service_versions(self.region_id, service_name, request).body.to_map(),
             )
             batch = body.get("Versions") or []
             versions.extend(batch)
@@ -154,7 +154,7 @@ class EasHook(AlibabaCloudBaseHook):
             request = self._events_request(event_type, page)
             body = self.call(
                 "DescribeServiceEvent",
-                lambda: self.get_client().describe_service_event(self.region_id, service_name, request).body.to_map(),
+                lambda request=request: self.get_client().describe_service_event(self.region_id, service_name, request).body.to_map(),
             )
             events.extend(body.get("Events") or [])
             if page >= int(body.get("TotalPageNum") or 1) or not body.get("Events"):
@@ -169,7 +169,7 @@ class EasHook(AlibabaCloudBaseHook):
         while True:
             request = self._events_request(event_type, page)
 
-            async def run():
+            async def run(request=request):
                 resp = await self.get_client().describe_service_event_async(region, service_name, request)
                 return resp.body.to_map()
 
@@ -190,7 +190,7 @@ class EasHook(AlibabaCloudBaseHook):
             request = self._instances_request(page)
             body = self.call(
                 "ListServiceInstances",
-                lambda: self.get_client().list_service_instances(self.region_id, service_name, request).body.to_map(),
+                lambda request=request: self.get_client().list_service_instances(self.region_id, service_name, request).body.to_map(),
             )
             batch = body.get("Instances") or []
             instances.extend(batch)
@@ -206,7 +206,7 @@ class EasHook(AlibabaCloudBaseHook):
         while True:
             request = self._instances_request(page)
 
-            async def run():
+            async def run(request=request):
                 resp = await self.get_client().list_service_instances_async(region, service_name, request)
                 return resp.body.to_map()
 
@@ -404,7 +404,7 @@ class EasHook(AlibabaCloudBaseHook):
         """ListServices with PageSize=1: cheap and read-only."""
         try:
             request = self._models().ListServicesRequest(page_number=1, page_size=1)
-            body = self.call("ListServices", lambda: self.get_client().list_services(request).body.to_map())
+            body = self.call("ListServices", lambda request=request: self.get_client().list_services(request).body.to_map())
             host, protocol = self.endpoint("eas")
             return True, f"PAI-EAS reachable at {protocol}://{host} ({body.get('TotalCount')} service(s) visible)"
         except Exception as exc:

@@ -94,7 +94,7 @@ class EasCanaryMixin:
         Every member is read first and must still be in ``group``: a service that left it is refused
         before any ReleaseService is sent."""
         seen = {name: self.hook.describe_service(name) for name in targets}
-        for name, service in seen.items():
+        for service in seen.values():
             refusal = member_refusal(service, group, "a member of this canary release")
             if refusal:
                 raise AirflowException(refusal)
@@ -124,8 +124,8 @@ class EasCanaryMixin:
         """UpdateGroup to ``mode`` unless the group is in it already (a retry never switches twice)."""
 
         def in_mode() -> dict | None:
-            return {"Message": f"group {group} is {mode}"} if self.hook.describe_group(group).get("TrafficMode") == mode \
-                else None
+            found = self.hook.describe_group(group).get("TrafficMode")
+            return {"Message": f"group {group} is {mode}"} if found == mode else None
 
         if in_mode():
             return
