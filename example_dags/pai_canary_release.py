@@ -91,6 +91,7 @@ with DAG(
         service_name="{{ params.service_name }}",
         canary_service_name="{{ params.canary_service_name }}",
         model_path=MODEL,  # promote only the model this run tested
+        start_task_id="start_canary",  # puts back a TrafficMode the start switched (switch_traffic_mode)
         poll_interval=2,
     )
     abort = EasCanaryAbortOperator(
@@ -98,6 +99,7 @@ with DAG(
         service_name="{{ params.service_name }}",
         canary_service_name="{{ params.canary_service_name }}",
         model_path=MODEL,
+        start_task_id="start_canary",
         trigger_rule="one_failed",  # the canary failed to start or failed its test
         poll_interval=2,
     )

@@ -46,7 +46,7 @@ def init_state(scenario: dict) -> dict:
         svc["current"] = 1
         svc["scenario_stopped"] = bool(spec.get("stopped"))
         services[name] = svc
-    return {"services": services, "start_seconds": default_start, "behaviour": defaults,
+    return {"services": services, "groups": T.init_groups(eas), "start_seconds": default_start, "behaviour": defaults,
             "event_order": eas.get("event_order", "asc")}
 
 
@@ -81,9 +81,9 @@ def _parse_config(body: bytes) -> dict | web.Response:
 
 
 async def handle(request: web.Request, body: bytes, ctx, action: str) -> web.Response:
-    if request.path.startswith(T.GROUPS_PREFIX):  # DescribeGroup, ListGroups (eas_traffic.py)
+    if request.path.startswith(T.GROUPS_PREFIX):  # DescribeGroup, ListGroups, UpdateGroup (eas_traffic.py)
         with ctx.lock:
-            return T.handle_group(request, ctx, _services(ctx), action)
+            return T.handle_group(request, body, ctx, _services(ctx), action)
     parts = _path_parts(request)
     if parts is None:
         return acs_error(404, "InvalidAction.NotFound", f"No EAS API at {request.method} {request.path}")

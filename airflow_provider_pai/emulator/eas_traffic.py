@@ -8,8 +8,14 @@ docs/cloud-fidelity.md, "EAS traffic splitting and canary releases" (rows F-TRF-
 - ``ReleaseService`` sets a member's ``TrafficState`` (``standalone``/``grouping``) and ``Weight``
   ([-1, 1000], F-TRF-3). The change takes effect ``eas.traffic_seconds`` (default 1) later;
   DescribeService shows the values in effect (F-TRF-5), which is what a client waits on.
+- A group has a ``TrafficMode`` (F-TRF-9): ``auto`` (the default, and what a group not listed in
+  the scenario's ``eas.groups`` has) splits the group's traffic over its Running ``grouping``
+  members by their instance counts, whatever their weights; ``customized`` by the weights.
+  ``UpdateGroup`` (``PUT /api/v2/groups/{ClusterId}/{GroupName}``, body ``TrafficMode``) sets it;
+  ``DescribeGroup`` reports it. ``standalone`` members get no group traffic in either mode.
 - The group endpoint ``/api/predict/<group>`` sends each request to one Running ``grouping``
-  member with a positive weight, with probability weight / sum of those weights (F-TRF-4). The
+  member: in ``customized`` with a positive weight, with probability weight / sum of those
+  weights (F-TRF-4); in ``auto`` with probability instances / sum of their instances. The
   choice is a pure function of (``eas.traffic_seed``, group, request number), so a test sees the
   same sequence on every run. ``/_emulator/state`` shows, per group, the split in effect and how
   many requests each member got (``state["eas"]["traffic"]``).
@@ -27,6 +33,8 @@ from .common import acs_error, json_response, new_request_id
 
 GROUPS_PREFIX = "/api/v2/groups"
 STATES = ("standalone", "grouping")
+TRAFFIC_MODES = ("auto", "customized")  # the UpdateGroup reference's enumeration (F-TRF-9)
+DEFAULT_TRAFFIC_MODE = "auto"
 DEFAULT_TRAFFIC_SECONDS = 1.0
 
 
@@ -52,13 +60,37 @@ def members(services: dict, group: str) -> list[dict]:
     return sorted((s for s in services.values() if group_of(s) == group), key=lambda s: s["name"])
 
 
-def split(services: dict, group: str, now: float) -> dict[str, float]:
-    """Share of the group endpoint's requests per member at ``now`` (only members that can serve)."""
+def groups_of(eas: dict) -> dict:
+    """{group: {"traffic_mode"}} of the groups whose mode was set (scenario or UpdateGroup)."""
+    return eas.setdefault("groups", {})
+
+
+def traffic_mode(eas: dict, group: str) -> str:
+    return (groups_of(eas).get(group) or {}).get("traffic_mode", DEFAULT_TRAFFIC_MODE)
+
+
+def init_groups(eas_scenario: dict) -> dict:
+    """The scenario's ``eas.groups``: ``[{name, traffic_mode}]``; a wrong mode fails at start."""
+    groups = {}
+    for i, spec in enumerate(eas_scenario.get("groups") or []):
+        mode = spec.get("traffic_mode", DEFAULT_TRAFFIC_MODE)
+        if not isinstance(spec.get("name"), str) or mode not in TRAFFIC_MODES:
+            raise ValueError(f"eas.groups[{i}]: give a name and a traffic_mode in {TRAFFIC_MODES}, got {spec!r}")
+        groups[spec["name"]] = {"traffic_mode": mode}
+    return groups
+
+
+def split(services: dict, group: str, now: float, mode: str = DEFAULT_TRAFFIC_MODE) -> dict[str, float]:
+    """Share of the group endpoint's requests per member at ``now`` (only members that can serve):
+    by weight in ``customized`` mode, by instance count in ``auto`` mode."""
     eligible = {}
     for svc in members(services, group):
-        t = traffic(svc, now)
-        if t["state"] == "grouping" and t["weight"] > 0 and S.serving_version(svc, now) is not None:
-            eligible[svc["name"]] = t["weight"]
+        t, serving = traffic(svc, now), S.serving_version(svc, now)
+        if t["state"] != "grouping" or serving is None:
+            continue
+        share = t["weight"] if mode == "customized" else S.total_instances(S.get_version(svc, serving)["config"])
+        if share > 0:
+            eligible[svc["name"]] = share
     total = sum(eligible.values())
     return {name: w / total for name, w in eligible.items()} if total else {}
 
@@ -71,7 +103,7 @@ def _draw(seed, group: str, n: int) -> float:
 def route(ctx, services: dict, group: str) -> dict | None:
     """The member that answers the group's next request (None: no member can), counted in the state."""
     now = ctx.now()
-    shares = split(services, group, now)
+    shares = split(services, group, now, traffic_mode(ctx.state["eas"], group))
     record = ctx.state["eas"].setdefault("traffic", {}).setdefault(group, {"requests": 0, "routed": {}})
     if not shares:
         return None
@@ -101,7 +133,8 @@ def refresh(ctx) -> None:
         for group in groups:
             entry = record.setdefault(group, {"requests": 0, "routed": {}})
             entry["members"] = {s["name"]: dict(traffic(s, now)) for s in members(services, group)}
-            entry["split"] = split(services, group, now)
+            entry["traffic_mode"] = traffic_mode(eas, group)
+            entry["split"] = split(services, group, now, entry["traffic_mode"])
         for gone in set(record) - groups:
             del record[gone]
 
@@ -148,8 +181,8 @@ def release(request, body, ctx, services, svc) -> web.Response:
     return json_response({"RequestId": new_request_id(), "Message": message})
 
 
-def handle_group(request: web.Request, ctx, services: dict, action: str) -> web.Response | None:
-    """DescribeGroup / ListGroups; None if the path is not a group path."""
+def handle_group(request: web.Request, body: bytes, ctx, services: dict, action: str) -> web.Response | None:
+    """DescribeGroup / ListGroups / UpdateGroup; None if the path is not a group path."""
     raw = request.raw_path.split("?", 1)[0]
     if not (raw == GROUPS_PREFIX or raw.startswith(GROUPS_PREFIX + "/")):
         return None
@@ -164,6 +197,10 @@ def handle_group(request: web.Request, ctx, services: dict, action: str) -> web.
         if parts[0] != ctx.region_id or parts[1] not in names:
             return acs_error(404, "InvalidGroup.NotFound", f"Group [{parts[-1]}] in region [{ctx.region_id}] not found")
         return json_response({**group_object(ctx, services, parts[1], base), "RequestId": new_request_id()})
+    if action == "UpdateGroup" and len(parts) == 2:
+        if parts[0] != ctx.region_id or parts[1] not in names:
+            return acs_error(404, "InvalidGroup.NotFound", f"Group [{parts[-1]}] in region [{ctx.region_id}] not found")
+        return update_group(body, ctx, parts[1])
     return acs_error(404, "InvalidAction.NotFound", f"Unsupported action {action} at {request.path}")
 
 
@@ -172,10 +209,25 @@ def group_object(ctx, services: dict, name: str, base: str) -> dict:
     endpoint = f"{base}/api/predict/{name}"
     return {"Name": name, "ClusterId": ctx.region_id, "AccessToken": group_token(services, name),
             "InternetEndpoint": endpoint, "IntranetEndpoint": endpoint, "QueueService": "",
-            "TrafficMode": "weight",  # F-TRF-6: the values of TrafficMode are not documented
+            "TrafficMode": traffic_mode(ctx.state["eas"], name),  # auto | customized (F-TRF-9)
             "CreateTime": S.iso(first["created"]), "UpdateTime": S.iso(ctx.now())}
 
 
 def group_token(services: dict, name: str) -> str:
     """The group endpoint's token: the token of its first member by name (F-TRF-7, unverified)."""
     return members(services, name)[0]["token"]
+
+
+def update_group(body: bytes, ctx, name: str) -> web.Response:
+    """UpdateGroup: only ``TrafficMode`` is modelled; the answer is ``{RequestId}`` as documented."""
+    try:
+        parsed = json.loads(body or b"{}")
+    except ValueError:
+        return acs_error(400, "InvalidParameter", "The request body is not valid JSON")
+    mode = parsed.get("TrafficMode") if isinstance(parsed, dict) else None
+    if mode not in TRAFFIC_MODES:
+        return acs_error(400, "InvalidParameter.TrafficMode",
+                         f"TrafficMode must be one of {TRAFFIC_MODES}, got {mode!r}")
+    groups_of(ctx.state["eas"]).setdefault(name, {})["traffic_mode"] = mode
+    ctx.save()
+    return json_response({"RequestId": new_request_id()})

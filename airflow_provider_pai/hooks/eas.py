@@ -43,6 +43,10 @@ def _predict_hint(status: int | None, tls: bool, url: str) -> str:
     return "the model answered with an error: check the model files and the payload format"
 
 
+def _unreadable(exc: Exception) -> str:
+    return f"  (could not read the service events: {exc})"
+
+
 def _config_body(service_config: Any) -> str:
     # The SDK sends the body verbatim; a compact JSON string keeps key order and types as given.
     return service_config if isinstance(service_config, str) else json.dumps(service_config)
@@ -108,7 +112,7 @@ class EasHook(AlibabaCloudBaseHook):
         page = 1
         while True:
             request = models.ListServicesRequest(page_number=page, page_size=page_size, **filters)
-            body = self.call("ListServices", lambda: self.get_client().list_services(request).body.to_map())
+            body = self.call("ListServices", lambda request=request: self.get_client().list_services(request).body.to_map())
             batch = body.get("Services") or []
             services.extend(batch)
             if not batch or len(services) >= int(body.get("TotalCount") or 0):
@@ -123,7 +127,7 @@ class EasHook(AlibabaCloudBaseHook):
             request = models.ListServiceVersionsRequest(page_number=page, page_size=100)
             body = self.call(
                 "ListServiceVersions",
-                lambda: self.get_client().list_service_versions(self.region_id, service_name, request).body.to_map(),
+                lambda request=request: self.get_client().list_service_versions(self.region_id, service_name, request).body.to_map(),
             )
             batch = body.get("Versions") or []
             versions.extend(batch)
@@ -150,7 +154,7 @@ class EasHook(AlibabaCloudBaseHook):
             request = self._events_request(event_type, page)
             body = self.call(
                 "DescribeServiceEvent",
-                lambda: self.get_client().describe_service_event(self.region_id, service_name, request).body.to_map(),
+                lambda request=request: self.get_client().describe_service_event(self.region_id, service_name, request).body.to_map(),
             )
             events.extend(body.get("Events") or [])
             if page >= int(body.get("TotalPageNum") or 1) or not body.get("Events"):
@@ -165,7 +169,7 @@ class EasHook(AlibabaCloudBaseHook):
         while True:
             request = self._events_request(event_type, page)
 
-            async def run():
+            async def run(request=request):
                 resp = await self.get_client().describe_service_event_async(region, service_name, request)
                 return resp.body.to_map()
 
@@ -186,7 +190,7 @@ class EasHook(AlibabaCloudBaseHook):
             request = self._instances_request(page)
             body = self.call(
                 "ListServiceInstances",
-                lambda: self.get_client().list_service_instances(self.region_id, service_name, request).body.to_map(),
+                lambda request=request: self.get_client().list_service_instances(self.region_id, service_name, request).body.to_map(),
             )
             batch = body.get("Instances") or []
             instances.extend(batch)
@@ -202,7 +206,7 @@ class EasHook(AlibabaCloudBaseHook):
         while True:
             request = self._instances_request(page)
 
-            async def run():
+            async def run(request=request):
                 resp = await self.get_client().list_service_instances_async(region, service_name, request)
                 return resp.body.to_map()
 
@@ -212,6 +216,79 @@ class EasHook(AlibabaCloudBaseHook):
             if not batch or len(instances) >= int(body.get("TotalCount") or 0):
                 return instances
             page += 1
+
+    # ---- evidence and idempotent steps the waits ask for ------------------------------------------
+    # Each is one remote question with a fixed meaning, so the operators, the sensor and the trigger
+    # ask it the same way (utils/eas.py stays pure: it only judges the answers).
+
+    def describe_or_none(self, service_name: str) -> dict | None:
+        """DescribeService, or None when EAS says the service does not exist (404 / ``*NotFound*``)."""
+        try:
+            return self.describe_service(service_name)
+        except PaiApiError as exc:
+            if exc.status_code == 404 or "NotFound" in (exc.code or ""):
+                return None
+            raise
+
+    def update_landed(self, service_name: str, wanted: dict, latest_before: int) -> dict | None:
+        """For the retry policy: did an UpdateService whose answer was lost take effect anyway?"""
+        from airflow_provider_pai.utils.eas import update_took_effect  # the pure rule; no hook there
+
+        return update_took_effect(self.describe_service(service_name), service_name, wanted, latest_before)
+
+    def switch_version(self, service_name: str, version: int) -> dict:
+        """UpdateServiceVersion; a retry after a lost answer first checks whether the switch happened."""
+
+        def landed() -> dict | None:
+            if self.describe_service(service_name).get("CurrentVersion") == version:
+                return {"Message": f"{service_name} is already on version {version}"}
+            return None
+
+        return self.update_service_version(service_name, version, is_done=landed)
+
+    def warning_events(self, service_name: str) -> list[dict] | str:
+        """The service's Warning events; a failure to read them is returned as text, not raised
+        (the failure being explained matters more than its events)."""
+        try:
+            return self.describe_service_events(service_name, event_type="Warning")
+        except Exception as exc:  # noqa: BLE001 - reported in the failure message
+            return _unreadable(exc)
+
+    async def warning_events_async(self, service_name: str) -> list[dict] | str:
+        """The async twin of ``warning_events`` for triggers."""
+        try:
+            return await self.describe_service_events_async(service_name, event_type="Warning")
+        except Exception as exc:  # noqa: BLE001 - reported in the failure message
+            return _unreadable(exc)
+
+    def rollout_evidence(self, service_name: str) -> tuple[list[dict], list[dict]]:
+        """(Warning events, instances) that show whether an update EAS seems to have abandoned did
+        not take (F-EAS-6). Evidence is optional: a call that fails is logged and counts as none,
+        and the stall rule of ``ServiceWatch.judge`` still decides."""
+        return (self._evidence("DescribeServiceEvent",
+                               lambda: self.describe_service_events(service_name, event_type="Warning")),
+                self._evidence("ListServiceInstances", lambda: self.list_service_instances(service_name)))
+
+    async def rollout_evidence_async(self, service_name: str) -> tuple[list[dict], list[dict]]:
+        """The async twin of ``rollout_evidence`` for triggers."""
+        found = []
+        for action, fetch in (
+            ("DescribeServiceEvent", lambda: self.describe_service_events_async(service_name, event_type="Warning")),
+            ("ListServiceInstances", lambda: self.list_service_instances_async(service_name)),
+        ):
+            try:
+                found.append(await fetch() or [])
+            except Exception as exc:  # noqa: BLE001 - optional evidence, reported in the log
+                self.log.warning("%s for %s failed (%s); deciding without it.", action, service_name, exc)
+                found.append([])
+        return found[0], found[1]
+
+    def _evidence(self, action: str, fetch) -> list[dict]:
+        try:
+            return fetch() or []
+        except Exception as exc:  # noqa: BLE001 - optional evidence, reported in the log
+            self.log.warning("%s failed (%s); deciding without it.", action, exc)
+            return []
 
     # ---- service groups and traffic (canary releases: docs/cloud-fidelity.md F-TRF-*) -------------
 
@@ -226,9 +303,35 @@ class EasHook(AlibabaCloudBaseHook):
         )
 
     def describe_group(self, group_name: str) -> dict:
-        """DescribeGroup: the group's endpoints and AccessToken (members: ``list_services(group_name=...)``)."""
+        """DescribeGroup: the group's endpoints, AccessToken and TrafficMode (members: ``list_services(group_name=...)``)."""
         return self.call("DescribeGroup",
                          lambda: self.get_client().describe_group(self.region_id, group_name).body.to_map())
+
+    def update_group_traffic_mode(self, group_name: str, traffic_mode: str, *, is_done=None) -> dict:
+        """UpdateGroup with only ``TrafficMode`` (``auto`` or ``customized``): the group's traffic split.
+
+        SDK 7.0.0 (the newest) has no method for UpdateGroup, so this is the SDK's generic ROA call
+        with the shape the API reference gives: ``PUT /api/v2/groups/{ClusterId}/{GroupName}``, JSON
+        body ``{"TrafficMode": ...}`` (docs/cloud-fidelity.md F-TRF-9). The body's other documented
+        field is omitted on purpose: this call changes the mode and nothing else.
+        """
+        from alibabacloud_openapi_util.client import Client as OpenApiUtilClient
+        from alibabacloud_tea_openapi import models as open_api_models
+        from alibabacloud_tea_util import models as util_models
+
+        client = self.get_client()
+        path = (f"/api/v2/groups/{OpenApiUtilClient.get_encode_param(self.region_id)}/"
+                f"{OpenApiUtilClient.get_encode_param(group_name)}")
+        params = open_api_models.Params(action="UpdateGroup", version="2021-07-01", protocol="HTTPS",
+                                        pathname=path, method="PUT", auth_type="AK", style="ROA",
+                                        req_body_type="json", body_type="json")
+
+        def run() -> dict:
+            request = open_api_models.OpenApiRequest(headers={}, body={"TrafficMode": traffic_mode})
+            answer = client.call_api(params, request, util_models.RuntimeOptions())
+            return dict((answer or {}).get("body") or {})
+
+        return self.call("UpdateGroup", run, is_done=is_done)
 
     def _simple(self, action: str, method: str, service_name: str) -> dict:
         return self.call(action, lambda: getattr(self.get_client(), method)(self.region_id, service_name).body.to_map())
@@ -301,7 +404,7 @@ class EasHook(AlibabaCloudBaseHook):
         """ListServices with PageSize=1: cheap and read-only."""
         try:
             request = self._models().ListServicesRequest(page_number=1, page_size=1)
-            body = self.call("ListServices", lambda: self.get_client().list_services(request).body.to_map())
+            body = self.call("ListServices", lambda request=request: self.get_client().list_services(request).body.to_map())
             host, protocol = self.endpoint("eas")
             return True, f"PAI-EAS reachable at {protocol}://{host} ({body.get('TotalCount')} service(s) visible)"
         except Exception as exc:

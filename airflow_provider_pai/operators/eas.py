@@ -1,48 +1,38 @@
 """Create, update and roll back PAI-EAS services: the seed's ``eascmd create / modify / version``.
 
-Every operator here submits, persists the console link, then waits in one of two ways that share
-``service_progress``: blocking through ``utils.polling.wait_until``, or deferred to
-``EasServiceTrigger`` (``execute_complete`` reads the event). What a deploy replaced
+Every operator here submits, persists the console link, then waits with ``mixins.eas.EasDeployWaitMixin``:
+blocking, or deferred to ``EasServiceTrigger`` (``execute_complete`` reads the event); both take
+the step ``utils.eas.after_describe_service`` after each DescribeService. What a deploy replaced
 (``previous_version``) is kept in XCom and, on Airflow 3.3, in ``task_state_store``, so the
 rollback knows its target and a retried deploy reattaches instead of adding a version.
 """
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, Sequence
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowException
 
-from airflow_provider_pai.links.eas import EasServiceLink
-from airflow_provider_pai.mixins.hook import EAS_HOOK
+from airflow_provider_pai.mixins.eas import PENDING_XCOM_KEY, EasDeployWaitMixin  # noqa: F401  (re-exported)
 from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
 from airflow_provider_pai.utils.eas import (  # noqa: F401  (the config helpers are re-exported: their earlier home)
+    DEPLOY_XCOM_KEY,
     TOKEN_KEYS,
     ServiceWatch,
     config_contains,
     current_config,
-    describe_or_none,
     eas_schedule,
     endpoint_of,
-    failure_message,
-    judge_with,
     parse_service_config,
     service_progress,
-    switch_version,
-    update_landed,
-    warning_events,
 )
-from airflow_provider_pai.utils.ends import WaitTimeout, next_try_follows, stop_on_kill, wait_end
-from airflow_provider_pai.utils.polling import PollTimeout, wait_until
 from airflow_provider_pai.utils.validation import (
     PaiParameterError,
     is_runtime_value,
     refuse_list,
     validate_eas_service_name,
     validate_model_path,
-    validate_positive,
 )
 from airflow_provider_pai.version_compat import get_task_state_store
 
@@ -51,17 +41,13 @@ if TYPE_CHECKING:
 
     from airflow_provider_pai.hooks.eas import EasHook
 
-# XCom key pushed as soon as an update is accepted: a failed deploy has no return value, yet
-# EasRollbackOperator must still learn what it replaced.
-DEPLOY_XCOM_KEY = "eas_deploy"
 # task_state_store key: survives retries of the same task instance (XCom does not on Airflow 3).
 DEPLOY_STATE_KEY = "eas_deploy"
 CREATE_STATE_KEY = "eas_created"
-PENDING_XCOM_KEY = "eas_pending"
 
 
-class EasBaseOperator(PaiBaseOperator["EasHook"]):
-    """Shared parameters and the one submit-then-wait pattern of the EAS operators.
+class EasBaseOperator(EasDeployWaitMixin, PaiBaseOperator["EasHook"]):
+    """Shared parameters of the EAS operators; the submit-then-wait is ``mixins.eas.EasDeployWaitMixin``.
 
     :param wait_for_completion: wait until the service is Running on the new version.
     :param poll_interval: seconds between DescribeService calls while waiting.
@@ -74,9 +60,7 @@ class EasBaseOperator(PaiBaseOperator["EasHook"]):
     ``EasServiceTrigger``): see ``PaiBaseOperator``.
     """
 
-    hook_class_path = EAS_HOOK
     template_fields: Sequence[str] = pai_template_fields()
-    operator_extra_links = (EasServiceLink(),)
 
     def __init__(
         self,
@@ -88,190 +72,7 @@ class EasBaseOperator(PaiBaseOperator["EasHook"]):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.retry_on_timeout = retry_on_timeout
-        self.wait_for_completion = wait_for_completion
-        self.poll_interval = validate_positive(poll_interval, "poll_interval")
-        self.timeout = validate_positive(timeout, "timeout")
-
-    def persist_link(self, context: Context, service_name: str) -> None:
-        EasServiceLink.persist(context=context, region_id=self.hook.region_id, service_name=service_name)
-
-    def wait_running(self, service_name: str, version: int | None, newest: bool = False) -> dict:
-        """Block until Running on ``version`` with all instances ready; raise with events on Failed."""
-        watch = ServiceWatch(version=version, newest=newest)
-
-        def poll():
-            service = self.hook.describe_service(service_name)
-            state, where, changed = watch.observe(service)
-            if state == "check":  # Running on another version: did EAS abandon the update? (F-EAS-6)
-                state, where = judge_with(watch, self.hook, service_name, service)
-            if changed:
-                self.log.info("EAS service %s: %s", service_name, where)
-            return state != "waiting", changed, (state, where, service)
-
-        try:
-            state, where, service = wait_until(poll, eas_schedule(self.poll_interval), timeout=self.timeout)
-        except PollTimeout as exc:
-            where = exc.last_value[1] if exc.last_value else "no answer"
-            raise WaitTimeout(
-                f"EAS service {service_name} not Running on version {version} after {exc.waited:.0f} s "
-                f"(timeout={self.timeout}); last seen {where}. Raise timeout or check the service events."
-            ) from None
-        if state == "failed":
-            raise AirflowException(self.failure_text(service_name, where))
-        return service
-
-    def failure_text(self, service_name: str, where: str) -> str:
-        return failure_message(service_name, where, warning_events(self.hook, service_name))
-
-    def defer_until_running(
-        self, service_name: str, version: int | None, method_name: str, kwargs: dict, newest: bool = False,
-        context: Context | None = None, rollback_to: int | None = None,
-    ) -> None:
-        from airflow_provider_pai.triggers.eas import EasServiceTrigger  # the deferred path only
-
-        # The trigger ends the wait at the earlier of timeout and execution_timeout (Airflow 3.3 does
-        # not apply execution_timeout to a deferred task); ``rollback_to``: what to put back there
-        # when no try of this task follows (docs/timeouts-kills-retries.md).
-        end_time, cause = wait_end(context or {}, self.timeout)
-        final = not next_try_follows((context or {}).get("ti")) or (cause == "timeout" and not self.retry_on_timeout)
-        self.defer(
-            trigger=EasServiceTrigger(
-                service_name,
-                version=version,
-                newest=newest,
-                pai_conn_id=self.pai_conn_id,
-                region_id=self.region_id,
-                poll_interval=self.poll_interval,
-                end_time=end_time,
-                end_cause=cause,
-                rollback_to=rollback_to if final else None,
-            ),
-            method_name=method_name,
-            kwargs=kwargs,
-            # The trigger times out itself with a clear message; this is only the backstop.
-            timeout=timedelta(seconds=max(end_time - time.time(), 0.0) + 5 * self.poll_interval + 60),
-        )
-
-    def finish_or_wait(
-        self, context: Context, service_name: str, version: int | None, result: dict, newest: bool = False
-    ) -> dict:
-        """Return ``result`` once Running on ``version``: waits blocking, or defers.
-
-        ``newest``: ``version`` is the one this task just deployed (see ``service_progress``).
-        """
-        if not self.wait_for_completion:
-            return result
-        if self.deferrable:
-            service = self.hook.describe_service(service_name)
-            state, where = service_progress(service, version=version, newest=newest)
-            if state == "success":
-                return self.on_running(result, service)
-            if state == "failed":
-                return self.on_failed(context, result, self.failure_text(service_name, where))
-            self.stash(context, result)
-            self.defer_until_running(service_name, version, "execute_complete", {"result": result}, newest=newest,
-                                     context=context, rollback_to=self.undo_version(result))
-        # on_kill knows what to undo; kept when Airflow's AirflowTaskTimeout passes through, since
-        # Airflow calls on_kill after the exception has left execute().
-        self._inflight = (context, result)
-        try:
-            service = self.wait_running(service_name, version, newest=newest)
-        except WaitTimeout as exc:
-            self._inflight = None
-            return self.on_timeout(context, result, str(exc))
-        except AirflowException as exc:
-            self._inflight = None
-            return self.on_failed(context, result, str(exc))
-        self._inflight = None
-        return self.on_running(result, service)
-
-    # ---- the end of a wait: docs/timeouts-kills-retries.md --------------------------------------
-
-    _inflight: tuple | None = None
-
-    def undo_version(self, result: dict) -> int | None:
-        """The version to put back when the wait ends with no try following (a deploy's previous one)."""
-        return None
-
-    def on_timeout(self, context: Context, result: dict, message: str) -> dict:
-        """The wait ``timeout``: retried (the retry reattaches) unless the last try or a hard stop."""
-        if self.retry_on_timeout and next_try_follows(context.get("ti")):
-            raise WaitTimeout(f"{message} A retry follows and reattaches to the rollout; nothing was rolled back.")
-        try:
-            return self.on_failed(context, result, message)
-        except AirflowException as exc:
-            if not self.retry_on_timeout:
-                raise AirflowFailException(str(exc)) from None
-            raise
-
-    def on_kill(self) -> None:
-        """Put the previous version back when the task is stopped and no try of it follows."""
-        if self._inflight is None:
-            return
-        context, result = self._inflight
-        previous = self.undo_version(result)
-        if previous is not None and stop_on_kill(context.get("ti"), self.log):
-            self.log.info("No try of this task follows: rolling EAS service %s back to version %s.",
-                          result["service_name"], previous)
-            switch_version(self.hook, result["service_name"], previous)
-
-    # `airflow dags test` (3.3) resumes with only {"event": ...}, dropping the defer kwargs; the
-    # triggerer keeps them. Stashing in XCom (same try) makes both work.
-    def stash(self, context: Context, result: dict) -> None:
-        context["ti"].xcom_push(key=PENDING_XCOM_KEY, value=result)
-
-    def unstash(self, context: Context) -> dict:
-        value = context["ti"].xcom_pull(task_ids=self.task_id, key=PENDING_XCOM_KEY)
-        return dict(value) if isinstance(value, dict) else {}
-
-    def execute_complete(self, context: Context, event: dict[str, Any], result: dict | None = None) -> dict:
-        result = dict(result or self.unstash(context))
-        result.pop("failure", None)
-        if event.get("status") == "success":
-            return self.on_running(result, event.get("service") or {})
-        message = event.get("message") or f"EAS wait ended: {event!r}"
-        if event.get("status") == "timeout":
-            if event.get("rolled_back") is not None:
-                raise (AirflowException if self.retry_on_timeout else AirflowFailException)(
-                    f"{message} No try of this task follows: rolled back to version {event['rolled_back']}."
-                )
-            if event.get("cause") == "execution_timeout":
-                if next_try_follows(context.get("ti")):
-                    raise WaitTimeout(f"execution_timeout: {message} The retry reattaches to the rollout.")
-                return self.on_failed(context, result, f"execution_timeout: {message}")
-            return self.on_timeout(context, result, message)
-        return self.on_failed(context, result, message)
-
-    def on_running(self, result: dict, service: dict) -> dict:
-        self._lineage_result = result  # OpenLineage reads it after the task (in a fork: no XCom calls there)
-        if service.get("CurrentVersion") is not None:
-            result["version"] = service["CurrentVersion"]
-        result["endpoint"] = endpoint_of(service) or result.get("endpoint")
-        self.log.info("EAS service %s is Running on version %s.", result.get("service_name"), result.get("version"))
-        return result
-
-    def on_failed(self, context: Context, result: dict, message: str) -> dict:
-        raise AirflowException(message)
-
-    def get_openlineage_facets_on_complete(self, task_instance):
-        """The model in OSS -> the EAS service, the version as the external run (docs/lineage.md)."""
-        from airflow_provider_pai.utils.openlineage import model_to_service
-
-        result = getattr(self, "_lineage_result", None) or {}
-        name = result.get("service_name") or getattr(self, "service_name", None)
-        if not name:
-            return None
-        region = result.get("region_id") or self.hook.region_id
-        return model_to_service(result.get("model_path") or self._lineage_model_path(), region, name,
-                                result.get("version"))
-
-    def _lineage_model_path(self) -> str | None:
-        config = getattr(self, "service_config", None)
-        return config.get("model_path") if isinstance(config, dict) else getattr(self, "model_path", None)
-
-    def _update_landed(self, name: str, wanted: dict, latest_before: int) -> dict | None:
-        return update_landed(self.hook, name, wanted, latest_before)
+        self.configure_wait(wait_for_completion, poll_interval, timeout, retry_on_timeout)
 
 
 class EasCreateServiceOperator(EasBaseOperator):
@@ -297,7 +98,7 @@ class EasCreateServiceOperator(EasBaseOperator):
         self.if_exists = if_exists
 
     def _existing(self, name: str) -> dict | None:
-        return describe_or_none(self.hook, name)
+        return self.hook.describe_or_none(name)
 
     def execute(self, context: Context) -> dict:
         config = check_config(parse_service_config(self.service_config))
@@ -308,7 +109,7 @@ class EasCreateServiceOperator(EasBaseOperator):
         created_by_us = store is not None and store.get(CREATE_STATE_KEY) == name
         if existing is None:
             self.log.info("Creating EAS service %s.", name)
-            self.hook.create_service(config, is_done=lambda: self._existing(name))
+            self.hook.create_service(config, is_done=partial(self.hook.describe_or_none, name))
             if store is not None:
                 store.set(CREATE_STATE_KEY, name)
         elif created_by_us:
@@ -326,7 +127,7 @@ class EasCreateServiceOperator(EasBaseOperator):
             self.log.info("EAS service %s exists; if_exists='update', updating it.", name)
             latest = existing.get("LatestVersion") or 0
             self.hook.update_service(
-                name, config, update_type="merge", is_done=lambda: self._update_landed(name, config, latest)
+                name, config, update_type="merge", is_done=partial(self.hook.update_landed, name, config, latest)
             )
         self.persist_link(context, name)
         service = self.hook.describe_service(name)
@@ -444,7 +245,7 @@ class EasModifyServiceOperator(EasBaseOperator):
                                          "latest_before": latest})
         self.log.info("Updating EAS service %s (serving version %s) with %s.", name, current, sorted(wanted))
         answer = self.hook.update_service(
-            name, wanted, update_type=self.update_type, is_done=lambda: self._update_landed(name, wanted, latest)
+            name, wanted, update_type=self.update_type, is_done=partial(self.hook.update_landed, name, wanted, latest)
         )
         if answer.get("Message"):
             self.log.info("UpdateService: %s", answer["Message"])
@@ -488,7 +289,7 @@ class EasModifyServiceOperator(EasBaseOperator):
                 "at a time (an Airflow pool with 1 slot per service)."
             )
         self.log.error("%s\nRolling EAS service %s back to version %s.", message, name, previous)
-        switch_version(self.hook, name, previous)
+        self.hook.switch_version(name, previous)
         if self.deferrable:
             self.stash(context, {**result, "failure": message})
             self.defer_until_running(name, previous, "rollback_complete", {"result": result, "failure": message},
@@ -529,7 +330,8 @@ def check_config(config: dict, service_name: Any = None) -> dict:
 
 
 def __getattr__(name: str) -> Any:
-    """``EasRollbackOperator`` lives in its own module (this one is long enough); importable from here."""
+    """``EasRollbackOperator`` lives in its own module (this one is long enough); importable from here
+    as DESIGN.md names it. That module imports nothing of this one: what both use is below them."""
     if name == "EasRollbackOperator":
         from airflow_provider_pai.operators.eas_rollback import EasRollbackOperator
 

@@ -13,148 +13,38 @@ and waited on until DescribeService shows it.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any, Sequence
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
 
+from airflow_provider_pai.mixins.eas_canary import EasCanaryMixin
 from airflow_provider_pai.operators.base import pai_template_fields
 from airflow_provider_pai.operators.eas import EasBaseOperator, EasModifyServiceOperator
-from airflow_provider_pai.utils.eas import (
-    config_contains,
-    current_config,
-    describe_or_none,
-    eas_schedule,
-    endpoint_of,
-    service_progress,
+from airflow_provider_pai.utils.eas import config_contains, current_config, endpoint_of, service_progress
+from airflow_provider_pai.utils.eas_canary import (  # noqa: F401  (GROUPING, STANDALONE, merged, ...: earlier home)
+    CUSTOMIZED,
+    GROUPING,
+    STANDALONE,
+    TRAFFIC_MODE_XCOM_KEY,
+    abort_targets,
+    group_refusal,
+    member_refusal,
+    merged,
+    mode_record,
+    promote_targets,
+    split_targets,
+    traffic_mode_step,
+    traffic_of,
+    validate_weight,
 )
-from airflow_provider_pai.utils.polling import PollTimeout, wait_until
-from airflow_provider_pai.utils.validation import PaiParameterError, parse_oss_uri, validate_eas_service_name
+from airflow_provider_pai.utils.validation import PaiParameterError, parse_oss_uri
 from airflow_provider_pai.version_compat import get_task_state_store
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 CANARY_STATE_KEY = "eas_canary"
-GROUPING, STANDALONE = "grouping", "standalone"
-
-
-def validate_weight(value: Any, param: str = "weight") -> Any:
-    """A canary share in percent, 0..100 (templated values are checked at run time)."""
-    if isinstance(value, str) and ("{{" in value or "{%" in value):
-        return value
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or isinstance(value, bool) or str(number) != str(value).strip() or not 0 <= number <= 100:
-        raise PaiParameterError(f"Invalid {param}={value!r}: give the canary's share of the group traffic in percent, "
-                                "an integer from 0 to 100 (e.g. 10).")
-    return number
-
-
-def merged(base: dict, patch: dict) -> dict:
-    """``patch`` merged into ``base`` key by key (nested dicts too), as UpdateService's merge does."""
-    out = dict(base)
-    for key, value in patch.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
-def traffic_of(service: dict) -> tuple[str | None, int | None]:
-    return service.get("TrafficState"), service.get("Weight")
-
-
-class EasCanaryMixin:
-    """The production/canary pair, its group, and the one read-back-then-release-then-wait step."""
-
-    def canary_names(self) -> tuple[str, str]:
-        prod = validate_eas_service_name(self.service_name)
-        canary = validate_eas_service_name(self.canary_service_name or f"{prod}_canary", "canary_service_name")
-        if canary == prod:
-            raise PaiParameterError(f"Invalid canary_service_name={canary!r}: it must differ from service_name.")
-        return prod, canary
-
-    def group_of(self, production: dict) -> str:
-        """The production service's group; a service alone in a group of its own has no canary slot."""
-        group = production.get("ServiceGroup")
-        meta = current_config(production).get("metadata") or {}
-        if not group or (group == production.get("ServiceName") and not meta.get("group")):
-            raise AirflowException(
-                f"EAS service {production.get('ServiceName')} is not in a service group (ServiceGroup={group!r}), so "
-                "no traffic can be split between it and a canary. Put it in a group first: update it with "
-                '"metadata": {"group": "<group name>"} (EasModifyServiceOperator(service_config=...)).'
-            )
-        return group
-
-    def check_pair(self, production: dict, canary: dict | None) -> str:
-        group = self.group_of(production)
-        if canary is not None and canary.get("ServiceGroup") != group:
-            raise AirflowException(
-                f"EAS service {canary.get('ServiceName')} is in group {canary.get('ServiceGroup')!r}, not in "
-                f"{group!r} with {production.get('ServiceName')}: it cannot be this service's canary."
-            )
-        return group
-
-    def set_traffic(self, targets: dict[str, tuple[str, int]]) -> dict[str, dict]:
-        """ReleaseService for each member not already at its target, in order; wait until all show it."""
-        for name, (state, weight) in targets.items():
-            if traffic_of(self.hook.describe_service(name)) == (state, weight):
-                self.log.info("EAS service %s already has TrafficState=%s, Weight=%s.", name, state, weight)
-                continue
-            self.log.info("ReleaseService %s: TrafficState=%s, Weight=%s.", name, state, weight)
-            answer = self.hook.release_service(
-                name, weight=weight, traffic_state=state,
-                is_done=lambda n=name, t=(state, weight): t == traffic_of(self.hook.describe_service(n)) or None,
-            )
-            if answer.get("Message"):
-                self.log.info("ReleaseService: %s", answer["Message"])
-        return self.wait_traffic(targets)
-
-    def wait_traffic(self, targets: dict[str, tuple[str, int]]) -> dict[str, dict]:
-        def poll():
-            seen = {name: traffic_of(self.hook.describe_service(name)) for name in targets}
-            return all(seen[n] == t for n, t in targets.items()), False, seen
-
-        try:
-            seen = wait_until(poll, eas_schedule(min(self.poll_interval, 5.0)), timeout=self.timeout)
-        except PollTimeout as exc:
-            raise AirflowException(
-                f"The traffic change {targets} did not take effect within {self.timeout:.0f} s (timeout); last seen "
-                f"{exc.last_value}. Check the services' events; the change may still land."
-            ) from None
-        self.log.info("Traffic in effect: %s.", ", ".join(f"{n}: {s} weight {w}" for n, (s, w) in seen.items()))
-        return {name: {"traffic_state": s, "weight": w} for name, (s, w) in seen.items()}
-
-    def describe_or_none(self, name: str) -> dict | None:
-        return describe_or_none(self.hook, name)
-
-    def running_pair(self, refuse: type[Exception], missing: str, replaced: str) -> tuple[str, str, str, Any]:
-        """``(prod, canary, group, serving)`` of a started canary: it exists, is in production's group
-        and serves ``model_path`` (when given), else ``refuse`` with ``missing`` / ``replaced``, whose
-        ``{canary}``, ``{serving}`` and ``{wanted}`` are filled in."""
-        prod, canary = self.canary_names()
-        production, current = self.hook.describe_service(prod), self.describe_or_none(canary)
-        if current is None:
-            raise refuse(missing.format(canary=canary))
-        group = self.check_pair(production, current)
-        serving = current_config(current).get("model_path")
-        if self.model_path and serving != self.model_path:
-            raise refuse(replaced.format(canary=canary, serving=serving, wanted=self.model_path))
-        return prod, canary, group, serving
-
-    def retire_canary(self, canary: str) -> None:
-        """After production took all the traffic: stop the canary service if ``stop_canary``."""
-        if self.stop_canary:
-            self.hook.stop_service(canary)
-            self.log.info("Stopped canary service %s.", canary)
-
-    def get_openlineage_facets_on_complete(self, task_instance):
-        """A traffic change moves no data (Start and Promote report their model -> service)."""
-        return None
-
-    def split_targets(self, prod: str, canary: str, weight: int) -> dict[str, tuple[str, int]]:
-        # Canary first: while production still has 100, the canary's share stays below its target.
-        return {canary: (GROUPING, weight), prod: (GROUPING, 100 - weight)}
 
 
 class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
@@ -166,47 +56,71 @@ class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
     :param canary_service_name: the canary service (default ``<service_name>_canary``); created
         from the production service's config if it does not exist, updated if it does.
     :param canary_config: service JSON merged into the canary's config (e.g. ``{"metadata": {"instance": 1}}``).
+    :param switch_traffic_mode: weights decide the split only when the group's ``TrafficMode`` is
+        ``customized`` (in ``auto``, EAS splits by instance count). The group is read before any
+        traffic change; if it is not ``customized`` the task refuses, naming the mode, unless this
+        is True: then it switches the group to ``customized`` (UpdateGroup) just before giving the
+        canary its weight, and records the mode it found in XCom ``eas_canary_traffic_mode``;
+        ``EasCanaryAbortOperator`` / ``EasCanaryPromoteOperator`` with ``start_task_id=<this task>``
+        put it back once the canary has no traffic. Default False.
     Returns ``{service_name, canary_service_name, group, weight, model_path, canary_version,
-    canary_endpoint, traffic, region_id}``.
+    canary_endpoint, traffic, traffic_mode_before, region_id}`` (``traffic_mode_before``: the mode
+    this task switched from, or None).
     """
 
     template_fields: Sequence[str] = pai_template_fields(
         "service_name", "canary_service_name", "model_path", "weight", "canary_config")
 
     def __init__(self, *, service_name: str, model_path: str, weight: int | str = 10,
-                 canary_service_name: str | None = None, canary_config: dict | None = None, **kwargs: Any) -> None:
+                 canary_service_name: str | None = None, canary_config: dict | None = None,
+                 switch_traffic_mode: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if not isinstance(switch_traffic_mode, bool):
+            raise PaiParameterError(f"Invalid switch_traffic_mode={switch_traffic_mode!r}: give True or False.")
         self.service_name = service_name
         self.canary_service_name = canary_service_name
         self.model_path = model_path
         self.weight = validate_weight(weight)
         self.canary_config = canary_config or {}
+        self.switch_traffic_mode = switch_traffic_mode
 
     def execute(self, context: Context) -> dict:
         prod, canary = self.canary_names()
         weight = validate_weight(self.weight)
         parse_oss_uri(self.model_path, param="model_path")
         production = self.hook.describe_service(prod)
-        existing = self.describe_or_none(canary)
+        existing = self.hook.describe_or_none(canary)
         group = self.check_pair(production, existing)
         if service_progress(production)[0] != "success":
             raise AirflowException(f"EAS service {prod} is not Running ({service_progress(production)[1]}): "
                                    "a canary needs a healthy production service to compare with.")
         store = get_task_state_store(context)
-        ours = store is not None and (store.get(CANARY_STATE_KEY) or {}).get("model_path") == self.model_path
+        saved = (store.get(CANARY_STATE_KEY) or {}) if store is not None else {}
+        ours = saved.get("model_path") == self.model_path
+        # Read before anything changes: weights split the traffic only in a customized group.
+        before = self.traffic_mode_before(group, self.switch_traffic_mode, weight)
+        if before is None and ours and (saved.get("traffic_mode") or {}).get("group") == group:
+            # An earlier try of this task switched it (XCom is cleared before a retry; the
+            # task_state_store of Airflow 3.3+ is not). Below 3.3 a retry cannot tell its own switch
+            # from a group that was customized already: the mode then stays customized.
+            before = saved["traffic_mode"]["traffic_mode"]
+        record = mode_record(group, before)
+        context["ti"].xcom_push(key=TRAFFIC_MODE_XCOM_KEY, value=record)
         wanted = {**self.canary_config, "model_path": self.model_path}
         result = {"service_name": prod, "canary_service_name": canary, "group": group, "weight": weight,
-                  "model_path": self.model_path, "region_id": self.hook.region_id}
+                  "model_path": self.model_path, "traffic_mode_before": before, "region_id": self.hook.region_id}
         if existing is None:
             config = {**merged(current_config(production), self.canary_config), "name": canary,
                       "model_path": self.model_path}
             self.log.info("Creating canary service %s in group %s with %s.", canary, group, self.model_path)
             if store is not None:
-                store.set(CANARY_STATE_KEY, {"model_path": self.model_path})
-            self.hook.create_service(config, is_done=lambda: self.describe_or_none(canary))
+                store.set(CANARY_STATE_KEY, {"model_path": self.model_path, "traffic_mode": record})
+            self.hook.create_service(config, is_done=partial(self.hook.describe_or_none, canary))
         elif config_contains(current_config(existing), wanted):
             self.log.info("Canary service %s already has this model (version %s); reattaching.", canary,
                           existing.get("CurrentVersion"))
+            if store is not None and ours:
+                store.set(CANARY_STATE_KEY, {"model_path": self.model_path, "traffic_mode": record})
         else:
             state, share = traffic_of(existing)
             if state == GROUPING and share and not ours:
@@ -215,12 +129,12 @@ class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
                     f"{current_config(existing).get('model_path')} with weight {share}. Promote or abort it first "
                     "(one canary per group at a time)."
                 )
-            self.set_traffic({canary: (STANDALONE, 0)})  # no live traffic while its model changes
+            self.set_traffic({canary: (STANDALONE, 0)}, group)  # no live traffic (either mode) while it changes
             if store is not None:
-                store.set(CANARY_STATE_KEY, {"model_path": self.model_path})
+                store.set(CANARY_STATE_KEY, {"model_path": self.model_path, "traffic_mode": record})
             latest = existing.get("LatestVersion") or 0
             self.log.info("Updating canary service %s with %s.", canary, self.model_path)
-            self.hook.update_service(canary, wanted, is_done=lambda: self._update_landed(canary, wanted, latest))
+            self.hook.update_service(canary, wanted, is_done=partial(self.hook.update_landed, canary, wanted, latest))
         self.persist_link(context, canary)
         after = self.hook.describe_service(canary)
         result["canary_version"] = after.get("LatestVersion") or after.get("CurrentVersion")
@@ -228,17 +142,17 @@ class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
 
     def on_running(self, result: dict, service: dict) -> dict:
         service = self.hook.describe_service(result["canary_service_name"])  # a trigger event carries less
-        if service.get("ServiceGroup") != result["group"]:  # e.g. canary_config replaced metadata.group
-            raise AirflowException(
-                f"Canary service {result['canary_service_name']} is Running in group {service.get('ServiceGroup')!r}, "
-                f"not in {result['group']!r}: it would get none of the group's traffic. Check canary_config."
-            )
+        refusal = member_refusal(service, result["group"], "the canary, now Running")
+        if refusal:  # e.g. canary_config replaced metadata.group
+            raise AirflowException(f"{refusal} It would get none of the group's traffic. Check canary_config.")
         result["canary_version"] = service.get("CurrentVersion") or result.get("canary_version")
         result["canary_endpoint"] = endpoint_of(service)
         self.log.info("Canary %s is Running on version %s; giving it %s%% of group %s.", result["canary_service_name"],
                       result["canary_version"], result["weight"], result["group"])
+        if result.get("traffic_mode_before"):  # switch_traffic_mode: only now, right before the weights
+            self.set_traffic_mode(result["group"], CUSTOMIZED)
         result["traffic"] = self.set_traffic(
-            self.split_targets(result["service_name"], result["canary_service_name"], result["weight"]))
+            split_targets(result["service_name"], result["canary_service_name"], result["weight"]), result["group"])
         self._lineage_result = result  # OpenLineage reads it after the task
         return result
 
@@ -279,8 +193,10 @@ class EasCanarySetWeightOperator(EasCanaryMixin, EasBaseOperator):
             AirflowException, "Canary service {canary} does not exist: start the canary first.",
             "Canary service {canary} serves {serving}, not {wanted}: another canary release replaced this one; "
             "not changing its traffic.")
+        # Weights decide the split only in a customized group: read it before any ReleaseService.
+        self.traffic_mode_before(group, False, weight)
         self.persist_link(context, canary)
-        traffic = self.set_traffic(self.split_targets(prod, canary, weight))
+        traffic = self.set_traffic(split_targets(prod, canary, weight), group)
         return {"service_name": prod, "canary_service_name": canary, "group": group, "weight": weight,
                 "traffic": traffic, "region_id": self.hook.region_id}
 
@@ -291,18 +207,21 @@ class EasCanaryAbortOperator(EasCanaryMixin, EasBaseOperator):
     :param model_path: if given and the canary now serves another model, another run's canary is
         left alone (the task skips).
     :param stop_canary: also stop the canary service (it keeps its config; StartService brings it back).
-    Returns ``{service_name, canary_service_name, group, traffic, region_id}``.
+    :param start_task_id: the EasCanaryStartOperator task of this release: the group TrafficMode it
+        switched (``switch_traffic_mode=True``) is put back once the canary is standalone.
+    Returns ``{service_name, canary_service_name, group, traffic, traffic_mode_restored, region_id}``.
     """
 
     template_fields: Sequence[str] = pai_template_fields("service_name", "canary_service_name", "model_path")
 
     def __init__(self, *, service_name: str, canary_service_name: str | None = None, model_path: str | None = None,
-                 stop_canary: bool = False, **kwargs: Any) -> None:
+                 stop_canary: bool = False, start_task_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.service_name = service_name
         self.canary_service_name = canary_service_name
         self.model_path = model_path
         self.stop_canary = stop_canary
+        self.start_task_id = start_task_id
 
     def execute(self, context: Context) -> dict:
         prod, canary, group, serving = self.running_pair(
@@ -311,10 +230,11 @@ class EasCanaryAbortOperator(EasCanaryMixin, EasBaseOperator):
             "leaving it alone.")
         self.persist_link(context, prod)
         self.log.info("Aborting the canary release of %s: %s leaves group %s's traffic.", serving, canary, group)
-        traffic = self.set_traffic({canary: (STANDALONE, 0), prod: (GROUPING, 100)})
+        traffic = self.set_traffic(abort_targets(prod, canary), group)
         self.retire_canary(canary)
+        restored = self.restore_traffic_mode(context, group)  # the canary is standalone: no traffic in any mode
         return {"service_name": prod, "canary_service_name": canary, "group": group, "traffic": traffic,
-                "region_id": self.hook.region_id}
+                "traffic_mode_restored": restored, "region_id": self.hook.region_id}
 
 
 class EasCanaryPromoteOperator(EasCanaryMixin, EasModifyServiceOperator):
@@ -327,17 +247,21 @@ class EasCanaryPromoteOperator(EasCanaryMixin, EasModifyServiceOperator):
     :param model_path: the model to promote; default: what the canary serves. If given, the canary
         must serve it (another run's canary is refused).
     :param stop_canary: stop the canary service once production has all the traffic.
-    Returns EasModifyService's dict plus ``canary_service_name``, ``group`` and ``traffic``.
+    :param start_task_id: the EasCanaryStartOperator task of this release: the group TrafficMode it
+        switched (``switch_traffic_mode=True``) is put back once the canary is standalone.
+    Returns EasModifyService's dict plus ``canary_service_name``, ``group``, ``traffic`` and
+    ``traffic_mode_restored``.
     """
 
     template_fields: Sequence[str] = pai_template_fields("service_name", "canary_service_name", "model_path")
 
     def __init__(self, *, service_name: str, canary_service_name: str | None = None, model_path: str | None = None,
-                 stop_canary: bool = False, **kwargs: Any) -> None:
+                 stop_canary: bool = False, start_task_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(service_name=service_name, service_config={}, **kwargs)
         self.canary_service_name = canary_service_name
         self.model_path = model_path
         self.stop_canary = stop_canary
+        self.start_task_id = start_task_id
 
     def execute(self, context: Context) -> dict:
         _, canary, _, serving = self.running_pair(
@@ -347,10 +271,10 @@ class EasCanaryPromoteOperator(EasCanaryMixin, EasModifyServiceOperator):
         if not serving:
             raise AirflowException(f"Canary service {canary} has no model_path in its config: nothing to promote.")
         self.model_path, self.service_config = serving, None
-        return self.after_promote(super().execute(context))
+        return self.after_promote(context, super().execute(context))
 
     def execute_complete(self, context: Context, event: dict[str, Any], result: dict | None = None) -> dict:
-        return self.after_promote(super().execute_complete(context, event, result))
+        return self.after_promote(context, super().execute_complete(context, event, result))
 
     def get_openlineage_facets_on_complete(self, task_instance):
         """The promoted model (OSS) -> the production service (EAS); see docs/lineage.md."""
@@ -361,11 +285,12 @@ class EasCanaryPromoteOperator(EasCanaryMixin, EasModifyServiceOperator):
         return model_to_service(result.get("model_path") or self.model_path, region, self.canary_names()[0],
                                 result.get("version"))
 
-    def after_promote(self, result: dict) -> dict:
+    def after_promote(self, context: Context, result: dict) -> dict:
         prod, canary = self.canary_names()
         result["canary_service_name"] = canary
-        result["group"] = self.hook.describe_service(prod).get("ServiceGroup")
-        result["traffic"] = self.set_traffic({prod: (GROUPING, 100), canary: (STANDALONE, 0)})
+        result["group"] = self.group_of(self.hook.describe_service(prod))
+        result["traffic"] = self.set_traffic(promote_targets(prod, canary), result["group"])
         self.retire_canary(canary)
+        result["traffic_mode_restored"] = self.restore_traffic_mode(context, result["group"])
         self._lineage_result = result
         return result

@@ -1,7 +1,8 @@
 """Put an EAS service back on an earlier version (``eascmd version``): ``EasRollbackOperator``.
 
 Importable from ``airflow_provider_pai.operators.eas`` as DESIGN.md names it; its own module only
-to keep that one readable. What a deploy recorded is read mapping-aware (``utils/xcom.py``).
+to keep that one readable, and it imports nothing of that one: the wait is ``mixins.eas``'s, the
+deploy record's XCom key ``utils.eas``'s. What a deploy recorded is read mapping-aware (``utils/xcom.py``).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
 
-from airflow_provider_pai.operators.base import pai_template_fields
-from airflow_provider_pai.operators.eas import DEPLOY_XCOM_KEY, EasBaseOperator
-from airflow_provider_pai.utils.eas import endpoint_of, service_progress, switch_version
+from airflow_provider_pai.mixins.eas import EasDeployWaitMixin
+from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
+from airflow_provider_pai.utils.eas import DEPLOY_XCOM_KEY, endpoint_of, service_progress
 from airflow_provider_pai.utils.validation import (
     PaiParameterError,
     is_runtime_value,
@@ -24,8 +25,10 @@ from airflow_provider_pai.utils.xcom import NEVER_RAN, UpstreamError, describe, 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_pai.hooks.eas import EasHook
 
-class EasRollbackOperator(EasBaseOperator):
+
+class EasRollbackOperator(EasDeployWaitMixin, PaiBaseOperator["EasHook"]):
     """Put an EAS service back on an earlier version (``eascmd version``), by default the one a deploy replaced.
 
     :param service_name: the service to roll back. With ``deploy_task_id`` it may be left out: then
@@ -39,7 +42,8 @@ class EasRollbackOperator(EasBaseOperator):
     Returns ``{service_name, region_id, previous_version, version, endpoint}`` (one service), or
     ``{"services": [...]}`` of those when several were rolled back.
 
-    ``wait_for_completion``, ``poll_interval``, ``timeout``: see ``EasBaseOperator``;
+    ``wait_for_completion``, ``poll_interval``, ``timeout``, ``retry_on_timeout``: as on
+    ``EasBaseOperator`` (the same wait, ``mixins.eas.EasDeployWaitMixin``);
     ``pai_conn_id``, ``region_id``, ``deferrable``: see ``PaiBaseOperator``.
     """
 
@@ -52,9 +56,14 @@ class EasRollbackOperator(EasBaseOperator):
         version: int | str | None = None,
         deploy_task_id: str | None = None,
         force: bool = False,
+        wait_for_completion: bool = True,
+        poll_interval: float = 15.0,
+        timeout: float = 1800.0,
+        retry_on_timeout: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.configure_wait(wait_for_completion, poll_interval, timeout, retry_on_timeout)
         if version is None and deploy_task_id is None:
             raise PaiParameterError("EasRollbackOperator needs version or deploy_task_id (the EasModifyService task).")
         if service_name is None and deploy_task_id is None:
@@ -183,7 +192,7 @@ class EasRollbackOperator(EasBaseOperator):
             self.log.info("EAS service %s is on version %s already; waiting for it to be Running.", name, target)
         else:
             self.log.info("Rolling EAS service %s back from version %s to version %s.", name, current, target)
-            switch_version(self.hook, name, target)
+            self.hook.switch_version(name, target)
         return self.finish_or_wait(context, name, target, result) if wait else result
 
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Sequence
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_pai.links.eas import EasServiceLink
-from airflow_provider_pai.mixins.hook import EAS_HOOK
+from airflow_provider_pai.mixins.eas import EasServiceWaitMixin
 from airflow_provider_pai.sensors.base import PaiBaseSensorOperator, pai_template_fields
-from airflow_provider_pai.utils.eas import ServiceWatch, failure_message, judge_with, warning_events
-from airflow_provider_pai.utils.ends import WaitTimeout, wait_end
+from airflow_provider_pai.utils.eas import ServiceWatch
+from airflow_provider_pai.utils.ends import WaitTimeout
 from airflow_provider_pai.utils.validation import (
     EAS_STATUSES,
     is_runtime_value,
@@ -28,7 +25,7 @@ if TYPE_CHECKING:
     from airflow_provider_pai.hooks.eas import EasHook
 
 
-class EasServiceSensor(PaiBaseSensorOperator["EasHook"]):
+class EasServiceSensor(EasServiceWaitMixin, PaiBaseSensorOperator["EasHook"]):
     """Succeed once ``service_name`` is ``target_status`` (and on ``version`` if given).
 
     ``Failed`` raises with the service's Warning events (``soft_fail`` turns that, and a
@@ -42,9 +39,9 @@ class EasServiceSensor(PaiBaseSensorOperator["EasHook"]):
     ``pai_conn_id``, ``region_id`` and ``deferrable``: see ``PaiBaseSensorOperator``.
     """
 
-    hook_class_path = EAS_HOOK
     template_fields: Sequence[str] = pai_template_fields("service_name", "target_status", "version")
-    operator_extra_links = (EasServiceLink(),)
+    # A sensor's timeout is never retried (AirflowSensorTimeout): the end of its wait is final.
+    retry_on_timeout = False
 
     def __init__(
         self,
@@ -71,18 +68,13 @@ class EasServiceSensor(PaiBaseSensorOperator["EasHook"]):
         return None if self.version in (None, "") else validate_version(self.version)
 
     def _check(self) -> bool:
-        service = self.hook.describe_service(self.service_name)
         # one watch per sensor run (poke mode keeps it across pokes: a stall is counted)
         watch = self.__dict__.setdefault("_watch", ServiceWatch(target_status=self.target_status,
                                                                  version=self._version()))
-        state, where, _ = watch.observe(service)
-        if state == "check":  # Running on another version: did EAS abandon the update? (F-EAS-6)
-            state, where = judge_with(watch, self.hook, self.service_name, service)
+        state, where, _, _ = self.poll_service(watch, self.service_name)
         self.log.info("EAS service %s: %s", self.service_name, where)
         if state == "failed":
-            raise AirflowFailException(
-                failure_message(self.service_name, where, warning_events(self.hook, self.service_name))
-            )
+            raise AirflowFailException(self.failure_text(self.service_name, where))
         return state == "success"
 
     def poke(self, context: Context) -> bool:
@@ -92,31 +84,14 @@ class EasServiceSensor(PaiBaseSensorOperator["EasHook"]):
         validate_eas_service_name(self.service_name)
         validate_choice(self.target_status, "target_status", EAS_STATUSES, "a DescribeService Status")
         self._version()
-        EasServiceLink.persist(context, region_id=self.hook.region_id, service_name=self.service_name)
+        self.persist_link(context, self.service_name)
         if not self.deferrable:
             return super().execute(context)
         if self._check():
             return None
-        from airflow_provider_pai.triggers.eas import EasServiceTrigger  # the deferred path only
-
-        # The earlier of the sensor timeout and execution_timeout (not applied to deferred tasks by
-        # Airflow 3.3): the trigger reports which one ended the wait.
-        end_time, cause = wait_end(context, self.timeout)
-        self.defer(
-            trigger=EasServiceTrigger(
-                self.service_name,
-                target_status=self.target_status,
-                version=self._version(),
-                pai_conn_id=self.pai_conn_id,
-                region_id=self.region_id,
-                poll_interval=self.poke_interval,
-                end_time=end_time,
-                end_cause=cause,
-            ),
-            method_name="execute_complete",
-            # The trigger reports its own timeout with where the service stood; this is a backstop.
-            timeout=timedelta(seconds=max(end_time - time.time(), 0.0) + 5 * self.poke_interval + 60),
-        )
+        # The earlier of the sensor timeout and execution_timeout: the trigger reports which one ended it.
+        self.defer_wait(context, self.service_name, method_name="execute_complete", poll_interval=self.poke_interval,
+                        timeout=self.timeout, version=self._version(), target_status=self.target_status)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
         status = event.get("status")

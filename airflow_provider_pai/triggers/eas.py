@@ -1,8 +1,8 @@
 """Wait for a PAI-EAS service in the triggerer.
 
-What a DescribeService answer means (``service_progress``) and how a failure is explained
-(``failure_message``, the Warning events) live in ``utils.eas``: the sensor and the operators'
-blocking waits use the same functions.
+The async twin of ``mixins.eas``: the same pure step after each DescribeService
+(``utils.eas.after_describe_service``), the same evidence on ``check`` and Warning events on a
+failure (``EasHook.rollout_evidence_async``, ``EasHook.warning_events_async``).
 """
 
 from __future__ import annotations
@@ -17,13 +17,11 @@ from airflow_provider_pai.mixins.hook import EAS_HOOK, PaiHookMixin
 from airflow_provider_pai.utils.eas import (  # noqa: F401  (re-exported: earlier home of these names)
     FAILED_STATUSES,
     ServiceWatch,
+    after_describe_service,
     eas_schedule,
     failure_message,
-    judge_with_async,
     service_progress,
     summarize,
-    switch_version,
-    warning_events_async,
     warning_text,
 )
 from airflow_provider_pai.utils.polling import PollTimeout, end_time_epoch, time_left, wait_until_async
@@ -103,7 +101,7 @@ class EasServiceTrigger(PaiHookMixin, BaseTrigger):
     def _roll_back(self, hook) -> None:
         self.log.info("No try of the task follows: rolling EAS service %s back to version %s",
                       self.service_name, self.rollback_to)
-        switch_version(hook, self.service_name, self.rollback_to)
+        hook.switch_version(self.service_name, self.rollback_to)
 
     def _event(self, status: str, message: str, service: dict | None = None) -> TriggerEvent:
         return TriggerEvent(
@@ -122,9 +120,10 @@ class EasServiceTrigger(PaiHookMixin, BaseTrigger):
 
         async def poll() -> tuple[bool, bool, Any]:
             service = await hook.describe_service_async(self.service_name)
-            state, where, changed = watch.observe(service)
-            if state == "check":  # Running on another version: did EAS abandon the update? (F-EAS-6)
-                state, where = await judge_with_async(watch, hook, self.service_name, service)
+            step = after_describe_service(watch, service)
+            state, where, changed = step.state, step.where, step.changed
+            if step.evidence:  # Running on another version: did EAS abandon the update? (F-EAS-6)
+                state, where = watch.judge(service, *await hook.rollout_evidence_async(self.service_name))
             if changed:
                 self.log.info("EAS service %s: %s", self.service_name, where)
             return state != "waiting", changed, (state, where, service)
@@ -154,5 +153,5 @@ class EasServiceTrigger(PaiHookMixin, BaseTrigger):
         if state == "success":
             yield self._event("success", f"EAS service {self.service_name} is {where}.", service)
             return
-        events = await warning_events_async(hook, self.service_name)
+        events = warning_text(await hook.warning_events_async(self.service_name))
         yield self._event("failed", failure_message(self.service_name, where, events), service)

@@ -1,9 +1,10 @@
 """What a PAI-EAS service's state means: statuses, progress of a rollout, config comparison, events.
 
-``service_progress`` decides, from one DescribeService answer, whether a wait is over. The
-trigger, ``EasServiceSensor`` and the EAS operators' blocking waits all call it, so a deferred
-task and a blocking one agree on what "Running on version N" means. No Airflow imports; the few
-helpers that call EAS take the hook as an argument.
+``after_describe_service`` is the one step after each DescribeService: is the wait over, did the
+description change, and must the service's evidence be fetched (``check``)? The trigger and
+``mixins/eas.py`` (the operators' and the sensor's wait) all take it, so a deferred task and a
+blocking one agree on what "Running on version N" means. Pure: no Airflow imports, no remote
+calls (those are ``EasHook``'s: ``rollout_evidence``, ``warning_events``, ``update_landed``).
 """
 
 from __future__ import annotations
@@ -12,18 +13,18 @@ import json
 import time
 from datetime import datetime, timezone
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 from airflow_provider_pai.utils.polling import PollSchedule
 from airflow_provider_pai.utils.status_meanings import EAS_STATUS_MEANINGS, Meaning, eas_meaning
 from airflow_provider_pai.utils.validation import PaiParameterError
 
-if TYPE_CHECKING:
-    from airflow_provider_pai.hooks.eas import EasHook
-
 WARNING_EVENTS_SHOWN = 5
 # Keys about the access token, not the deployment: EAS does not echo them in ServiceConfig.
 TOKEN_KEYS = ("token", "generate_token")
+# XCom key pushed as soon as an update is accepted: a failed deploy has no return value, yet
+# EasRollbackOperator must still learn what it replaced.
+DEPLOY_XCOM_KEY = "eas_deploy"
 
 
 class EasServiceStatus(str, Enum):
@@ -131,7 +132,7 @@ class ServiceWatch:
     """One wait on a service: the step after each DescribeService, shared by the blocking wait and
     the trigger. ``observe`` returns ``(state, where, changed)``; ``changed`` says whether the
     one-line description differs from the last one (one log line per change, not per poll). A
-    ``check`` state is settled by ``judge`` (``judge_with``/``judge_with_async`` fetch its evidence)."""
+    ``check`` state is settled by ``judge`` with the evidence ``EasHook.rollout_evidence`` fetched."""
 
     def __init__(self, *, target_status: str = "Running", version: int | None = None, newest: bool = False) -> None:
         self.target_status = target_status
@@ -169,31 +170,22 @@ class ServiceWatch:
         return "waiting", self.where
 
 
-def _evidence_or_nothing(fetch) -> list[dict]:
-    try:
-        return fetch() or []
-    except Exception:  # evidence is optional: without it the stall rule still decides
-        return []
+class EasStep(NamedTuple):
+    """What one DescribeService answer means to a wait: ``state`` (success/failed/waiting/check),
+    the one-line ``where``, whether it ``changed`` since the last answer, and whether the
+    service's evidence (Warning events, instances) must be fetched before deciding: ``evidence``."""
+
+    state: str
+    where: str
+    changed: bool
+    evidence: bool
 
 
-def judge_with(watch: ServiceWatch, hook: EasHook, name: str, service: dict) -> tuple[str, str]:
-    """``watch.judge`` with the service's Warning events and instances fetched (blocking)."""
-    warnings = _evidence_or_nothing(lambda: hook.describe_service_events(name, event_type="Warning"))
-    instances = _evidence_or_nothing(lambda: hook.list_service_instances(name))
-    return watch.judge(service, warnings, instances)
-
-
-async def judge_with_async(watch: ServiceWatch, hook: EasHook, name: str, service: dict) -> tuple[str, str]:
-    """The async twin of ``judge_with`` for triggers."""
-    try:
-        warnings = await hook.describe_service_events_async(name, event_type="Warning")
-    except Exception:  # evidence is optional: without it the stall rule still decides
-        warnings = []
-    try:
-        instances = await hook.list_service_instances_async(name)
-    except Exception:
-        instances = []
-    return watch.judge(service, warnings or [], instances or [])
+def after_describe_service(watch: ServiceWatch, service: dict) -> EasStep:
+    """The step after each DescribeService of a wait (blocking, sensor or trigger): ``check``
+    (Running on another version) asks for evidence, which ``ServiceWatch.judge`` then weighs."""
+    state, where, changed = watch.observe(service)
+    return EasStep(state, where, changed, state == "check")
 
 
 def eas_schedule(poll_interval: float) -> PollSchedule:
@@ -201,9 +193,12 @@ def eas_schedule(poll_interval: float) -> PollSchedule:
     return PollSchedule(poll_interval, min_latency=poll_interval, max_interval=max(poll_interval, 300.0))
 
 
-def warning_text(events: list[dict]) -> str:
+def warning_text(events: list[dict] | str) -> str:
     """The newest Warning events, oldest first, as one line each (the text a user needs to act).
-    Sorted by Time: DescribeServiceEvent's order is not documented (F-EAS-10)."""
+    Sorted by Time: DescribeServiceEvent's order is not documented (F-EAS-10). A text instead of
+    events (``EasHook.warning_events`` could not read them) is shown as it is."""
+    if isinstance(events, str):
+        return events
     warnings = sorted((e for e in events or [] if e.get("Type", "Warning") == "Warning"),
                       key=lambda e: str(e.get("Time") or ""))
     return "\n".join(
@@ -216,27 +211,6 @@ def failure_message(service_name: str, where: str, events: str) -> str:
     if events:
         text += f"\nWarning events:\n{events}"
     return text
-
-
-def _unreadable(exc: Exception) -> str:
-    return f"  (could not read the service events: {exc})"
-
-
-def warning_events(hook: EasHook, service_name: str) -> str:
-    """The service's Warning events as text; a failure to read them is reported, not raised
-    (the failure being explained matters more than its events)."""
-    try:
-        return warning_text(hook.describe_service_events(service_name, event_type="Warning"))
-    except Exception as exc:
-        return _unreadable(exc)
-
-
-async def warning_events_async(hook: EasHook, service_name: str) -> str:
-    """The async twin of ``warning_events`` for triggers."""
-    try:
-        return warning_text(await hook.describe_service_events_async(service_name, event_type="Warning"))
-    except Exception as exc:
-        return _unreadable(exc)
 
 
 def summarize(service: dict) -> dict:
@@ -290,32 +264,9 @@ def config_contains(current: dict, wanted: dict) -> bool:
     return True
 
 
-def describe_or_none(hook: EasHook, name: str) -> dict | None:
-    """DescribeService, or None when EAS says the service does not exist (404 / ``*NotFound*``)."""
-    from airflow_provider_pai.hooks.errors import PaiApiError
-
-    try:
-        return hook.describe_service(name)
-    except PaiApiError as exc:
-        if exc.status_code == 404 or "NotFound" in (exc.code or ""):
-            return None
-        raise
-
-
-def update_landed(hook: EasHook, name: str, wanted: dict, latest_before: int) -> dict | None:
-    """For the retry policy: did an UpdateService whose answer was lost take effect anyway?"""
-    service = hook.describe_service(name)
+def update_took_effect(service: dict, name: str, wanted: dict, latest_before: int) -> dict | None:
+    """Did an UpdateService whose answer was lost take effect (a newer version carrying ``wanted``)?
+    The answer the retry policy returns in its place, or None."""
     if (service.get("LatestVersion") or 0) > latest_before and config_contains(current_config(service), wanted):
         return {"Message": f"update of {name} already took effect (version {service.get('LatestVersion')})"}
     return None
-
-
-def switch_version(hook: EasHook, name: str, version: int) -> dict:
-    """UpdateServiceVersion; a retry after a lost answer first checks whether the switch happened."""
-
-    def landed() -> dict | None:
-        if hook.describe_service(name).get("CurrentVersion") == version:
-            return {"Message": f"{name} is already on version {version}"}
-        return None
-
-    return hook.update_service_version(name, version, is_done=landed)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException
@@ -151,3 +152,21 @@ def wait_end(context: Any, timeout: float | None) -> tuple[float | None, str]:
         if own is None or deadline < own:
             return deadline, "execution_timeout"
     return own, "timeout"
+
+
+def wait_is_final(ti: Any, cause: str, retry_on_timeout: bool) -> bool:
+    """Does the wait's end end this task for good, so the remote work must be undone there?
+
+    Yes when no try follows, or when the end is the wait's own ``timeout`` and a timeout is not
+    retried. ``retry_on_timeout`` is what the task class says (an operator's parameter; a sensor's
+    class attribute is False: Airflow never retries an ``AirflowSensorTimeout``).
+    """
+    return not next_try_follows(ti) or (cause == "timeout" and not retry_on_timeout)
+
+
+def defer_backstop(end_time: float | None, poll_interval: float = 0.0) -> timedelta | None:
+    """``timeout`` of ``self.defer``: only a backstop (a triggerer gone for good), since the trigger
+    ends the wait itself at ``end_time``; a few polls and a minute later than that."""
+    if end_time is None:
+        return None
+    return timedelta(seconds=max(end_time - time.time(), 0.0) + 5 * poll_interval + 60)

@@ -25,7 +25,9 @@ SCENARIO = {
         {"uri": "oss://pai-demo/m/canary/model.pmml", "content": churn_pmml("canary")},
         {"uri": "oss://pai-demo/m/bad/model.pmml", "content": "<PMML><DataDictionary/><TreeModel/></PMML>"},
     ]},
-    "eas": {"start_seconds": 0, "traffic_seconds": 30, "traffic_seed": 7, "services": [
+    # customized: the weights decide the split (test_emulator_traffic_mode.py: the default, auto)
+    "eas": {"start_seconds": 0, "traffic_seconds": 30, "traffic_seed": 7,
+            "groups": [{"name": GROUP, "traffic_mode": "customized"}], "services": [
         {"name": PROD, "model_path": "oss://pai-demo/m/prod/", "processor": "pmml", "metadata": {"group": GROUP}},
     ]},
 }

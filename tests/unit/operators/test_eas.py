@@ -94,7 +94,15 @@ def with_hook(op, describes, events=()):
     hook.describe_service_events.return_value = list(events)
     hook.update_service.return_value = {"Message": "updating"}
     hook.update_service_version.return_value = {"Message": "starting"}
+    wire_evidence(hook)
     op.__dict__["hook"] = hook
+    return hook
+
+
+def wire_evidence(hook):
+    """The hook's evidence and idempotent steps run for real on top of the mocked API calls."""
+    for name in ("describe_or_none", "update_landed", "switch_version", "warning_events", "rollout_evidence"):
+        getattr(hook, name).side_effect = lambda *a, _m=getattr(EasHook, name), **k: _m(hook, *a, **k)
     return hook
 
 

@@ -10,11 +10,23 @@ from airflow_provider_pai.utils.eas import (
     EasServiceStatus,
     ServiceWatch,
     service_progress,
-    update_landed,
-    warning_events,
-    warning_events_async,
+    after_describe_service,
+    update_took_effect,
     warning_text,
 )
+from airflow_provider_pai.hooks.eas import EasHook
+
+
+def warning_events(hook, name):  # what the waits do: the hook fetches, the pure layer writes the text
+    return warning_text(EasHook.warning_events(hook, name))
+
+
+async def warning_events_async(hook, name):
+    return warning_text(await EasHook.warning_events_async(hook, name))
+
+
+def update_landed(hook, name, wanted, latest_before):
+    return EasHook.update_landed(hook, name, wanted, latest_before)
 
 
 def svc(status, current=2, running=1, total=1):
@@ -79,6 +91,21 @@ async def test_warning_events_async_twin():
     hook = mock.Mock()
     hook.describe_service_events_async = mock.AsyncMock(side_effect=RuntimeError("down"))
     assert "could not read the service events: down" in await warning_events_async(hook, "svc")
+
+
+def test_update_took_effect_is_pure_and_names_the_version():
+    service = {"LatestVersion": 3, "ServiceConfig": '{"model_path": "oss://b/new/"}'}
+    assert "version 3" in update_took_effect(service, "svc", {"model_path": "oss://b/new/"}, 2)["Message"]
+    assert update_took_effect(service, "svc", {"model_path": "oss://b/new/"}, 3) is None
+
+
+def test_after_describe_service_asks_for_evidence_only_on_check():
+    watch = ServiceWatch(version=2)
+    running_on_1 = {"Status": "Running", "CurrentVersion": 1, "RunningInstance": 1, "TotalInstance": 1}
+    step = after_describe_service(watch, running_on_1)
+    assert (step.state, step.evidence, step.changed) == ("check", True, True)
+    step = after_describe_service(watch, {**running_on_1, "Status": "Updating"})
+    assert (step.state, step.evidence) == ("waiting", False)
 
 
 def test_update_landed_needs_a_new_version_with_the_wanted_config():
