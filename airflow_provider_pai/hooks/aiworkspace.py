@@ -135,3 +135,17 @@ class AiWorkspaceHook(AlibabaCloudBaseHook):
         request = self._models().UpdateModelVersionRequest(approval_status=approval_status)
         return self.call("UpdateModelVersion", lambda: self.get_client().update_model_version(
             model_id, version_name, request).body.to_map())
+
+    def registry_oss_host(self) -> str:
+        """The OSS endpoint a version's ``Uri`` names (``oss://<bucket>.<endpoint>/...``, F-AIW-1).
+
+        The connection's ``oss_endpoint`` when it is an Alibaba Cloud host, else the region's default
+        for the connection's OSS endpoint type: PAI reads the URI from the cloud, so a local override
+        (the emulator, a proxy) must not end up in the registry.
+        """
+        from airflow_provider_pai.hooks.endpoints import default_endpoint
+
+        host, _ = self.endpoint("oss")
+        if host.split(":", 1)[0].endswith(".aliyuncs.com"):
+            return host
+        return default_endpoint("oss", self.region_id, self.endpoint_type("oss"))[0]

@@ -17,6 +17,7 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 
 from airflow_provider_pai.links.eas import EasServiceLink
 from airflow_provider_pai.mixins.hook import EAS_HOOK
+from airflow_provider_pai.operators._model_source import ModelSourceMixin
 from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
 from airflow_provider_pai.utils.eas import (  # noqa: F401  (the config helpers are re-exported: their earlier home)
     TOKEN_KEYS,
@@ -274,7 +275,7 @@ class EasBaseOperator(PaiBaseOperator["EasHook"]):
         return update_landed(self.hook, name, wanted, latest_before)
 
 
-class EasCreateServiceOperator(EasBaseOperator):
+class EasCreateServiceOperator(ModelSourceMixin, EasBaseOperator):
     """Create an EAS service from an eascmd service description (``eascmd create``).
 
     :param service_config: the service JSON (dict or JSON string), with at least ``name``. Templated.
@@ -300,6 +301,7 @@ class EasCreateServiceOperator(EasBaseOperator):
         return describe_or_none(self.hook, name)
 
     def execute(self, context: Context) -> dict:
+        self.resolve_model_source()  # model_version / the model is there: before anything changes
         config = check_config(parse_service_config(self.service_config))
         name = validate_eas_service_name(config.get("name"), "service_config['name']")
         store = get_task_state_store(context)
@@ -335,7 +337,7 @@ class EasCreateServiceOperator(EasBaseOperator):
         return self.finish_or_wait(context, name, result["version"], result, newest=True)
 
 
-class EasModifyServiceOperator(EasBaseOperator):
+class EasModifyServiceOperator(ModelSourceMixin, EasBaseOperator):
     """Roll an EAS service onto a new model or config (``eascmd modify -s``) and know what it replaced.
 
     :param service_name: the service to update. Templated.
@@ -367,8 +369,8 @@ class EasModifyServiceOperator(EasBaseOperator):
         super().__init__(**kwargs)
         if update_type not in ("merge", "replace"):
             raise PaiParameterError(f"Invalid update_type={update_type!r}: use 'merge' or 'replace'.")
-        if model_path is None and service_config is None:
-            raise PaiParameterError("EasModifyServiceOperator needs model_path or service_config (or both).")
+        if model_path is None and service_config is None and self.model_version is None:
+            raise PaiParameterError("EasModifyServiceOperator needs model_path, model_version or service_config.")
         # What is known now is checked now (DAG parse time); templated values once rendered.
         if not is_runtime_value(service_name):
             validate_eas_service_name(service_name)
@@ -393,6 +395,7 @@ class EasModifyServiceOperator(EasBaseOperator):
         return config
 
     def execute(self, context: Context) -> dict:
+        self.resolve_model_source()  # model_version / the model is there: before anything changes
         name = validate_eas_service_name(self.service_name)
         wanted = self.requested_config()
         service = self.hook.describe_service(name)

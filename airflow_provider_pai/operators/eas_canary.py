@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
 
+from airflow_provider_pai.operators._model_source import ModelSourceMixin
 from airflow_provider_pai.operators.base import pai_template_fields
 from airflow_provider_pai.operators.eas import EasBaseOperator, EasModifyServiceOperator
 from airflow_provider_pai.utils.eas import (
@@ -157,7 +158,7 @@ class EasCanaryMixin:
         return {canary: (GROUPING, weight), prod: (GROUPING, 100 - weight)}
 
 
-class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
+class EasCanaryStartOperator(EasCanaryMixin, ModelSourceMixin, EasBaseOperator):
     """Deploy ``model_path`` to the canary service and give it ``weight`` percent of the group's traffic.
 
     :param service_name: the production service (a member of a service group).
@@ -173,7 +174,7 @@ class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
     template_fields: Sequence[str] = pai_template_fields(
         "service_name", "canary_service_name", "model_path", "weight", "canary_config")
 
-    def __init__(self, *, service_name: str, model_path: str, weight: int | str = 10,
+    def __init__(self, *, service_name: str, model_path: str | None = None, weight: int | str = 10,
                  canary_service_name: str | None = None, canary_config: dict | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.service_name = service_name
@@ -183,6 +184,7 @@ class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
         self.canary_config = canary_config or {}
 
     def execute(self, context: Context) -> dict:
+        self.resolve_model_source()  # model_version / the model is there: before anything changes
         prod, canary = self.canary_names()
         weight = validate_weight(self.weight)
         parse_oss_uri(self.model_path, param="model_path")
