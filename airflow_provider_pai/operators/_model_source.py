@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from functools import cached_property
 from typing import Any
 
 from airflow_provider_pai.utils.registry import LATEST_APPROVED, from_registry_uri, parse_model_version
@@ -39,10 +40,8 @@ def _configured_path(task: Any) -> tuple[str | None, str]:
 def check_model_present(task: Any, path: str, param: str) -> None:
     """Refuse a model path with nothing behind it (before any call that changes the service)."""
     if path.startswith("oss://"):
-        from airflow_provider_pai.hooks.oss import OssHook
-
         bucket, key = parse_oss_uri(path, param=param)
-        hook = OssHook(pai_conn_id=task.pai_conn_id, region_id=task.region_id)
+        hook = task.model_source_oss
         # A prefix ("dir/") must hold an object; a key without "/" may be the object itself or a "directory".
         prefixes = [key] if not key or key.endswith("/") else [key + "/"]
         if key and not key.endswith("/") and hook.head_object(bucket, key) is not None:
@@ -147,6 +146,13 @@ class ModelSourceMixin:
         self.allow_unapproved = allow_unapproved
         self.check_model_path = check_model_path
         self.resolved_model_version: dict | None = None
+
+    @cached_property
+    def model_source_oss(self):
+        """The OssHook the model-path check reads with (same connection and region as the task)."""
+        from airflow_provider_pai.hooks.oss import OssHook
+
+        return OssHook(pai_conn_id=self.pai_conn_id, region_id=self.region_id)
 
     def resolve_model_source(self) -> None:
         """Fill the model path from ``model_version`` and check the model is there; raise before any change."""

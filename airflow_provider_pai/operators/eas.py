@@ -370,7 +370,8 @@ class EasModifyServiceOperator(ModelSourceMixin, EasBaseOperator):
         if update_type not in ("merge", "replace"):
             raise PaiParameterError(f"Invalid update_type={update_type!r}: use 'merge' or 'replace'.")
         if model_path is None and service_config is None and self.model_version is None:
-            raise PaiParameterError("EasModifyServiceOperator needs model_path, model_version or service_config.")
+            raise PaiParameterError(
+                "EasModifyServiceOperator needs model_path or service_config (or both), or model_version.")
         # What is known now is checked now (DAG parse time); templated values once rendered.
         if not is_runtime_value(service_name):
             validate_eas_service_name(service_name)
@@ -395,8 +396,8 @@ class EasModifyServiceOperator(ModelSourceMixin, EasBaseOperator):
         return config
 
     def execute(self, context: Context) -> dict:
-        self.resolve_model_source()  # model_version / the model is there: before anything changes
         name = validate_eas_service_name(self.service_name)
+        self.resolve_model_source()  # model_version / the model is there: before anything changes
         wanted = self.requested_config()
         service = self.hook.describe_service(name)
         current, latest = service.get("CurrentVersion"), service.get("LatestVersion") or 0
