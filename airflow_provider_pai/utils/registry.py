@@ -21,6 +21,21 @@ _VERSION_NAME = re.compile(r"\d+\.\d+\.\d[0-9A-Za-z_]*")
 RUN_LABEL = "airflow-run"  # the label a register task finds its own earlier try by
 
 
+def _structured(text: str):
+    """A dict from JSON, or from the Python repr a template renders (``{{ ti.xcom_pull(...) }}`` gives
+    ``{'model_id': ...}`` unless the DAG renders native objects); None when it is neither."""
+    import ast
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+
+
 def validate_workspace_id(value: Any, param: str = "workspace_id") -> str:
     text = str(value).strip() if value is not None else ""
     if not text:
@@ -56,11 +71,10 @@ def parse_metrics(value: Any, param: str = "metrics") -> dict | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise PaiParameterError(f"Invalid {param}: not JSON ({exc.msg}); give a dict such as "
-                                    '{"auc": 0.91}') from None
+        parsed = _structured(value)
+        if parsed is None:
+            raise PaiParameterError(f"Invalid {param}: not JSON; give a dict such as " '{"auc": 0.91}')
+        value = parsed
     if not isinstance(value, dict):
         raise PaiParameterError(f"Invalid {param}: give a dict of metrics such as {{'auc': 0.91}}, "
                                 f"not a {type(value).__name__}.")
@@ -107,10 +121,7 @@ def parse_model_version(value: Any, param: str = "model_version") -> dict:
     if isinstance(value, str):
         stripped = value.strip()
         if stripped.startswith("{"):
-            try:
-                value = json.loads(stripped)
-            except json.JSONDecodeError:
-                pass
+            value = _structured(stripped) or value
         elif ":" in stripped:
             model_id, _, version = stripped.partition(":")
             value = {"model_id": model_id, "version_name": version}
