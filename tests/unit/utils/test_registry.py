@@ -88,3 +88,14 @@ def test_aiworkspace_endpoints_follow_the_sdk_rule():
     assert default_endpoint("aiworkspace", "cn-qingdao") == ("aiworkspace.aliyuncs.com", None)  # a listed exception
     assert default_endpoint("aiworkspace", "cn-guangzhou")[0] == "aiworkspace.cn-guangzhou.aliyuncs.com"  # tab gone
     assert default_endpoint("aiworkspace", "cn-shanghai", "vpc")[0] == "aiworkspace-vpc.cn-shanghai.aliyuncs.com"
+
+
+def test_registration_lineage_names_the_model_files_and_the_registry_model():
+    from airflow_provider_pai.utils.registry import registry_lineage
+
+    lineage = registry_lineage("oss://pai-demo/models/churn/20261120/", "cn-shanghai", "86001", "churn", "0.2.0")
+    (source,), (target,) = lineage.inputs, lineage.outputs
+    assert (source.namespace, source.name) == ("oss://pai-demo", "models/churn/20261120")
+    assert (target.namespace, target.name) == ("aiworkspace://aiworkspace.cn-shanghai.aliyuncs.com", "86001/churn")
+    facet = lineage.run_facets["externalQuery"]
+    assert (facet.source, facet.externalQueryId) == ("pai-aiworkspace", "86001/churn@0.2.0")
