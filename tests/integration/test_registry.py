@@ -184,3 +184,14 @@ def test_an_existing_model_file_path_passes_the_check(pai_emulator):
                                       **WAIT).execute(ctx("deploy"))
     assert result["model_path"] == GOOD + "model.pmml"
     assert calls(pai_emulator, "eas")["UpdateService"] == 1
+
+
+def test_canary_start_takes_an_approved_version(pai_emulator):
+    good = register()
+    PaiSetModelApprovalOperator(task_id="approve", model_version=good, approval_status="Approved").execute(ctx("a"))
+    result = EasCanaryStartOperator(task_id="start", service_name="churn_model", weight=10,
+                                    model_version={"model_id": good["model_id"], "version_name": "0.1.0"},
+                                    **WAIT).execute(ctx("start"))
+    assert result["model_path"] == GOOD
+    canary = pai_emulator.state()["eas"]["services"]["churn_model_canary"]["versions"][-1]["config"]
+    assert (canary["model_path"], canary["processor"]) == (GOOD, "pmml")
