@@ -171,9 +171,11 @@ def _create_version(ctx, model: dict, body: dict) -> web.Response:
         return acs_error(400, "InvalidParameter", f"Metrics may not exceed {METRICS_MAX_BYTES} bytes when serialized.")
     name = body.get("VersionName") or _next_version_name(model)
     if not VERSION_NAME.match(name):
-        return acs_error(400, "InvalidParameter", f"VersionName {name} is not major.minor.patch (e.g. 1.1.0, 2.3.4_beta).")
+        return acs_error(400, "InvalidParameter",
+                         f"VersionName {name} is not major.minor.patch (e.g. 1.1.0, 2.3.4_beta).")
     if any(v["VersionName"] == name for v in model["versions"]):
-        return acs_error(409, "ModelVersionAlreadyExists", f"Version {name} already exists in model {model['ModelId']}.")
+        return acs_error(409, "ModelVersionAlreadyExists",
+                         f"Version {name} already exists in model {model['ModelId']}.")
     now = ctx.now_ms()
     model["versions"].append(_version({
         "version_name": name, "uri": uri, "approval_status": status, "inference_spec": body.get("InferenceSpec"),
@@ -192,7 +194,8 @@ def _list_versions(model: dict, query) -> web.Response:
     if query.get("VersionName"):
         found = [v for v in found if v["VersionName"] == query["VersionName"]]
     if query.get("Label"):  # "the specified string in the key or value of their labels" (F-AIW-5)
-        found = [v for v in found if any(query["Label"] in lb["Key"] or query["Label"] in lb["Value"] for lb in v["Labels"])]
+        text = query["Label"]
+        found = [v for v in found if any(text in lb["Key"] or text in lb["Value"] for lb in v["Labels"])]
     for field in ("SourceType", "SourceId", "FormatType", "FrameworkType"):
         if query.get(field):
             found = [v for v in found if v.get(field) == query[field]]

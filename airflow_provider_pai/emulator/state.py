@@ -58,7 +58,8 @@ def seed(scenario: dict, store: ObjectStore) -> dict:
         bucket, key = split_oss_uri(spec["uri"])
         store.put(bucket, key, object_bytes(spec), content_type=spec.get("content_type"))
     return {"dataworks": dataworks.init_state(scenario), "eas": eas.init_state(scenario), "clock_offset": 0.0,
-            "oss_regions": seed_regions(scenario), "aiworkspace": aiworkspace.init_state(scenario, int(time.time() * 1000))}
+            "oss_regions": seed_regions(scenario),
+            "aiworkspace": aiworkspace.init_state(scenario, int(time.time() * 1000))}
 
 
 def open_ctx(scenario: dict, data_dir: str | os.PathLike) -> Ctx:

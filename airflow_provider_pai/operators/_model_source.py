@@ -90,7 +90,8 @@ def resolve_registered(task: Any) -> tuple[str, dict]:
         except PaiApiError as err:
             if err.status_code in (400, 404):
                 raise PaiParameterError(
-                    f"Invalid model_version={ref}: AI Workspace has no such version ({err.code}: {err.message}).") from None
+                    f"Invalid model_version={ref}: AI Workspace has no such version ({err.code}: {err.message})."
+                ) from None
             raise
     status = version.get("ApprovalStatus")
     if status != "Approved" and not task.allow_unapproved:

@@ -71,7 +71,8 @@ def set_approval(hook: AiWorkspaceHook, model_version: Any, approval_status: str
         version = hook.get_model_version(ref["model_id"], ref["version_name"])
     except PaiApiError as err:
         if err.status_code in (400, 404):
-            raise AirflowException(f"Invalid {param}={ref}: no such model version ({err.code}: {err.message}).") from None
+            raise AirflowException(
+                f"Invalid {param}={ref}: no such model version ({err.code}: {err.message}).") from None
         raise
     deployable = from_registry_uri(version.get("Uri"))
     if model_uri is not None and deployable.rstrip("/") != model_uri.rstrip("/"):
@@ -240,7 +241,9 @@ class PaiRegisterModelVersionOperator(PaiBaseOperator["AiWorkspaceHook"]):
             self.log.info("An earlier try already registered %s as version %s of model %s; not registering again.",
                           model_uri, version_name, model_id)
         else:
-            if self.version_name is not None and self.hook.list_model_versions(model_id, version_name=self.version_name):
+            taken = self.version_name is not None and self.hook.list_model_versions(
+                model_id, version_name=self.version_name)
+            if taken:
                 raise AirflowException(
                     f"Model {model_id} ({model_name!r}) already has a version {self.version_name!r} registered by "
                     "something else: give another version_name, or leave it out to let PAI number it.")

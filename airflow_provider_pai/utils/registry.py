@@ -149,5 +149,6 @@ def registry_lineage(model_uri: str | None, region_id: str, workspace_id: str, m
 
     inputs = [oss_dataset(model_uri)] if isinstance(model_uri, str) and model_uri.startswith("oss://") else []
     output = Dataset(namespace=REGISTRY_NAMESPACE.format(region=region_id), name=f"{workspace_id}/{model_name}")
-    facets = external_run_facets("pai-aiworkspace", f"{workspace_id}/{model_name}@{version_name}") if version_name else {}
+    run_id = f"{workspace_id}/{model_name}@{version_name}"
+    facets = external_run_facets("pai-aiworkspace", run_id) if version_name else {}
     return lineage(inputs, [output], facets)
