@@ -25,6 +25,8 @@ EVENTS, ASSETS = ("asset_event", ("asset", "asset_id")) if AIRFLOW_V_3_0_PLUS el
 def pair(airflow_env):
     for name in ("pai_train_register.py", "pai_deploy_approved.py"):
         airflow_env.add_dag_file(EXAMPLES / name)
+    # As a deployment's DAG processor would: Airflow 2 records an event only for a dataset it has serialized.
+    airflow_env.airflow("dags", "reserialize", check=True)
     return airflow_env
 
 
