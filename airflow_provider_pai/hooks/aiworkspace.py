@@ -7,8 +7,6 @@ mutating calls take ``is_done`` so a retry first reads back whether the call alr
 
 from __future__ import annotations
 
-from typing import Any
-
 from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook
 
 # The SDK documents PageSize's default (10) but no maximum; 100 is what the other hooks page with.

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 from airflow.providers.common.compat.sdk import AirflowException, Asset
 
 from airflow_provider_pai.mixins.hook import OSS_HOOK
+from airflow_provider_pai.mixins.registry import accepted_summary, approve_registered
 from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
-from airflow_provider_pai.operators.registry import accepted_summary, approve_registered
 from airflow_provider_pai.utils.validation import PaiParameterError, parse_oss_uri
 
 if TYPE_CHECKING:
