@@ -40,17 +40,28 @@ def _configured_path(task: Any) -> tuple[str | None, str]:
 def check_model_present(task: Any, path: str, param: str) -> None:
     """Refuse a model path with nothing behind it (before any call that changes the service)."""
     if path.startswith("oss://"):
+        from airflow_provider_pai.hooks.errors import PaiApiError
+
         bucket, key = parse_oss_uri(path, param=param)
         hook = task.model_source_oss
         # A prefix ("dir/") must hold an object; a key without "/" may be the object itself or a "directory".
-        prefixes = [key] if not key or key.endswith("/") else [key + "/"]
-        if key and not key.endswith("/") and hook.head_object(bucket, key) is not None:
-            return
-        for prefix in prefixes:
+        prefix = key if not key or key.endswith("/") else key + "/"
+        try:
+            if key and not key.endswith("/") and hook.head_object(bucket, key) is not None:
+                return
             if hook.first_objects(bucket, prefix, limit=1):
                 return
+        except PaiApiError as err:
+            if err.code == "NoSuchBucket":
+                raise PaiParameterError(
+                    f"Invalid {param}={path!r}: OSS bucket {bucket!r} does not exist ({err.message}).") from None
+            # No permission to list, a wrong region: the check cannot tell, EAS reads the model with its own
+            # access. Said once, and the deploy's own calls report a connection problem in their terms.
+            task.log.warning("Could not check %s=%s before deploying (%s: %s); EAS will report it if it is missing.",
+                             param, path, err.action, err.code)
+            return
         raise PaiParameterError(
-            f"Invalid {param}={path!r}: OSS bucket {bucket!r} holds no object under {prefixes[0]!r}, so EAS could "
+            f"Invalid {param}={path!r}: OSS bucket {bucket!r} holds no object under {prefix!r}, so EAS could "
             "not load a model from it. Check the path (the export task's return value is the prefix it wrote).")
     if path.startswith(("http://", "https://")):
         request = urllib.request.Request(path, method="HEAD")

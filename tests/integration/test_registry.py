@@ -179,6 +179,22 @@ def test_canary_start_with_an_empty_prefix_is_refused_before_any_service_change(
     assert mutating(pai_emulator) == {}
 
 
+def test_a_bucket_that_does_not_exist_is_refused_naming_model_path(pai_emulator):
+    with pytest.raises(PaiParameterError, match="Invalid model_path='oss://no-such-bucket/m/': OSS bucket 'no-such"):
+        EasModifyServiceOperator(task_id="deploy", service_name="churn_model", model_path="oss://no-such-bucket/m/",
+                                 **WAIT).execute(ctx("deploy"))
+    assert mutating(pai_emulator) == {}
+
+
+def test_a_check_that_cannot_list_warns_and_deploys(pai_emulator, caplog, capsys):
+    pai_emulator.fault(service="oss", action="ListObjectsV2", kind="error", status=403, code="AccessDenied")
+    result = EasModifyServiceOperator(task_id="deploy", service_name="churn_model", model_path=GOOD,
+                                      **WAIT).execute(ctx("deploy"))
+    assert result["model_path"] == GOOD and calls(pai_emulator, "eas")["UpdateService"] == 1
+    logged = caplog.text + capsys.readouterr().out  # Airflow 3 task loggers write through structlog (stdout)
+    assert "Could not check model_path=" in logged and "AccessDenied" in logged
+
+
 def test_an_existing_model_file_path_passes_the_check(pai_emulator):
     result = EasModifyServiceOperator(task_id="deploy", service_name="churn_model", model_path=GOOD + "model.pmml",
                                       **WAIT).execute(ctx("deploy"))
