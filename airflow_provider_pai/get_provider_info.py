@@ -87,6 +87,11 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "description": "Override: host[:port] or http(s)://host[:port], no path.",
         "schema": {"type": _STR, "section": _NETWORK, "examples": ["pai-eas.cn-shanghai.aliyuncs.com"]},
     },
+    "aiworkspace_endpoint": {
+        "label": "PAI AI Workspace endpoint",
+        "description": "Override for the model registry API: host[:port] or http(s)://host[:port], no path.",
+        "schema": {"type": _STR, "section": _NETWORK, "examples": ["aiworkspace.cn-shanghai.aliyuncs.com"]},
+    },
     "oss_endpoint": {
         "label": "OSS endpoint",
         "description": "Override: host[:port] or http(s)://host[:port], e.g. http://127.0.0.1:8765 for the emulator.",
@@ -158,16 +163,23 @@ def get_provider_info() -> dict[str, Any]:
                 "external-doc-url": "https://www.alibabacloud.com/help/en/oss/",
                 "tags": ["alibaba"],
             },
+            {
+                "integration-name": "PAI AI Workspace",
+                "external-doc-url": "https://www.alibabacloud.com/help/en/pai/developer-reference/api-aiworkspace-2021-02-04-overview",
+                "tags": ["alibaba"],
+            },
         ],
         "hooks": [
             {"integration-name": "DataWorks", "python-modules": ["airflow_provider_pai.hooks.dataworks"]},
             {"integration-name": "PAI-EAS", "python-modules": ["airflow_provider_pai.hooks.eas"]},
             {"integration-name": "OSS", "python-modules": ["airflow_provider_pai.hooks.oss"]},
+            {"integration-name": "PAI AI Workspace", "python-modules": ["airflow_provider_pai.hooks.aiworkspace"]},
         ],
         "operators": [
             {"integration-name": "DataWorks", "python-modules": ["airflow_provider_pai.operators.dataworks"]},
             {"integration-name": "OSS", "python-modules": ["airflow_provider_pai.operators.oss"]},
             {"integration-name": "PAI-EAS", "python-modules": ["airflow_provider_pai.operators.eas"]},
+            {"integration-name": "PAI AI Workspace", "python-modules": ["airflow_provider_pai.operators.registry"]},
         ],
         "sensors": [
             {"integration-name": "DataWorks", "python-modules": ["airflow_provider_pai.sensors.dataworks"]},
@@ -181,6 +193,7 @@ def get_provider_info() -> dict[str, Any]:
             "airflow_provider_pai.links.dataworks.DataWorksInstanceLink",
             "airflow_provider_pai.links.eas.EasServiceLink",
             "airflow_provider_pai.links.oss.OssObjectLink",
+            "airflow_provider_pai.links.registry.PaiModelVersionLink",
         ],
         "connection-types": [
             {

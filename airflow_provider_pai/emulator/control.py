@@ -22,7 +22,7 @@ from .common import Ctx, acs_error, json_response
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("dataworks", "eas", "oss", "predict")
+SERVICES = ("dataworks", "eas", "aiworkspace", "oss", "predict")
 KINDS = ("throttle", "error", "reset", "delay")
 THROTTLE_MESSAGE = "Request was denied due to user flow control."
 

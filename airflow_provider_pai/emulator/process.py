@@ -117,7 +117,7 @@ class EmulatorProcess:
     @property
     def connection_extra(self) -> dict:
         extra = {"region_id": self.region_id, "dataworks_endpoint": self.url,
-                 "eas_endpoint": self.url, "oss_endpoint": self.url}
+                 "eas_endpoint": self.url, "oss_endpoint": self.url, "aiworkspace_endpoint": self.url}
         if self.security_token:
             extra.update(auth_type="sts", security_token=self.security_token)
         return extra

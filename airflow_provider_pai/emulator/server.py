@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from . import auth, dataworks, dataworks_v2024, eas, eas_traffic, oss, policy
+from . import aiworkspace, auth, dataworks, dataworks_v2024, eas, eas_traffic, oss, policy
 from .common import Ctx, acs_error
 from .control import Control, apply_fault
 
@@ -27,7 +27,7 @@ CONTROL_KEY = web.AppKey("control", Control)
 
 
 def route(request: web.Request) -> tuple[str, str]:
-    """(service, action) for a request: service is dataworks|eas|predict|control|oss."""
+    """(service, action) for a request: service is dataworks|eas|aiworkspace|predict|control|oss."""
     version = request.headers.get("x-acs-version") or request.query.get("Version")
     if request.path.startswith("/_emulator/"):
         return "control", request.path
@@ -37,6 +37,8 @@ def route(request: web.Request) -> tuple[str, str]:
         return "dataworks", request.headers.get("x-acs-action") or request.query.get("Action", "")
     if version == EAS_VERSION:
         return "eas", request.headers.get("x-acs-action") or request.query.get("Action", "")
+    if version == aiworkspace.VERSION:
+        return "aiworkspace", request.headers.get("x-acs-action") or ""
     return "oss", oss.classify(request)
 
 
@@ -55,6 +57,8 @@ async def _serve_openapi(request: web.Request, ctx: Ctx, service: str, action: s
             return await dataworks_v2024.handle(request, params, ctx, action)
         if service == "dataworks":
             return dataworks_v2024.legacy_refusal(params, ctx, action) or await dataworks.handle(request, params, ctx, action)
+        if service == "aiworkspace":
+            return await aiworkspace.handle(request, body, ctx, action)
         return await eas.handle(request, body, ctx, action)
     except Exception:  # a handler bug must still look like an API error to the SDK
         log.exception("%s %s failed", service, action)

@@ -47,7 +47,9 @@ def save_state(data_dir: Path, state: dict) -> None:
 
 def seed(scenario: dict, store: ObjectStore) -> dict:
     """The first-start state: OSS buckets and objects on disk, service state from the scenario."""
-    from . import dataworks, eas  # written in parallel; only needed on a first start
+    import time
+
+    from . import aiworkspace, dataworks, eas  # written in parallel; only needed on a first start
 
     oss_spec = scenario.get("oss") or {}
     for bucket in bucket_names(scenario):
@@ -56,7 +58,8 @@ def seed(scenario: dict, store: ObjectStore) -> dict:
         bucket, key = split_oss_uri(spec["uri"])
         store.put(bucket, key, object_bytes(spec), content_type=spec.get("content_type"))
     return {"dataworks": dataworks.init_state(scenario), "eas": eas.init_state(scenario), "clock_offset": 0.0,
-            "oss_regions": seed_regions(scenario)}
+            "oss_regions": seed_regions(scenario),
+            "aiworkspace": aiworkspace.init_state(scenario, int(time.time() * 1000))}
 
 
 def open_ctx(scenario: dict, data_dir: str | os.PathLike) -> Ctx:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-SERVICES = ("dataworks", "eas", "oss")
+SERVICES = ("dataworks", "eas", "oss", "aiworkspace")
 
 # The SDK client classes whose constructor fills the region table (module, class).
 _SDK_CLIENTS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -17,7 +17,11 @@ _SDK_CLIENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("alibabacloud_dataworks_public20240518.client", "Client"),
     ),
     "eas": (("alibabacloud_eas20210701.client", "Client"),),
+    "aiworkspace": (("alibabacloud_aiworkspace20210204.client", "Client"),),
 }
+# Services whose SDK endpoint rule is "regional": the table lists only exceptions, every other region
+# is served at the pattern, so a region missing from the table needs no warning (F-END-AIW1).
+_REGIONAL_RULE = {"aiworkspace"}
 
 
 @functools.cache
@@ -41,7 +45,7 @@ def sdk_endpoint_map(service: str) -> dict[str, str]:
             continue
         client = client_class(Config(access_key_id="unused", access_key_secret="unused", endpoint="unused.invalid"))
         for region, host in (getattr(client, "_endpoint_map", None) or {}).items():
-            table.setdefault(region, host)
+            table.setdefault(region, host.strip())  # one aiworkspace entry ends in a tab
     return table
 
 
@@ -52,6 +56,8 @@ _PATTERNS = {
     ("dataworks", "vpc"): "dataworks-vpc.{region}.aliyuncs.com",  # F-END-DW2
     ("eas", "public"): "pai-eas.{region}.aliyuncs.com",  # F-END-EAS1
     ("eas", "vpc"): "pai-eas-manage-vpc.{region}.aliyuncs.com",  # F-END-EAS2
+    ("aiworkspace", "public"): "aiworkspace.{region}.aliyuncs.com",  # F-END-AIW1
+    ("aiworkspace", "vpc"): "aiworkspace-vpc.{region}.aliyuncs.com",  # F-END-AIW2
     ("oss", "public"): "oss-{region}.aliyuncs.com",  # F-END-OSS1
     ("oss", "vpc"): "oss-{region}-internal.aliyuncs.com",  # F-END-OSS2
 }
@@ -84,6 +90,8 @@ def default_endpoint(service: str, region: str, endpoint_type: str = "public") -
         return pattern, None
     table = sdk_endpoint_map(service)
     known = table.get(region)
+    if known is None and service in _REGIONAL_RULE:
+        return pattern, None
     if known is None:
         if region in _DOCUMENTED_REGIONS.get(service, ()):
             return pattern, None

@@ -79,6 +79,15 @@ class OssHook(AlibabaCloudBaseHook):
 
         return self.call("ListObjectsV2", run)
 
+    def first_objects(self, bucket: str, prefix: str = "", limit: int = 1) -> list[str]:
+        """Keys of the first ``limit`` objects under ``prefix`` (one ListObjectsV2 page): is anything there?"""
+
+        def run():
+            result = self.get_bucket(bucket).list_objects_v2(prefix=prefix, max_keys=limit)
+            return [o.key for o in result.object_list]
+
+        return self.call("ListObjectsV2", run)
+
     def get_object(self, bucket: str, key: str) -> bytes:
         return self.call("GetObject", lambda: self.get_bucket(bucket).get_object(key).read())
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from airflow.providers.common.compat.sdk import AirflowException, Asset
 
 from airflow_provider_pai.mixins.hook import OSS_HOOK
+from airflow_provider_pai.mixins.registry import accepted_summary, approve_registered
 from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
 from airflow_provider_pai.utils.validation import PaiParameterError, parse_oss_uri
 
@@ -49,15 +50,19 @@ class AcceptModelOperator(PaiBaseOperator["OssHook"]):
         scheduled on; the event's ``extra`` is ``{"model_uri": ..., "accepted_by": ...}``.
     :param evidence: anything JSON-able to keep in ``_accepted.json`` (e.g. the test's metrics).
     :param require_manifest: refuse a prefix without the export's ``_manifest.json`` (default True).
+    :param model_version: the registered version of this model (``PaiRegisterModelVersionOperator``'s
+        XCom, or ``{"model_id": ..., "version_name": ...}``): set ``Approved`` in PAI's model registry
+        before the asset is emitted; the event's ``extra`` then also has ``model_id`` and ``version_name``.
+        Templated.
     Returns ``model_uri``. ``pai_conn_id``, ``region_id``: see ``PaiBaseOperator``.
     """
 
     hook_class_path = OSS_HOOK
     supports_deferral = False  # two OSS calls, nothing to wait for
-    template_fields: Sequence[str] = pai_template_fields("model_uri", "evidence")
+    template_fields: Sequence[str] = pai_template_fields("model_uri", "evidence", "model_version")
 
     def __init__(self, *, model_uri: str, asset: Any, evidence: Any = None, require_manifest: bool = True,
-                 **kwargs: Any) -> None:
+                 model_version: Any = None, **kwargs: Any) -> None:
         if isinstance(asset, str):
             if "{{" in asset:
                 raise PaiParameterError(f"Invalid asset={asset!r}: an asset must be fixed when the DAG is parsed "
@@ -72,6 +77,7 @@ class AcceptModelOperator(PaiBaseOperator["OssHook"]):
         self.asset = asset
         self.evidence = evidence
         self.require_manifest = require_manifest
+        self.model_version = model_version
 
     def execute(self, context: Context) -> str:
         bucket, prefix = model_prefix(self.model_uri)
@@ -83,10 +89,13 @@ class AcceptModelOperator(PaiBaseOperator["OssHook"]):
             )
         ti = context["ti"]
         by = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}"
+        registered = approve_registered(self, model_uri)  # before anything is written: a refusal changes nothing
         record = {"model_uri": model_uri, "accepted_by": by, "evidence": self.evidence,
-                  "accepted_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                  "accepted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **registered}
         self.hook.put_object(bucket, prefix + ACCEPTED_NAME, json.dumps(record, indent=2, default=str),
                              content_type="application/json")
-        context["outlet_events"][self.asset].extra = {"model_uri": model_uri, "accepted_by": by}
-        self.log.info("Accepted %s (%s written); asset %s emitted.", model_uri, ACCEPTED_NAME, self.asset.uri)
+        summary = accepted_summary(model_uri, registered)
+        context["outlet_events"][self.asset].extra = {"summary": summary, "model_uri": model_uri, "accepted_by": by,
+                                                      **registered}
+        self.log.info("Accepted %s (%s written); asset %s emitted.", summary, ACCEPTED_NAME, self.asset.uri)
         return model_uri

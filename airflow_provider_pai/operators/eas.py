@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_pai.mixins.eas import PENDING_XCOM_KEY, EasDeployWaitMixin  # noqa: F401  (re-exported)
+from airflow_provider_pai.operators._model_source import ModelSourceMixin
 from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
 from airflow_provider_pai.utils.eas import (  # noqa: F401  (the config helpers are re-exported: their earlier home)
     DEPLOY_XCOM_KEY,
@@ -75,7 +76,7 @@ class EasBaseOperator(EasDeployWaitMixin, PaiBaseOperator["EasHook"]):
         self.configure_wait(wait_for_completion, poll_interval, timeout, retry_on_timeout)
 
 
-class EasCreateServiceOperator(EasBaseOperator):
+class EasCreateServiceOperator(ModelSourceMixin, EasBaseOperator):
     """Create an EAS service from an eascmd service description (``eascmd create``).
 
     :param service_config: the service JSON (dict or JSON string), with at least ``name``. Templated.
@@ -101,6 +102,7 @@ class EasCreateServiceOperator(EasBaseOperator):
         return self.hook.describe_or_none(name)
 
     def execute(self, context: Context) -> dict:
+        self.resolve_model_source()  # model_version / the model is there: before anything changes
         config = check_config(parse_service_config(self.service_config))
         name = validate_eas_service_name(config.get("name"), "service_config['name']")
         store = get_task_state_store(context)
@@ -136,7 +138,7 @@ class EasCreateServiceOperator(EasBaseOperator):
         return self.finish_or_wait(context, name, result["version"], result, newest=True)
 
 
-class EasModifyServiceOperator(EasBaseOperator):
+class EasModifyServiceOperator(ModelSourceMixin, EasBaseOperator):
     """Roll an EAS service onto a new model or config (``eascmd modify -s``) and know what it replaced.
 
     :param service_name: the service to update. Templated.
@@ -168,8 +170,9 @@ class EasModifyServiceOperator(EasBaseOperator):
         super().__init__(**kwargs)
         if update_type not in ("merge", "replace"):
             raise PaiParameterError(f"Invalid update_type={update_type!r}: use 'merge' or 'replace'.")
-        if model_path is None and service_config is None:
-            raise PaiParameterError("EasModifyServiceOperator needs model_path or service_config (or both).")
+        if model_path is None and service_config is None and self.model_version is None:
+            raise PaiParameterError(
+                "EasModifyServiceOperator needs model_path or service_config (or both), or model_version.")
         # What is known now is checked now (DAG parse time); templated values once rendered.
         if not is_runtime_value(service_name):
             validate_eas_service_name(service_name)
@@ -195,6 +198,7 @@ class EasModifyServiceOperator(EasBaseOperator):
 
     def execute(self, context: Context) -> dict:
         name = validate_eas_service_name(self.service_name)
+        self.resolve_model_source()  # model_version / the model is there: before anything changes
         wanted = self.requested_config()
         service = self.hook.describe_service(name)
         current, latest = service.get("CurrentVersion"), service.get("LatestVersion") or 0

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
 
 from airflow_provider_pai.mixins.eas_canary import EasCanaryMixin
+from airflow_provider_pai.operators._model_source import ModelSourceMixin
 from airflow_provider_pai.operators.base import pai_template_fields
 from airflow_provider_pai.operators.eas import EasBaseOperator, EasModifyServiceOperator
 from airflow_provider_pai.utils.eas import config_contains, current_config, endpoint_of, service_progress
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 CANARY_STATE_KEY = "eas_canary"
 
 
-class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
+class EasCanaryStartOperator(EasCanaryMixin, ModelSourceMixin, EasBaseOperator):
     """Deploy ``model_path`` to the canary service and give it ``weight`` percent of the group's traffic.
 
     :param service_name: the production service (a member of a service group).
@@ -71,7 +72,7 @@ class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
     template_fields: Sequence[str] = pai_template_fields(
         "service_name", "canary_service_name", "model_path", "weight", "canary_config")
 
-    def __init__(self, *, service_name: str, model_path: str, weight: int | str = 10,
+    def __init__(self, *, service_name: str, model_path: str | None = None, weight: int | str = 10,
                  canary_service_name: str | None = None, canary_config: dict | None = None,
                  switch_traffic_mode: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -85,6 +86,7 @@ class EasCanaryStartOperator(EasCanaryMixin, EasBaseOperator):
         self.switch_traffic_mode = switch_traffic_mode
 
     def execute(self, context: Context) -> dict:
+        self.resolve_model_source()  # model_version / the model is there: before anything changes
         prod, canary = self.canary_names()
         weight = validate_weight(self.weight)
         parse_oss_uri(self.model_path, param="model_path")

@@ -151,7 +151,8 @@ def test_fixture_exposes_a_ready_airflow_connection(pai_emulator):
     assert conn["conn_type"] == "alibaba_cloud_pai"
     assert (conn["login"], conn["password"]) == ("emulator-ak", "emulator-secret")
     assert conn["extra"] == {"region_id": "cn-shanghai", "dataworks_endpoint": pai_emulator.url,
-                             "eas_endpoint": pai_emulator.url, "oss_endpoint": pai_emulator.url}
+                             "eas_endpoint": pai_emulator.url, "oss_endpoint": pai_emulator.url,
+                             "aiworkspace_endpoint": pai_emulator.url}
     assert not any(os.environ.get(v) for v in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"))
     env = pai_emulator.airflow_env()
     assert env["AIRFLOW_CONN_PAI_DEFAULT"] == pai_emulator.connection_json() and env["HTTP_PROXY"] == ""

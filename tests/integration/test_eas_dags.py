@@ -51,10 +51,20 @@ def test_deploy_then_rollback_ends_on_the_version_before(airflow_env, pai_emulat
     assert eas.predict("churn_model", {"instances": [[1.0, 2.0]]})["version"] == before["CurrentVersion"]
 
 
-def test_deploy_of_empty_model_fails_with_events_and_old_version_keeps_serving(airflow_env, pai_emulator, eas):
+def test_deploy_of_empty_model_is_refused_before_update_service(airflow_env, pai_emulator, eas):
     before = eas.describe_service("churn_model")
     _, out = run(airflow_env, pai_emulator, "eas_deploy_only", EMPTY)
     assert airflow_env.task_states("eas_deploy_only") == {"deploy": "failed"}, out[-4000:]
+    assert f"Invalid model_path='{EMPTY}': OSS bucket 'pai-demo' holds no object" in out, out[-4000:]
+    assert "UpdateService" not in pai_emulator.calls()["eas"]  # nothing changed: no version burnt
+    after = eas.describe_service("churn_model")
+    assert (after["LatestVersion"], after["CurrentVersion"]) == (before["LatestVersion"], before["CurrentVersion"])
+
+
+def test_deploy_of_empty_model_fails_with_events_and_old_version_keeps_serving(airflow_env, pai_emulator, eas):
+    before = eas.describe_service("churn_model")
+    _, out = run(airflow_env, pai_emulator, "eas_deploy_unchecked", EMPTY)
+    assert airflow_env.task_states("eas_deploy_unchecked") == {"deploy": "failed"}, out[-4000:]
     assert "no such object or directory" in out  # the emulator's FailedLoadModel event text
     assert f"Rolled back: version {before['CurrentVersion']} is Running again" in out
     after = eas.describe_service("churn_model")

@@ -146,6 +146,7 @@ def test_designer_variants_run_and_unknown_types_run_with_a_warning(pai_emulator
 def modify(name, model_path=MISSING, **kw):
     from airflow_provider_pai.operators.eas import EasModifyServiceOperator
 
+    kw.setdefault("check_model_path", False)  # these tests are about what EAS shows for a model it cannot load
     return EasModifyServiceOperator(task_id="deploy", service_name=name, model_path=model_path, poll_interval=1,
                                     timeout=LONG, deferrable=False, **kw)
 

@@ -34,7 +34,7 @@ def test_connection_type_and_form():
         "access_key", "sts", "ram_role_arn", "ecs_ram_role", "oidc_role_arn", "default_chain"]
     assert fields["security_token"]["schema"]["format"] == "password"
     for extra in ("role_arn", "role_session_name", "ecs_ram_role_name", "oidc_provider_arn", "oidc_token_file_path",
-                  "dataworks_endpoint", "eas_endpoint", "oss_endpoint", "protocol"):
+                  "dataworks_endpoint", "eas_endpoint", "oss_endpoint", "aiworkspace_endpoint", "protocol"):
         assert extra in fields
     assert fields["endpoint_type"]["schema"]["enum"] == ["public", "vpc"]
     assert fields["dataworks_api_version"]["schema"]["enum"] == ["auto", "2020-05-18", "2024-05-18"]
@@ -52,13 +52,15 @@ def test_listed_modules_and_classes_are_the_fixed_names():
         "airflow_provider_pai.operators.dataworks", "airflow_provider_pai.operators.oss",
         "airflow_provider_pai.operators.eas", "airflow_provider_pai.sensors.dataworks",
         "airflow_provider_pai.sensors.eas", "airflow_provider_pai.triggers.dataworks",
-        "airflow_provider_pai.triggers.eas",
+        "airflow_provider_pai.triggers.eas", "airflow_provider_pai.hooks.aiworkspace",
+        "airflow_provider_pai.operators.registry",
     } == modules
-    assert {i["integration-name"] for i in info["integrations"]} == {"DataWorks", "PAI-EAS", "OSS"}
+    assert {i["integration-name"] for i in info["integrations"]} == {"DataWorks", "PAI-EAS", "OSS", "PAI AI Workspace"}
     assert info["extra-links"] == [
         "airflow_provider_pai.links.dataworks.DataWorksInstanceLink",
         "airflow_provider_pai.links.eas.EasServiceLink",
         "airflow_provider_pai.links.oss.OssObjectLink",
+        "airflow_provider_pai.links.registry.PaiModelVersionLink",
     ]
 
 

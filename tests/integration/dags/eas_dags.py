@@ -48,6 +48,12 @@ with DAG(dag_id="eas_deploy_only", schedule=None, start_date=START, params=PARAM
         poll_interval=0.5, timeout=120, deferrable=DEFERRABLE,
     )
 
+with DAG(dag_id="eas_deploy_unchecked", schedule=None, start_date=START, params=PARAMS):
+    EasModifyServiceOperator(  # the model-path check off: EAS's own failure and the rollback
+        task_id="deploy", service_name="churn_model", model_path="{{ params.model_path }}",
+        poll_interval=0.5, timeout=120, deferrable=DEFERRABLE, check_model_path=False,
+    )
+
 with DAG(dag_id="eas_deploy_crash_retry", schedule=None, start_date=START, params=PARAMS):
     CrashOnceModifyOperator(
         task_id="deploy", service_name="churn_model", model_path="{{ params.model_path }}",

@@ -29,5 +29,5 @@ with DAG(dag_id="reliability_kill_deploy", schedule=None, start_date=START, catc
 with DAG(dag_id="reliability_deploy_fails", schedule=None, start_date=START, catchup=False):
     EasModifyServiceOperator(
         task_id="deploy", service_name="churn_fail", model_path="oss://pai-demo/models/churn/empty/",
-        deferrable=True, poll_interval=1,
+        deferrable=True, poll_interval=1, check_model_path=False,  # reach EAS's own failure and the rollback
     )
