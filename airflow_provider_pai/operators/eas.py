@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_pai.mixins.eas import PENDING_XCOM_KEY, EasDeployWaitMixin  # noqa: F401  (re-exported)
-from airflow_provider_pai.operators._model_source import ModelSourceMixin
+from airflow_provider_pai.mixins.model_source import ModelSourceMixin
 from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
 from airflow_provider_pai.utils.eas import (  # noqa: F401  (the config helpers are re-exported: their earlier home)
     DEPLOY_XCOM_KEY,

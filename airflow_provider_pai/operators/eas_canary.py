@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
 
 from airflow_provider_pai.mixins.eas_canary import EasCanaryMixin
-from airflow_provider_pai.operators._model_source import ModelSourceMixin
+from airflow_provider_pai.mixins.model_source import ModelSourceMixin
 from airflow_provider_pai.operators.base import pai_template_fields
 from airflow_provider_pai.operators.eas import EasBaseOperator, EasModifyServiceOperator
 from airflow_provider_pai.utils.eas import config_contains, current_config, endpoint_of, service_progress

@@ -96,7 +96,7 @@ def with_hook(op, describes, events=()):
     hook.update_service_version.return_value = {"Message": "starting"}
     wire_evidence(hook)
     op.__dict__["hook"] = hook
-    # The model-path check (operators/_model_source.py) finds an object under every prefix here.
+    # The model-path check (mixins/model_source.py) finds an object under every prefix here.
     op.__dict__["model_source_oss"] = mock.Mock(**{"first_objects.return_value": ["model.pmml"],
                                                    "head_object.return_value": None})
     return hook
