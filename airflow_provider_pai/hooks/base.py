@@ -252,11 +252,11 @@ class AlibabaCloudBaseHook(BaseHook):
 
     @property
     def region_id(self) -> str:
-        region = self._region_id or self.extras.get("region_id")
+        region = self._region_id or self._connection_region()
         if not region:
             raise AirflowException(
-                f"Connection '{self.pai_conn_id}' has no region_id: set the extra "
-                f'{{"region_id": "cn-shanghai"}} (or pass region_id=... to the hook/operator)'
+                f"Connection '{self.pai_conn_id}' has no region_id: fill in Region ID in the connection form, "
+                f'or set the extra {{"region_id": "cn-shanghai"}} (or pass region_id=... to the hook/operator)'
             )
         if not isinstance(region, str) or not _REGION_RE.fullmatch(region):
             raise AirflowException(
@@ -264,6 +264,17 @@ class AlibabaCloudBaseHook(BaseHook):
                 f"words joined by '-', e.g. cn-shanghai or ap-southeast-1"
             )
         return region
+
+    def _connection_region(self) -> str | None:
+        """The extra region_id, else the form's Region ID (the Schema field, relabelled beside the keys)."""
+        extra = self.extras.get("region_id")
+        form = (self._connection.schema or "").strip() or None
+        if extra and form and extra != form:
+            raise AirflowException(
+                f"Connection '{self.pai_conn_id}': Region ID in the form is {form!r} but the extra region_id is "
+                f"{extra!r}: keep one of them"
+            )
+        return extra or form
 
     @property
     def auth_type(self) -> str:
@@ -359,7 +370,7 @@ class AlibabaCloudBaseHook(BaseHook):
             return None
         code, message, request_id, status, retry_after = found
         service = getattr(self, "service", "")
-        region = self._region_id or self.extras.get("region_id") or ""
+        region = self._region_id or self.extras.get("region_id") or self._connection.schema or ""
         hint = error_hint(action, code, self.pai_conn_id, service, message or "", region)
         err = PaiApiError(action, code, message, request_id, status, hint=hint)
         return err, is_retryable(code, status, action, message or ""), retry_after
