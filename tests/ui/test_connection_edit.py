@@ -78,6 +78,7 @@ def test_waits_deferred_through_an_edited_connection_reach_no_wrong_conclusion(t
             EmulatorProcess(scenario, data_dir=tmp_path / "stale") as stale:
         af, emu = ui.af, ui.emu
         assert bump_versions(stale, "churn_model_b", 4, monkeypatch) == 5
+        stale.advance_clock(LONG_S + 60)  # there, version 5 is Running
         stale.reset_calls()
         emu_addr = (urlparse(emu.url).hostname, urlparse(emu.url).port)
         relay = Relay(emu_addr).start()
