@@ -107,11 +107,12 @@ class UiStack:
             self.af.api("PATCH", f"/connections/{CONN_ID}", self.connection())
 
     def connection(self) -> dict[str, Any]:
-        # A port the provider ignores: without one, Airflow 3.3's Test button is refused upstream
-        # (docs/connection.md, "The Test button in the Airflow 3.3 UI", gives this workaround).
+        """``pai_default`` as the form saves it: Region ID in the (relabelled) Schema field, and a port
+        the provider ignores (without one, Airflow 3.3.2's Test button is refused upstream)."""
+        extra = {k: v for k, v in self.emu.connection_extra.items() if k != "region_id"}
         return {"connection_id": CONN_ID, "conn_type": "alibaba_cloud_pai", "login": self.emu.access_key_id,
-                "password": self.emu.access_key_secret, "port": 443,
-                "extra": json.dumps(self.emu.connection_extra)}
+                "password": self.emu.access_key_secret, "port": 443, "schema": self.emu.region_id,
+                "extra": json.dumps(extra)}
 
     def stop(self) -> None:
         try:
