@@ -7,8 +7,9 @@
         process it started.
 
     .venv/bin/python scripts/airflow_ui.py screenshots [--out docs/img]
-        The same stack, a good and a broken run of the example DAG, screenshots of both in headless
-        Chromium (docs/img/ui-*.png), then everything stopped. `scripts/setup.sh` installs Chromium
+        The same stack, a good and a broken run of the example DAG, screenshots of both and of the
+        connection form and its Test notice in headless Chromium (docs/img/ui-*.png), then
+        everything stopped. `scripts/setup.sh` installs Chromium
         and playwright.
 
 Both need Airflow 3 (the .venv leg) and run from the checkout (they reuse tests/ui/stack.py).
@@ -96,7 +97,7 @@ def up(args) -> int:
 
 
 def screenshots(args) -> int:
-    from tests.ui.stack import DAG_ID, UiStack, UserView, browser_page, missing_browser
+    from tests.ui.stack import DAG_ID, UiStack, UserView, add_connection_in_form, browser_page, missing_browser, press_test
 
     why = missing_browser()
     if why:
@@ -125,6 +126,13 @@ def screenshots(args) -> int:
                         user.visit(path, file, wait_for=text)
                         page.screenshot(path=str(out / file))
                         print(out / file)
+                # The Add Connection form filled in, and the Test notice for a wrong secret.
+                emu = stack.emu
+                add_connection_in_form(user, emu, "pai_from_form", emu.access_key_secret, out / "ui-connection-form.png")
+                add_connection_in_form(user, emu, "pai_wrong_secret", "not-the-secret", root / "wrong-form.png")
+                press_test(user, "pai_wrong_secret")
+                page.screenshot(path=str(out / "ui-connection-test-failed.png"))
+                print(out / "ui-connection-form.png", out / "ui-connection-test-failed.png")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

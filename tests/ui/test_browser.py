@@ -22,7 +22,9 @@ from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_provider_pai.emulator.scenario import DEMO_SCENARIO, load_scenario
 from tests.reliability.conftest import SECRETS, reliability_scenario
 from tests.ui.conftest import take_premigrated_cluster
-from tests.ui.stack import CONN_ID, DAG_ID, UiStack, UserView, browser_page, missing_browser
+from tests.ui.stack import (
+    CONN_ID, DAG_ID, UiStack, UserView, add_connection_in_form, browser_page, missing_browser, press_test,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -312,50 +314,13 @@ def test_connection_test_button_succeeds(session):
     assert "Test Connection Successful" in text, text[-2000:]
 
 
-def add_connection_in_form(user: UserView, emu, conn_id: str, secret: str, picture: Path) -> None:
-    """Create a connection in the Add Connection form as a person does, and save it. No page text is
-    kept while secrets are typed (the secrets check reads every kept page); one screenshot is."""
-    page = user.page
-    user.visit("/connections", f"add-{conn_id}", wait_for=CONN_ID)
-    page.get_by_role("button", name=re.compile("Add Connection")).click()
-    page.get_by_text("Select Connection Type").wait_for()
-    page.locator("input[name='connection_id']").fill(conn_id)
-    page.get_by_text("Select Connection Type").click()
-    page.keyboard.type("Alibaba Cloud PAI")
-    page.keyboard.press("Enter")
-    page.get_by_text("AccessKey ID").first.wait_for()
-    page.get_by_placeholder("cn-shanghai (required", exact=False).fill(emu.region_id)
-    page.get_by_placeholder("443", exact=False).fill("443")
-    page.get_by_placeholder("LTAI", exact=False).fill(emu.access_key_id)
-    page.get_by_placeholder("AccessKey Secret").fill(secret)
-    page.get_by_text("Extra Fields", exact=True).click()
-    page.locator("#element_auth_type").click()  # the scenario's keys are STS: auth type sts and its token
-    page.keyboard.type("sts")
-    page.keyboard.press("Enter")
-    page.get_by_text("Temporary credentials and roles", exact=False).first.click()
-    page.locator("#element_security_token").fill(emu.security_token)
-    page.get_by_text("Endpoints and network", exact=False).first.click()
-    for name in ("dataworks_endpoint", "eas_endpoint", "oss_endpoint"):
-        page.locator(f"#element_{name}").fill(emu.url)
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(picture), full_page=True)
-    page.get_by_role("button", name="Save").click()
-    page.get_by_role("dialog").wait_for(state="detached", timeout=30_000)
-
-
 def test_a_connection_made_in_the_form_tests_green_and_a_wrong_secret_says_why(session, ui_artifacts):
     """Issue 27 item 2: on Airflow 3.3.2, with no CLI or REST step."""
     ui, user = session
     emu = ui.emu
     add_connection_in_form(user, emu, "pai_from_form", emu.access_key_secret, ui_artifacts / "form-filled.png")
     add_connection_in_form(user, emu, "pai_wrong_secret", "not-the-secret", ui_artifacts / "form-filled-wrong.png")
-    seen = {}
-    for conn_id in ("pai_from_form", "pai_wrong_secret"):
-        user.visit("/connections", f"list-{conn_id}", wait_for=conn_id)
-        row = user.page.locator("tr", has=user.page.get_by_text(conn_id, exact=True))
-        row.get_by_label("Test Connection").click()
-        seen[conn_id] = user.settle(f"test-{conn_id}", wait_for=re.compile("Test Connection (Successful|Failed)"))
-        user.page.keyboard.press("Escape")
+    seen = {conn_id: press_test(user, conn_id) for conn_id in ("pai_from_form", "pai_wrong_secret")}
     assert "Test Connection Successful" in seen["pai_from_form"], seen["pai_from_form"][-2000:]
     failed = seen["pai_wrong_secret"]
     assert "Test Connection Failed" in failed and "Bad Request" not in failed, failed[-2000:]
