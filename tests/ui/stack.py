@@ -189,7 +189,8 @@ class UserView:
 
 def add_connection_in_form(user: UserView, emu: Any, conn_id: str, secret: str, picture: Path) -> None:
     """Create a connection in the Add Connection form as a person does, and save it. No page text is
-    kept while secrets are typed (the secrets check reads every kept page); one screenshot is."""
+    kept while secrets are typed (the secrets check reads every kept page); one screenshot of the
+    standard fields is, into ``picture``."""
     page = user.page
     user.visit("/connections", f"add-{conn_id}", wait_for=CONN_ID)
     page.get_by_role("button", name=re.compile("Add Connection")).click()
@@ -204,6 +205,8 @@ def add_connection_in_form(user: UserView, emu: Any, conn_id: str, secret: str, 
     page.get_by_placeholder("443", exact=False).fill("443")
     page.get_by_placeholder("LTAI", exact=False).fill(emu.access_key_id)
     page.get_by_placeholder("AccessKey Secret").fill(secret)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(picture))  # Region ID and Port beside the keys (the secret shows as dots)
     if emu.security_token:  # STS keys: auth type sts and its token
         page.get_by_text("Extra Fields", exact=True).click()
         page.locator("#element_auth_type").click()
@@ -214,8 +217,6 @@ def add_connection_in_form(user: UserView, emu: Any, conn_id: str, secret: str, 
     page.get_by_text("Endpoints and network", exact=False).first.click()
     for name in ("dataworks_endpoint", "eas_endpoint", "oss_endpoint"):
         page.locator(f"#element_{name}").fill(emu.url)
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(picture), full_page=True)
     page.get_by_role("button", name="Save").click()
     page.get_by_role("dialog").wait_for(state="detached", timeout=30_000)
 
