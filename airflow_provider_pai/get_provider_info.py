@@ -79,13 +79,15 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     },
     "dataworks_endpoint": {
         "label": "DataWorks endpoint",
-        "description": "Override: host[:port] or http(s)://host[:port], no path (a URL's scheme overrides protocol).",
-        "schema": {"type": _STR, "section": _NETWORK, "examples": ["dataworks.cn-shanghai.aliyuncs.com"]},
+        "description": "e.g. dataworks-vpc.cn-shanghai.aliyuncs.com or https://host:port: host[:port] or a URL without "
+        "a path (its scheme overrides protocol). Empty: the region's endpoint.",
+        "schema": {"type": _STR, "section": _NETWORK},
     },
     "eas_endpoint": {
         "label": "PAI-EAS endpoint",
-        "description": "Override: host[:port] or http(s)://host[:port], no path.",
-        "schema": {"type": _STR, "section": _NETWORK, "examples": ["pai-eas.cn-shanghai.aliyuncs.com"]},
+        "description": "e.g. pai-eas-vpc.cn-shanghai.aliyuncs.com or https://host:port: host[:port] or a URL "
+        "without a path. Empty: the region's endpoint.",
+        "schema": {"type": _STR, "section": _NETWORK},
     },
     "aiworkspace_endpoint": {
         "label": "PAI AI Workspace endpoint",
@@ -94,8 +96,9 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     },
     "oss_endpoint": {
         "label": "OSS endpoint",
-        "description": "Override: host[:port] or http(s)://host[:port], e.g. http://127.0.0.1:8765 for the emulator.",
-        "schema": {"type": _STR, "section": _NETWORK, "examples": ["oss-cn-shanghai.aliyuncs.com"]},
+        "description": "e.g. oss-cn-shanghai-internal.aliyuncs.com or http://127.0.0.1:8765 (the emulator): host[:port] "
+        "or a URL without a path. Empty: the region's endpoint.",
+        "schema": {"type": _STR, "section": _NETWORK},
     },
     "dataworks_endpoint_type": {
         "label": "DataWorks network",
@@ -124,12 +127,21 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     },
 }
 
+# Airflow 3.3's form opens only its "Standard Fields" group, and draws no placeholder for a
+# provider's extra field (only "Start typing to see options" when it has examples). So the
+# region, which every connection needs, is the standard Schema field relabelled "Region ID"
+# (read by the hook when the region_id extra is absent), shown beside the keys with a
+# placeholder; and Port is shown: 3.3.2's Test button refuses a connection stored without one
+# (apache/airflow#73298, fixed after 3.3.2).
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden-fields": ["host", "schema", "port"],
-    "relabeling": {"login": "AccessKey ID", "password": "AccessKey Secret"},
+    "hidden-fields": ["host"],
+    "relabeling": {"login": "AccessKey ID", "password": "AccessKey Secret", "schema": "Region ID",
+                   "port": "Port (any, for the Test button)"},
     "placeholders": {
         "login": "LTAI... (empty for ecs_ram_role, oidc_role_arn, default_chain)",
         "password": "AccessKey Secret",
+        "schema": "cn-shanghai (required: the region of DataWorks, PAI-EAS and OSS)",
+        "port": "443 (not used to connect; Airflow 3.3's Test button needs a port)",
         "region_id": "cn-shanghai",
         "role_arn": "acs:ram::123456789012:role/airflow",
         "dataworks_endpoint": "dataworks.cn-shanghai.aliyuncs.com",
@@ -137,6 +149,11 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "oss_endpoint": "oss-cn-shanghai.aliyuncs.com",
     },
 }
+
+# The extras the form shows: all but region_id, which the form takes beside the keys (Schema,
+# relabelled). The extra region_id stays valid (JSON, URI and environment connections use it).
+FORM_FIELDS: dict[str, dict[str, Any]] = {name: spec for name, spec in CONN_FIELDS.items() if name != "region_id"}
+
 
 _INTEGRATIONS = ("DataWorks", "PAI-EAS", "OSS")
 
@@ -200,7 +217,7 @@ def get_provider_info() -> dict[str, Any]:
                 "connection-type": "alibaba_cloud_pai",
                 "hook-class-name": "airflow_provider_pai.hooks.connection.PaiConnectionHook",
                 "hook-name": "Alibaba Cloud PAI",
-                "conn-fields": CONN_FIELDS,
+                "conn-fields": FORM_FIELDS,
                 "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
             }
         ],

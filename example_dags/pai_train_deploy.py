@@ -121,7 +121,10 @@ with DAG(
         deployed = ti.xcom_pull(task_ids="deploy") or {}
         tested_result = ti.xcom_pull(task_ids="test_service")
         rolled_back = ti.xcom_pull(task_ids="rollback")
-        if not trained:
+        if not ti.xcom_pull(task_ids="train"):  # the run was never started: name the task that failed
+            lines = ["the training could not be started (see train)",
+                     f"no model was exported and nothing was deployed: service {service} is unchanged"]
+        elif not trained:
             lines = ["training failed (see wait_for_training)",
                      f"no model was exported and nothing was deployed: service {service} is unchanged"]
         elif not exported:

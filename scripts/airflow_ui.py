@@ -1,13 +1,15 @@
 """The Airflow UI against the emulator, on 127.0.0.1, in one command; and the docs' UI screenshots.
 
-    .venv/bin/python scripts/airflow_ui.py up [--port 8080]
-        The emulator, then Airflow 3 (api-server, scheduler, triggerer, dag-processor) with the
-        example DAG and a stored `pai_default` connection. Prints the URL and the admin password,
-        runs until Ctrl-C (or SIGTERM), then stops every process it started.
+    .venv/bin/python scripts/airflow_ui.py up [--port 8080] [--scenario FILE]
+        One emulator (the demo scenario, or FILE), then Airflow 3 (api-server, scheduler,
+        triggerer, dag-processor) with every example DAG and a stored `pai_default` connection.
+        Prints the URL and the admin password, runs until Ctrl-C (or SIGTERM), then stops every
+        process it started.
 
     .venv/bin/python scripts/airflow_ui.py screenshots [--out docs/img]
-        The same stack, a good and a broken run of the example DAG, screenshots of both in headless
-        Chromium (docs/img/ui-*.png), then everything stopped. `scripts/setup.sh` installs Chromium
+        The same stack, a good and a broken run of the example DAG, screenshots of both and of the
+        connection form and its Test notice in headless Chromium (docs/img/ui-*.png), then
+        everything stopped. `scripts/setup.sh` installs Chromium
         and playwright.
 
 Both need Airflow 3 (the .venv leg) and run from the checkout (they reuse tests/ui/stack.py).
@@ -35,15 +37,27 @@ GOOD = ("2026-11-20T00:00:00Z", {})
 BROKEN = ("2026-11-21T00:00:00Z", {"node_id": 700002, "output_prefix": "oss://pai-demo/designer/churn_broken/"})
 
 
-def demo_scenario() -> dict:
-    """The demo scenario with waits of 12 s: a trigger firing within seconds of its deferral hits an
-    Airflow 3.3 scheduler race (docs/reliability.md)."""
-    scenario = copy.deepcopy(load_scenario(DEMO_SCENARIO))
-    for node in scenario["dataworks"]["projects"][0]["nodes"]:
-        node["run_seconds"] = max(node.get("run_seconds", 5), 12)
-    for service in scenario["eas"]["services"]:
+EXAMPLES = ROOT / "example_dags"
+LONG_NODE = 700006  # the demo scenario's 4-minute training: its log streams into the wait's log
+
+
+def demo_scenario(path: str | os.PathLike = DEMO_SCENARIO) -> dict:
+    """The scenario (default: the demo's) with waits of at least 12 s: a trigger firing within
+    seconds of its deferral hits an Airflow 3.3 scheduler race (docs/reliability.md)."""
+    scenario = copy.deepcopy(load_scenario(path))
+    for project in scenario.get("dataworks", {}).get("projects", []):
+        for node in project.get("nodes", []):
+            node["run_seconds"] = max(node.get("run_seconds", 5), 12)
+    for service in scenario.get("eas", {}).get("services", []):
         service["start_seconds"] = max(service.get("start_seconds", 2), 12)
     return scenario
+
+
+def other_examples() -> tuple[Path, ...]:
+    """Every example DAG but pai_train_deploy (UiStack writes that one, with its schedule)."""
+    from tests.ui.stack import EXAMPLE_DAG
+
+    return tuple(sorted(path for path in EXAMPLES.glob("*.py") if path != EXAMPLE_DAG and not path.name.startswith("_")))
 
 
 def _stop_on_sigterm() -> None:
@@ -59,12 +73,17 @@ def up(args) -> int:
     _stop_on_sigterm()
     print(f"starting the emulator and Airflow in {root} (a minute: the metadata DB is created first) ...",
           flush=True)
-    stack = UiStack(root, scenario=demo_scenario(), port=args.port or None, schedule="@daily")
+    scenario = demo_scenario(args.scenario) if args.scenario else demo_scenario()
+    others = other_examples()
+    stack = UiStack(root, scenario=scenario, port=args.port or None, schedule="@daily", extra_dags=others)
     try:
         stack.start()
         print(f"\nAirflow UI: {stack.base_url}  (user admin, password {stack.af.password})\n"
-              f"emulator:   {stack.emu.url}\n"
+              f"emulator:   {stack.emu.url}  (scenario: {args.scenario or 'demo'})\n"
               f"DAG {DAG_ID} is unpaused: its latest daily run starts now; trigger more with its Trigger button.\n"
+              f"  To watch a training's log stream in: trigger {DAG_ID} with node_id {LONG_NODE} and output_prefix\n"
+              f"  oss://pai-demo/designer/churn_long/ (4 minutes, a line every 15 s), open wait_for_training's log.\n"
+              f"Also in the DAGs list, paused (unpause to use): {', '.join(p.stem for p in others)}.\n"
               f"Component logs: {stack.af.home}/*.out\nCtrl-C stops everything.", flush=True)
         signal.pause()
     except KeyboardInterrupt:
@@ -78,7 +97,7 @@ def up(args) -> int:
 
 
 def screenshots(args) -> int:
-    from tests.ui.stack import DAG_ID, UiStack, UserView, browser_page, missing_browser
+    from tests.ui.stack import DAG_ID, UiStack, UserView, add_connection_in_form, browser_page, missing_browser, press_test
 
     why = missing_browser()
     if why:
@@ -107,6 +126,13 @@ def screenshots(args) -> int:
                         user.visit(path, file, wait_for=text)
                         page.screenshot(path=str(out / file))
                         print(out / file)
+                # The Add Connection form filled in, and the Test notice for a wrong secret.
+                emu = stack.emu
+                add_connection_in_form(user, emu, "pai_from_form", emu.access_key_secret, out / "ui-connection-form.png")
+                add_connection_in_form(user, emu, "pai_wrong_secret", "not-the-secret", root / "wrong-form.png")
+                press_test(user, "pai_wrong_secret")
+                page.screenshot(path=str(out / "ui-connection-test-failed.png"))
+                print(out / "ui-connection-form.png", out / "ui-connection-test-failed.png")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0
@@ -120,6 +146,8 @@ def main() -> int:
     p_up = sub.add_parser("up", help="start the emulator and Airflow on 127.0.0.1 until Ctrl-C")
     p_up.add_argument("--port", type=int, default=8080, help="the UI's port (0: a free one; default 8080)")
     p_up.add_argument("--home", help="keep AIRFLOW_HOME and the emulator's data here (default: a temp dir, removed)")
+    p_up.add_argument("--scenario", help="the emulator's scenario, a YAML or JSON file (default: the demo scenario, "
+                      "which serves every example DAG)")
     p_shots = sub.add_parser("screenshots", help="refresh the docs' UI screenshots")
     p_shots.add_argument("--out", default=str(ROOT / "docs" / "img"))
     args = parser.parse_args()

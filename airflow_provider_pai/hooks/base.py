@@ -12,6 +12,7 @@ operators must parse fast. Every SDK import happens inside the method that needs
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import random
@@ -81,6 +82,15 @@ def _parse_extra(conn_id: str, extra: str | None) -> dict[str, Any]:
     return value
 
 
+def _field_digests(conn, extras: dict[str, Any]) -> dict[str, str]:
+    """A digest per field the clients are built from (extra keys one by one), to tell which changed
+    without keeping or logging a value."""
+    fields = {name: getattr(conn, name, None) for name in ("conn_type", "host", "schema", "login", "password", "port")}
+    fields.update({f"extra {key}": value for key, value in extras.items()})
+    return {name: hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+            for name, value in fields.items()}
+
+
 class AlibabaCloudBaseHook(BaseHook):
     """Alibaba Cloud connection: credentials (one path, every auth_type), endpoints, the retry policy."""
 
@@ -143,11 +153,78 @@ class AlibabaCloudBaseHook(BaseHook):
 
     __str__ = __repr__
 
+    # ---- the connection as it is now (waits that outlive an edit) ------------------------------
+
+    # A trigger keeps its (shared) hook for hours while the connection may be edited: keys rotated,
+    # an endpoint or the region corrected. It re-reads the connection at most this often, and at
+    # once before concluding from an answer that contradicts what its task recorded.
+    connection_check_interval = 60.0
+    _read_at = 0.0
+    _digests: dict[str, str] | None = None
+
+    def refresh_connection(self) -> list[str]:
+        """Read the connection again (blocking). When it differs from the one the clients were built
+        from, adopt it and forget those clients. Returns the names of the changed fields, [] if none."""
+        conn = self.get_connection(self.pai_conn_id)
+        with self._client_lock:
+            self._read_at = time.monotonic()
+            before = self._digests
+            if before is None or "_connection" not in self.__dict__:
+                return []  # not read yet: the first call reads it as it is now
+            after = _field_digests(conn, _parse_extra(self.pai_conn_id, conn.extra))
+            if after == before:
+                return []
+            self.__dict__["_connection"] = self._adopt(conn)
+            self.__dict__.pop("credential_client", None)
+            self._clients = {}
+        return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+
+    async def keep_current_async(self, *, now: bool = False) -> bool:
+        """Re-read the connection if the last read is ``connection_check_interval`` old (or ``now``);
+        True when it changed, after which every call goes to the connection as it is now."""
+        if "_connection" not in self.__dict__:
+            return False  # not read yet: the first call reads it as it is
+        if not now and time.monotonic() - self._read_at < self.connection_check_interval:
+            return False
+        changed = await asyncio.to_thread(self.refresh_connection)
+        if changed:
+            # Field names only: the values may be secrets.
+            self.log.warning("Connection '%s' was edited (%s) while this wait ran: it goes on with the connection "
+                             "as it is now", self.pai_conn_id, ", ".join(changed))
+            await self.ready_async()
+        return bool(changed)
+
+    def current_poll(self, poll: Callable[[], Awaitable[Any]],
+                     contradicts: Callable[[Any], bool] | None = None) -> Callable[[], Awaitable[Any]]:
+        """``poll`` (for ``wait_until_async``) against the connection as it is now.
+
+        The connection is re-read every ``connection_check_interval``. An error, or a result that
+        ``contradicts`` what the task recorded (a newer EAS version than the one it deployed), is
+        only believed once the connection was re-read and found unchanged; when it changed, the
+        poll is asked again through the new one: the old answer came from the old endpoint or keys.
+        """
+        async def current() -> Any:
+            await self.keep_current_async()
+            try:
+                result = await poll()
+            except Exception:
+                if await self.keep_current_async(now=True):
+                    return await poll()
+                raise
+            if contradicts is not None and contradicts(result) and await self.keep_current_async(now=True):
+                return await poll()
+            return result
+
+        return current
+
     # ---- connection (read lazily, once) -------------------------------------------------------
 
     @cached_property
     def _connection(self):
-        conn = self.get_connection(self.pai_conn_id)
+        return self._adopt(self.get_connection(self.pai_conn_id))
+
+    def _adopt(self, conn):
+        """Check the connection, mask its secrets and keep its extra; the connection, unchanged."""
         # Mask as soon as read, before anything can log them.
         if conn.password:
             mask_secret(conn.password)
@@ -163,6 +240,8 @@ class AlibabaCloudBaseHook(BaseHook):
         self._extras = _parse_extra(self.pai_conn_id, conn.extra)
         if self._extras.get("security_token"):
             mask_secret(self._extras["security_token"])
+        self._digests = _field_digests(conn, self._extras)
+        self._read_at = time.monotonic()
         return conn
 
     @property
@@ -173,11 +252,11 @@ class AlibabaCloudBaseHook(BaseHook):
 
     @property
     def region_id(self) -> str:
-        region = self._region_id or self.extras.get("region_id")
+        region = self._region_id or self._connection_region()
         if not region:
             raise AirflowException(
-                f"Connection '{self.pai_conn_id}' has no region_id: set the extra "
-                f'{{"region_id": "cn-shanghai"}} (or pass region_id=... to the hook/operator)'
+                f"Connection '{self.pai_conn_id}' has no region_id: fill in Region ID in the connection form, "
+                f'or set the extra {{"region_id": "cn-shanghai"}} (or pass region_id=... to the hook/operator)'
             )
         if not isinstance(region, str) or not _REGION_RE.fullmatch(region):
             raise AirflowException(
@@ -185,6 +264,17 @@ class AlibabaCloudBaseHook(BaseHook):
                 f"words joined by '-', e.g. cn-shanghai or ap-southeast-1"
             )
         return region
+
+    def _connection_region(self) -> str | None:
+        """The extra region_id, else the form's Region ID (the Schema field, relabelled beside the keys)."""
+        extra = self.extras.get("region_id")
+        form = (self._connection.schema or "").strip() or None
+        if extra and form and extra != form:
+            raise AirflowException(
+                f"Connection '{self.pai_conn_id}': Region ID in the form is {form!r} but the extra region_id is "
+                f"{extra!r}: keep one of them"
+            )
+        return extra or form
 
     @property
     def auth_type(self) -> str:
@@ -280,7 +370,7 @@ class AlibabaCloudBaseHook(BaseHook):
             return None
         code, message, request_id, status, retry_after = found
         service = getattr(self, "service", "")
-        region = self._region_id or self.extras.get("region_id") or ""
+        region = self._region_id or self.extras.get("region_id") or self._connection.schema or ""
         hint = error_hint(action, code, self.pai_conn_id, service, message or "", region)
         err = PaiApiError(action, code, message, request_id, status, hint=hint)
         return err, is_retryable(code, status, action, message or ""), retry_after

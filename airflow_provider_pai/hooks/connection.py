@@ -6,6 +6,7 @@ the service hooks (they import the base hook).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook
@@ -26,10 +27,10 @@ class PaiConnectionHook(AlibabaCloudBaseHook):
             from wtforms import BooleanField, PasswordField, StringField
         except ImportError:
             return {}
-        from airflow_provider_pai.get_provider_info import CONN_FIELDS
+        from airflow_provider_pai.get_provider_info import FORM_FIELDS
 
         widgets: dict[str, Any] = {}
-        for name, spec in CONN_FIELDS.items():
+        for name, spec in FORM_FIELDS.items():
             label = lazy_gettext(spec["label"])
             types = spec["schema"]["type"]
             if "boolean" in (types if isinstance(types, list) else [types]):
@@ -51,13 +52,44 @@ class PaiConnectionHook(AlibabaCloudBaseHook):
         }
 
     def test_connection(self) -> tuple[bool, str]:
-        """The UI's Test button: one cheap read call per service, each reported on its own."""
+        """The UI's Test button: one cheap read call per service, each reported on its own.
+
+        A failure leads with what to fix, once for the services that share it: the UI shows the
+        message in a toast, and the API server tests a copy named with a random id, so "connection
+        '<id>'" in a hint is said as "this connection".
+        """
         from airflow_provider_pai.hooks.dataworks import DataWorksHook
         from airflow_provider_pai.hooks.eas import EasHook
         from airflow_provider_pai.hooks.oss import OssHook
 
-        results = []
-        for hook_class in (DataWorksHook, EasHook, OssHook):
+        results = {}
+        for name, hook_class in (("DataWorks", DataWorksHook), ("PAI-EAS", EasHook), ("OSS", OssHook)):
             hook = hook_class(pai_conn_id=self.pai_conn_id, region_id=self._region_id, retry_max_attempts=2)
-            results.append(hook.test_connection())
-        return all(ok for ok, _ in results), "; ".join(message for _, message in results)
+            results[name] = hook.test_connection()
+        if all(ok for ok, _ in results.values()):
+            return True, "; ".join(message for _, message in results.values())
+        return False, failure_summary(self.pai_conn_id, results)
+
+
+def failure_summary(conn_id: str, results: dict[str, tuple[bool, str]]) -> str:
+    """``DataWorks, PAI-EAS and OSS failed: <code>: <next step>. Details: ...`` for the Test button."""
+    failed = {name: message.replace(f"connection '{conn_id}'", "this connection")
+              for name, (ok, message) in results.items() if not ok}
+    reasons = dict.fromkeys(_reason(message) for message in failed.values())
+    names = list(failed)
+    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    details = "; ".join(f"{name}: {message}" for name, message in failed.items())
+    passed = [message for ok, message in results.values() if ok]
+    return (f"{who} failed: {' / '.join(reasons)}. Details: {details}"
+            + (f". Working: {'; '.join(passed)}" if passed else ""))
+
+
+_REASON = re.compile(r"failed(?: \(HTTP \d+\))?: (?P<code>[\w.]+):.*?Next: (?P<next>.*)$", re.S)
+
+
+def _reason(message: str) -> str:
+    """``<error code>: <next step>`` from a hook's error message, else its first sentence."""
+    match = _REASON.search(message)
+    if match:
+        return f"{match['code']}: {match['next'].rstrip('.')}"
+    return message.split(". ")[0][:300]

@@ -124,7 +124,7 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
         watch = InstanceWatch.from_dict(self.watch)
         try:
             instance = await wait_until_async(
-                lambda: self._poll(watch),
+                self.hook.current_poll(lambda: self._poll(watch)),  # an error is re-checked when the connection changed
                 watch.schedule,
                 timeout=time_left(self.end_time),
                 elapsed_fn=watch.elapsed,

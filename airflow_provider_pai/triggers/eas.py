@@ -130,7 +130,8 @@ class EasServiceTrigger(PaiHookMixin, BaseTrigger):
 
         try:
             state, where, service = await wait_until_async(
-                poll, eas_schedule(self.poll_interval), timeout=time_left(self.end_time)
+                hook.current_poll(poll, lambda result: result[2][0] == "failed"),  # re-checked when the connection changed
+                eas_schedule(self.poll_interval), timeout=time_left(self.end_time)
             )
         except PollTimeout as exc:
             _, where, service = exc.last_value or (None, "no answer yet", {})

@@ -90,12 +90,14 @@ def test_the_form_the_ui_renders(api_server):
     (meta,) = [m for m in metas if m["connection_type"] == "alibaba_cloud_pai"]
     assert meta["hook_class_name"] == "airflow_provider_pai.hooks.connection.PaiConnectionHook"
     standard = meta["standard_fields"]
-    assert all(standard[name]["hidden"] for name in ("host", "port", "url_schema"))
+    assert standard["host"]["hidden"] and not standard["port"]["hidden"] and not standard["url_schema"]["hidden"]
     assert standard["login"]["title"] == "AccessKey ID" and standard["login"]["placeholder"].startswith("LTAI")
+    # The region beside the keys, with a placeholder (extra fields get none in Airflow 3.3's form).
+    assert standard["url_schema"]["title"] == "Region ID" and standard["url_schema"]["placeholder"].startswith("cn-shanghai")
+    assert standard["port"]["placeholder"].startswith("443")
     extras = meta["extra_fields"]
-    assert list(extras)[:4] == ["region_id", "auth_type", "endpoint_type", "dataworks_api_version"]
-    assert "null" in extras["region_id"]["schema"]["type"]  # not red before the user typed
-    assert "cn-shanghai" in extras["region_id"]["schema"]["examples"]  # the UI's placeholder + suggestions
+    assert list(extras)[:3] == ["auth_type", "endpoint_type", "dataworks_api_version"]
+    assert "region_id" not in extras
     assert extras["security_token"]["schema"]["format"] == "password"
     assert extras["dataworks_api_version"]["value"] == "auto"
     assert {extras[name]["schema"].get("section") for name in ("eas_endpoint", "oss_endpoint_type")} == {
@@ -121,3 +123,19 @@ def test_without_a_port_airflow_3_3_refuses_the_test_upstream(api_server, pai_em
     _store(api_server, pai_emulator, "pai_ui_noport")
     status, answer = _press_test(api_server, "pai_ui_noport")
     assert status == 400 and UPSTREAM_400 in answer, answer
+
+
+def test_a_connection_as_the_form_saves_it_tests_green_and_a_wrong_secret_says_why(api_server, pai_emulator):
+    """Issue 27 item 2: Region ID in the relabelled Schema field and the Port the form now shows; then
+    the same with a wrong secret: the answer leads with what to fix, in words about this connection."""
+    extra = {k: v for k, v in pai_emulator.connection_extra.items() if k != "region_id"}
+    _store(api_server, pai_emulator, "pai_ui_form", port=443, schema=pai_emulator.region_id, extra=json.dumps(extra))
+    status, answer = _press_test(api_server, "pai_ui_form")
+    assert status == 200 and answer["status"] is True, answer
+    _store(api_server, pai_emulator, "pai_ui_wrong", port=443, schema=pai_emulator.region_id, extra=json.dumps(extra),
+           password="not-the-secret")
+    status, answer = _press_test(api_server, "pai_ui_wrong")
+    assert status == 200 and answer["status"] is False, answer
+    assert answer["message"].startswith("DataWorks, PAI-EAS and OSS failed: SignatureDoesNotMatch: check the "
+                                        "AccessKey secret (password) in this connection."), answer["message"]
+    assert "not-the-secret" not in json.dumps(answer)

@@ -38,3 +38,16 @@ def test_report_of_a_failed_training_says_nothing_was_deployed(pai_emulator, air
     # Nothing claims a deployment or a rollback that did not happen.
     assert "rolled back to version" not in output and "exported to None" not in output
     assert "UpdateService" not in (pai_emulator.calls().get("eas") or {})
+
+
+def test_report_of_a_training_that_could_not_start_names_train(pai_emulator, airflow_env):
+    """Issue 27 item 5: when ``train`` itself failed, the report does not send the user to wait_for_training."""
+    airflow_env.add_dag_file(EXAMPLE)
+    not_designer = 700003  # the scenario's non-PAI-Designer node: the operator refuses it
+    result = airflow_env.dags_test("pai_train_deploy", conf={"node_id": not_designer}, logical_date="2026-11-22",
+                                   env=pai_emulator.airflow_env())
+    output = result.stdout + result.stderr
+    states = airflow_env.task_states("pai_train_deploy")
+    assert states["train"] == "failed" and states["wait_for_training"] == "upstream_failed", output[-4000:]
+    assert "the training could not be started (see train)" in output, output[-4000:]
+    assert "see wait_for_training" not in output

@@ -9,6 +9,7 @@ Every browser step is screenshotted; a failure prints where (see conftest.py).
 from __future__ import annotations
 
 import copy
+import json
 import re
 import time
 import urllib.parse
@@ -18,9 +19,12 @@ from datetime import datetime, timedelta
 import pytest
 
 from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
+from airflow_provider_pai.emulator.scenario import DEMO_SCENARIO, load_scenario
 from tests.reliability.conftest import SECRETS, reliability_scenario
 from tests.ui.conftest import take_premigrated_cluster
-from tests.ui.stack import CONN_ID, DAG_ID, UiStack, UserView, browser_page, missing_browser
+from tests.ui.stack import (
+    CONN_ID, DAG_ID, UiStack, UserView, add_connection_in_form, browser_page, missing_browser, press_test,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -28,17 +32,20 @@ pytestmark = [
                        "multi-process Airflow 3.3 (REST API v2); Airflow 2.11's Flask UI is not covered"),
 ]
 
-GOOD_NODE, BROKEN_NODE, FAILING_NODE = 700001, 700002, 700004
-# The good run trains "for 10 minutes": long enough to watch its log while it runs. Once that is
-# seen, the test moves the emulator clock past the end instead of waiting.
-LONG_RUN_S = 600
-# The three runs go side by side (the DAG copy allows 3 active runs): each deploys to a service
-# of its own, so they cannot overtake each other's deployments.
+GOOD_NODE, BROKEN_NODE, NOT_DESIGNER_NODE, FAILING_NODE = 700006, 700002, 700003, 700004
+# The good run trains with the demo scenario's long node (4 minutes, a log line every 15 s): long
+# enough to watch its log while it runs. Once that is seen, the test moves the emulator clock past
+# the end instead of waiting.
+LONG_RUN_S = 240
+# The runs go side by side (the DAG copy allows 4 active runs): each deploys to a service of its
+# own, so they cannot overtake each other's deployments.
 RUNS = {
-    "good": ("2026-11-02T00:00:00Z", {}),
+    "good": ("2026-11-02T00:00:00Z", {"node_id": GOOD_NODE, "output_prefix": "oss://pai-demo/designer/churn_long/"}),
     "broken": ("2026-11-03T00:00:00Z", {"node_id": BROKEN_NODE, "service_name": "churn_model_b",
                                         "output_prefix": "oss://pai-demo/designer/churn_broken/"}),
     "training_fails": ("2026-11-04T00:00:00Z", {"node_id": FAILING_NODE, "service_name": "churn_model_c"}),
+    # train itself fails: the operator refuses a node that is not a PAI Designer node.
+    "train_fails": ("2026-11-05T00:00:00Z", {"node_id": NOT_DESIGNER_NODE, "service_name": "churn_model_c"}),
 }
 EXPECTED_STATES = {
     "good": {"train": "Success", "wait_for_training": "Success", "export_model": "Success", "deploy": "Success",
@@ -48,6 +55,9 @@ EXPECTED_STATES = {
     "training_fails": {"train": "Success", "wait_for_training": "Failed", "export_model": "Upstream Failed",
                        "deploy": "Upstream Failed", "test_service": "Upstream Failed", "rollback": "Skipped",
                        "report": "Failed"},
+    "train_fails": {"train": "Failed", "wait_for_training": "Upstream Failed", "export_model": "Upstream Failed",
+                    "deploy": "Upstream Failed", "test_service": "Upstream Failed", "rollback": "Skipped",
+                    "report": "Failed"},
 }
 STREAMED_LINE = "reading table churn_train"  # the node's first log line, written when it starts running
 
@@ -59,6 +69,8 @@ def ui_scenario() -> dict:
         # Not 2-5 s: a trigger firing within seconds of its deferral hits an Airflow 3.3 scheduler
         # race (see docs/reliability.md).
         node["run_seconds"] = LONG_RUN_S if node["node_id"] == GOOD_NODE else 12
+    assert LONG_RUN_S == next(n for n in load_scenario(DEMO_SCENARIO)["dataworks"]["projects"][0]["nodes"]
+                              if n["node_id"] == GOOD_NODE)["run_seconds"]  # the shipped node, unchanged
     project["nodes"].append({
         "node_id": FAILING_NODE, "node_name": "train_churn_model_failing", "program_type": "PAI_STUDIO",
         "run_seconds": 12, "outcome": "FAILURE",
@@ -82,7 +94,7 @@ def session(tmp_path_factory, ui_artifacts):
     if why:
         pytest.fail(f"the browser tests need Chromium and playwright: {why}")
     root = tmp_path_factory.mktemp("ui-stack")
-    with UiStack(root, scenario=ui_scenario(), cluster=take_premigrated_cluster(), max_active_runs=3) as ui:
+    with UiStack(root, scenario=ui_scenario(), cluster=take_premigrated_cluster(), max_active_runs=4) as ui:
         with browser_page(ui.base_url, ui.af.password) as page:
             yield ui, UserView(page, ui_artifacts)
 
@@ -130,11 +142,11 @@ def running_instance(emu) -> list[str]:
 
 # --- the grid after each run ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("run", ["good", "broken", "training_fails"])
+@pytest.mark.parametrize("run", ["good", "broken", "training_fails", "train_fails"])
 def test_run_page_shows_each_task_state(story, run):
     ui, user, runs, _ = story
     run_id = runs[run]
-    run_state = {"good": "Success", "broken": "Failed", "training_fails": "Failed"}[run]
+    run_state = {"good": "Success", "broken": "Failed", "training_fails": "Failed", "train_fails": "Failed"}[run]
     user.visit(f"/dags/{DAG_ID}/runs/{urllib.parse.quote(run_id, safe='')}", f"run-{run}", wait_for="Task Instances")
     page = user.page
     page.get_by_test_id("table-cell-state").first.wait_for()
@@ -223,9 +235,17 @@ def test_links_of_finished_tasks(story, run, task, expected):
 def test_report_of_a_failed_training_says_nothing_was_deployed(story):
     ui, user, runs, _ = story
     text = user.visit(task_path(runs["training_fails"], "report"), "report-training-fails", wait_for="Pre Execute")
-    assert "training failed" in text
+    assert "training failed (see wait_for_training)" in text
     assert "nothing was deployed" in text
     assert "rolled back" not in text and "None" not in text.split("Pre Execute", 1)[1]
+
+
+def test_report_names_train_when_train_itself_failed(story):
+    """Issue 27 item 5: not "see wait_for_training" when the training never started."""
+    ui, user, runs, _ = story
+    text = user.visit(task_path(runs["train_fails"], "report"), "report-train-fails", wait_for="Pre Execute")
+    assert "the training could not be started (see train)" in text
+    assert "nothing was deployed" in text and "see wait_for_training" not in text
 
 
 def test_skip_reason_is_in_the_visible_log(story):
@@ -250,35 +270,64 @@ def open_connection_form(user: UserView) -> dict[str, str]:
     connection_row(user).get_by_label("Edit Connection").click()
     texts = {"standard": user.settle("connection-form", wait_for="AccessKey ID")}
     page.get_by_text("Extra Fields", exact=True).click()
-    texts["extra"] = user.settle("connection-form-extra", wait_for="Region ID")
+    texts["extra"] = user.settle("connection-form-extra", wait_for="Auth type")
     page.get_by_text("Endpoints and network", exact=False).first.click()
     texts["endpoints"] = user.settle("connection-form-endpoints", wait_for="DataWorks endpoint")
     return texts
 
 
 def test_connection_form_fields(session):
-    """What a user with an AccessKey needs comes first; the rest is grouped; nothing red before typing."""
+    """What a user with an AccessKey needs comes first, Region ID beside the keys (issue 27 item 5);
+    the rest is grouped; endpoint fields show the form of a value; nothing red before typing."""
     _, user = session
     texts = open_connection_form(user)
-    for label in ("Connection ID", "Connection Type", "AccessKey ID", "AccessKey Secret"):
-        assert label in texts["standard"], label
-    assert user.page.get_by_placeholder("LTAI", exact=False).count() == 1  # the AccessKey ID's placeholder
+    standard = texts["standard"]
+    for label in ("Connection ID", "Connection Type", "Region ID", "AccessKey ID", "AccessKey Secret", "Port"):
+        assert label in standard, label
+    # In the open "Standard Fields" group, not inside the collapsed "Extra Fields".
+    assert standard.index("Region ID") < standard.index("Extra Fields")
+    page = user.page
+    assert page.get_by_placeholder("LTAI", exact=False).count() == 1  # the AccessKey ID's placeholder
+    assert page.get_by_placeholder("cn-shanghai (required", exact=False).count() == 1  # Region ID's
+    assert page.get_by_placeholder("443", exact=False).count() == 1  # Port's
     extra = texts["extra"]
-    for label in ("Region ID", "Auth type", "Temporary credentials and roles", "Endpoints and network"):
+    for label in ("Auth type", "Temporary credentials and roles", "Endpoints and network"):
         assert label in extra, label
-    assert extra.index("Region ID") < extra.index("Auth type") < extra.index("Temporary credentials and roles")
+    assert "Region ID" not in extra.split("Extra Fields", 1)[1]  # once only: beside the keys
+    assert extra.index("Auth type") < extra.index("Temporary credentials and roles")
+    endpoints = texts["endpoints"]
     for label in ("DataWorks endpoint", "PAI-EAS endpoint", "OSS endpoint"):
-        assert label in texts["endpoints"], label
-    assert user.page.locator("[aria-invalid='true'], [data-invalid]").count() == 0
-    user.page.keyboard.press("Escape")
+        assert label in endpoints, label
+    assert "e.g. dataworks-vpc.cn-shanghai.aliyuncs.com" in endpoints  # the form of a value, under the field
+    for name in ("dataworks_endpoint", "eas_endpoint", "oss_endpoint"):
+        assert page.locator(f"#element_{name}").get_attribute("placeholder") in (None, ""), name
+    assert "Start typing to see options" not in endpoints.split("Endpoints and network", 1)[1].split("Protocol", 1)[0]
+    assert page.locator("[aria-invalid='true'], [data-invalid]").count() == 0
+    page.keyboard.press("Escape")
 
 
 def test_connection_test_button_succeeds(session):
-    """With the workaround docs/connection.md gives for Airflow 3.3 (a stored port, see UiStack)."""
+    """The stored connection as the form saves it (Region ID and Port beside the keys; see UiStack)."""
     _, user = session
     connection_row(user).get_by_label("Test Connection").click()
     text = user.settle("connection-test", wait_for=re.compile("Test Connection (Successful|Failed)"))
     assert "Test Connection Successful" in text, text[-2000:]
+
+
+def test_a_connection_made_in_the_form_tests_green_and_a_wrong_secret_says_why(session, ui_artifacts):
+    """Issue 27 item 2: on Airflow 3.3.2, with no CLI or REST step."""
+    ui, user = session
+    emu = ui.emu
+    add_connection_in_form(user, emu, "pai_from_form", emu.access_key_secret, ui_artifacts / "form-filled.png")
+    add_connection_in_form(user, emu, "pai_wrong_secret", "not-the-secret", ui_artifacts / "form-filled-wrong.png")
+    seen = {conn_id: press_test(user, conn_id) for conn_id in ("pai_from_form", "pai_wrong_secret")}
+    assert "Test Connection Successful" in seen["pai_from_form"], seen["pai_from_form"][-2000:]
+    failed = seen["pai_wrong_secret"]
+    assert "Test Connection Failed" in failed and "Bad Request" not in failed, failed[-2000:]
+    assert "SignatureDoesNotMatch: check the AccessKey secret (password) in this connection" in failed, failed[-2000:]
+    stored = ui.af.api("GET", "/connections/pai_from_form")
+    assert stored["schema"] == emu.region_id and stored["port"] == 443
+    assert "region_id" not in json.loads(stored["extra"])
 
 
 def test_providers_page_links_to_this_projects_docs(session):

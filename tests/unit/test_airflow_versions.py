@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_provider_pai.get_provider_info import CONN_FIELDS
+from airflow_provider_pai.get_provider_info import FORM_FIELDS
 from airflow_provider_pai.version_compat import AIRFLOW_V_3_3_PLUS
 
 
@@ -12,12 +12,14 @@ def test_airflow_builds_the_full_connection_form():
 
     manager = ProvidersManager()
     widgets = manager.connection_form_widgets
-    for field in CONN_FIELDS:
+    for field in FORM_FIELDS:
         assert f"extra__alibaba_cloud_pai__{field}" in widgets, field
     assert widgets["extra__alibaba_cloud_pai__security_token"].is_sensitive
-    assert not widgets["extra__alibaba_cloud_pai__region_id"].is_sensitive
+    assert not widgets["extra__alibaba_cloud_pai__auth_type"].is_sensitive
     behaviour = manager.field_behaviours["alibaba_cloud_pai"]
-    assert behaviour["relabeling"] == {"login": "AccessKey ID", "password": "AccessKey Secret"}
+    # The region is the Schema field beside the keys; Port is shown for Airflow 3.3.2's Test button.
+    assert behaviour["relabeling"] == {"login": "AccessKey ID", "password": "AccessKey Secret", "schema": "Region ID",
+                                       "port": "Port (any, for the Test button)"}
 
 
 def test_triggerer_calls_on_kill_from_3_3_only():

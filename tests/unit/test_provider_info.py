@@ -28,8 +28,8 @@ def test_connection_type_and_form():
     assert conn["connection-type"] == "alibaba_cloud_pai"
     assert conn["hook-class-name"] == "airflow_provider_pai.hooks.connection.PaiConnectionHook"
     fields = conn["conn-fields"]
-    # Not required to the form (a required empty field is red before the user typed): the hook checks it.
-    assert "null" in fields["region_id"]["schema"]["type"] and fields["region_id"]["schema"]["pattern"]
+    # The region is the standard Schema field, relabelled beside the keys (issue 27 item 5), not an extra field.
+    assert "region_id" not in fields
     assert fields["auth_type"]["schema"]["enum"] == [
         "access_key", "sts", "ram_role_arn", "ecs_ram_role", "oidc_role_arn", "default_chain"]
     assert fields["security_token"]["schema"]["format"] == "password"
@@ -40,8 +40,12 @@ def test_connection_type_and_form():
     assert fields["dataworks_api_version"]["schema"]["enum"] == ["auto", "2020-05-18", "2024-05-18"]
     assert fields["dataworks_api_version"]["schema"]["default"] == "auto"
     behaviour = conn["ui-field-behaviour"]
-    assert set(behaviour["hidden-fields"]) == {"host", "schema", "port"}
-    assert behaviour["relabeling"] == {"login": "AccessKey ID", "password": "AccessKey Secret"}
+    # Port shown: Airflow 3.3.2's Test button refuses a connection stored without one (apache/airflow#73298).
+    assert behaviour["hidden-fields"] == ["host"]
+    assert behaviour["relabeling"] == {"login": "AccessKey ID", "password": "AccessKey Secret", "schema": "Region ID",
+                                       "port": "Port (any, for the Test button)"}
+    assert behaviour["placeholders"]["schema"].startswith("cn-shanghai")
+    assert behaviour["placeholders"]["port"].startswith("443")
 
 
 def test_listed_modules_and_classes_are_the_fixed_names():
@@ -94,13 +98,16 @@ def test_the_form_shows_what_an_access_key_user_needs_first():
     (conn,) = get_provider_info()["connection-types"]
     fields = conn["conn-fields"]
     unsectioned = [name for name, spec in fields.items() if "section" not in spec["schema"]]
-    assert unsectioned == ["region_id", "auth_type", "endpoint_type", "dataworks_api_version"]
+    assert unsectioned == ["auth_type", "endpoint_type", "dataworks_api_version"]
     assert list(fields)[: len(unsectioned)] == unsectioned  # before every sectioned field
     for name in ("security_token", "role_arn", "oidc_provider_arn"):
         assert "credentials" in fields[name]["schema"]["section"]
     for name in ("dataworks_endpoint", "eas_endpoint", "oss_endpoint", "eas_endpoint_type", "protocol"):
         assert "Endpoints" in fields[name]["schema"]["section"]
-    assert "cn-shanghai" in fields["region_id"]["schema"]["examples"]
+    # Endpoints: no examples (Airflow 3 would show "Start typing to see options"); the description
+    # starts with the form of a value.
+    for name in ("dataworks_endpoint", "eas_endpoint", "oss_endpoint"):
+        assert "examples" not in fields[name]["schema"] and fields[name]["description"].startswith("e.g. ")
     # Per-service network fields have no default: a default would override the connection-wide one.
     for service in ("dataworks", "eas", "oss"):
         assert "default" not in fields[f"{service}_endpoint_type"]["schema"]

@@ -7,15 +7,15 @@ from airflow_provider_pai.hooks.connection import PaiConnectionHook
 
 def test_legacy_form_methods(monkeypatch):
     behaviour = PaiConnectionHook.get_ui_field_behaviour()
-    assert set(behaviour["hidden_fields"]) == {"host", "schema", "port"}
-    assert behaviour["relabeling"] == {"login": "AccessKey ID", "password": "AccessKey Secret"}
+    assert behaviour["hidden_fields"] == ["host"]
+    assert behaviour["relabeling"]["schema"] == "Region ID" and behaviour["placeholders"]["port"].startswith("443")
     widgets = PaiConnectionHook.get_connection_form_widgets()
     try:
         import wtforms  # noqa: F401
     except ImportError:
         assert widgets == {}  # Airflow 3 core without the FAB UI: no widgets, no crash
     else:
-        assert "region_id" in widgets and "security_token" in widgets
+        assert "security_token" in widgets and "region_id" not in widgets  # the region is the relabelled Schema
 
 
 def test_the_scheme_underscore_warning_is_logged_at_most_once(monkeypatch, caplog):

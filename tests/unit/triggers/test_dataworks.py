@@ -70,6 +70,7 @@ def _trigger_with(statuses, log_texts, **kwargs):
     hook.get_run_instance_async = mock.AsyncMock(side_effect=[s if isinstance(s, dict) else _inst(s) for s in statuses])
     hook.get_run_log_async = mock.AsyncMock(side_effect=log_texts)
     hook.stop_run_instance_async = mock.AsyncMock(return_value=True)
+    hook.current_poll = lambda poll, contradicts=None: poll  # the connection re-check: tests/unit/hooks/test_connection_refresh.py
     trigger.hook = hook
     return trigger, hook
 
@@ -178,6 +179,7 @@ async def test_trigger_does_not_repeat_the_poll_the_worker_just_made():
     hook = mock.Mock()
     hook.get_run_instance_async = mock.AsyncMock(return_value=_inst("SUCCESS"))
     hook.get_run_log_async = mock.AsyncMock(return_value="done\n")
+    hook.current_poll = lambda poll, contradicts=None: poll
     trigger.hook = hook
     from airflow_provider_pai.triggers import dataworks as module
 
