@@ -107,11 +107,13 @@ RULES: tuple[CodeRule, ...] = (
     CodeRule("InvalidParameter*", False, "check the parameter named in the message", "F-ERR-DW6"),
     CodeRule("PARAMS.ERROR", False, "check the parameter named in the message", "F-ERR-DW6"),
     CodeRule("Param.Invalid", False, "check the parameter named in the message", "F-ERR-DW6"),
-    CodeRule("InvalidService.NotFound", False, "check the EAS service name and the connection's region_id",
-             "F-ERR-EAS1"),
+    CodeRule("InvalidService.NotFound", False,
+             "the task asked region {region}: check the EAS service name, and region_id (of connection "
+             "'{conn_id}' or the operator) if the service lives in another region", "F-ERR-EAS1"),
     CodeRule("InvalidService.*", False, None, "F-ERR-EAS1"),
-    CodeRule("NoSuchBucket", False, "check the bucket name and that it lives in the connection's region",
-             "F-ERR-OSS1"),
+    CodeRule("NoSuchBucket", False,
+             "the task asked region {region}: check the bucket name, and region_id (of connection '{conn_id}' "
+             "or the operator) if the bucket lives in another region", "F-ERR-OSS1"),
     CodeRule("NoSuchKey", False, "check the object key", "F-ERR-OSS1"),
     # ---- server side: transient ---------------------------------------------------------------
     CodeRule("ServiceUnavailable", True, None, "F-ERR-S1"),

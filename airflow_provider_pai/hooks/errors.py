@@ -172,9 +172,11 @@ def _classify_oss2(exc: BaseException) -> tuple[str, str, str | None, int | None
 
 
 def _is_connection_error(exc: BaseException) -> bool:
+    import socket
     import ssl
 
-    if isinstance(exc, (ConnectionError, TimeoutError, asyncio.TimeoutError, ssl.SSLError)):
+    # socket.gaierror (a resolver failure) is an OSError, not a ConnectionError.
+    if isinstance(exc, (ConnectionError, TimeoutError, asyncio.TimeoutError, ssl.SSLError, socket.gaierror)):
         return True
     for module, name in (("requests.exceptions", "ConnectionError"), ("requests.exceptions", "Timeout"),
                          ("aiohttp", "ClientError")):

@@ -57,7 +57,7 @@ def check_enumerated_extras(conn_id: str, extras: dict[str, Any]) -> None:
         value = str(raw).strip().lower()
         if value not in choices:
             raise AirflowException(
-                f"Connection '{conn_id}': extra {name} is {str(raw)!r}, which is not one of "
+                f"Connection '{conn_id}': extra {name} is {str(raw)!r}; valid: "
                 f"{', '.join(choices)}{did_you_mean(value, choices)}. Fix the extra {name} of the connection."
             )
 
