@@ -65,3 +65,36 @@ def test_a_wrong_region_eas_answer_names_the_region_the_task_asked_for(pai_emula
     assert info.value.code == "InvalidService.NotFound"
     assert "the task asked region cn-beijing" in info.value.hint and "region_id" in info.value.hint
     assert mutating_calls(pai_emulator.calls()) == {}
+
+
+# ---- issue 23 item 6: what the log shows ------------------------------------------------------------
+
+
+def test_an_absent_oss_object_is_an_answer_not_a_logged_failure(pai_emulator, caplog):
+    import logging
+
+    from airflow_provider_pai.hooks.oss import OssHook
+
+    hook = OssHook()
+    with caplog.at_level(logging.INFO, logger="oss2"):
+        assert hook.head_object("pai-demo", "models/churn/nothing-here/_manifest.json") is None
+        assert hook.object_exists("pai-demo", "models/churn/nothing-here/model.pmml") is False
+    oss2_lines = [r.getMessage() for r in caplog.records if r.name.startswith("oss2")]
+    assert not [line for line in oss2_lines if line.startswith("Exception: ")], oss2_lines
+    # The requests were made (so the silence is the filter's, not a skipped call).
+    assert sum(pai_emulator.calls()["oss"].values()) >= 2
+
+
+def test_an_oss_failure_other_than_absent_is_still_logged_by_oss2(pai_emulator, monkeypatch, caplog):
+    import logging
+
+    from airflow_provider_pai.hooks.base import PaiApiError
+    from airflow_provider_pai.hooks.oss import OssHook
+
+    conn_id = _conn(monkeypatch, pai_emulator)
+    monkeypatch.setenv("AIRFLOW_CONN_PAI_TYPO", json.dumps({**json.loads(pai_emulator.connection_json()),
+                                                            "password": "not-the-secret"}))
+    with caplog.at_level(logging.INFO, logger="oss2"), pytest.raises(PaiApiError):
+        OssHook(pai_conn_id=conn_id, retry_max_attempts=1).head_object("pai-demo", "models/churn/initial/model.json")
+    assert any(r.getMessage().startswith("Exception: ") and "'status': 403" in r.getMessage()
+               for r in caplog.records if r.name.startswith("oss2"))
