@@ -98,3 +98,26 @@ def test_an_oss_failure_other_than_absent_is_still_logged_by_oss2(pai_emulator, 
         OssHook(pai_conn_id=conn_id, retry_max_attempts=1).head_object("pai-demo", "models/churn/initial/model.json")
     assert any(r.getMessage().startswith("Exception: ") and "'status': 403" in r.getMessage()
                for r in caplog.records if r.name.startswith("oss2"))
+
+
+def test_a_host_that_does_not_exist_fails_in_seconds_naming_region_id_and_the_host(pai_emulator, monkeypatch):
+    """The real SDK against a name the resolver says does not exist (RFC 2606 reserves .invalid)."""
+    import socket
+
+    from airflow_provider_pai.hooks.base import PaiApiError
+    from airflow_provider_pai.hooks.eas import EasHook
+
+    host = "pai-eas.cn-hangzou.invalid"
+    try:
+        socket.getaddrinfo(host, 443)
+    except socket.gaierror as exc:
+        if exc.errno != socket.EAI_NONAME:
+            pytest.skip(f"this machine's resolver cannot answer 'does not exist' (got {exc}): nothing to test")
+    conn_id = _conn(monkeypatch, pai_emulator, eas_endpoint=f"https://{host}")
+    sleeps: list[float] = []
+    with pytest.raises(PaiApiError) as info:
+        EasHook(pai_conn_id=conn_id, sleep=sleeps.append).describe_service("churn_model")
+    assert sleeps == []  # one attempt: the retry policy never waited (before: ~55 s of retries)
+    assert info.value.code == "DNSNotFound"
+    assert f"the host {host} does not exist" in info.value.hint and "region_id cn-shanghai" in info.value.hint
+    assert mutating_calls(pai_emulator.calls()) == {}
