@@ -8,9 +8,17 @@ The defaults in ``params`` match the emulator's demo scenario; override them per
 The same DAG runs on a workspace on the new Data Studio (DataWorks OpenAPI 2024-05-18, picked by
 the connection's ``dataworks_api_version=auto``): ``-c '{"project_id": 20001, "node_id": 900001,
 "output_prefix": "oss://pai-demo/designer/churn_studio/"}'`` in the emulator.
+
+Concurrent runs without editing this file (docs/operators/eas.md, "Concurrent runs"): give each run
+its own ``service_name`` (and node) in ``params``, and set, in the environment of the scheduler and
+the DAG processor (read when Airflow parses this file), ``PAI_EXAMPLE_MAX_ACTIVE_RUNS`` (default 1:
+one deploy at a time, right while every run updates the same service) and ``PAI_EXAMPLE_RETRIES``
+(default: Airflow's ``[core] default_task_retries``).
 """
 
 from __future__ import annotations
+
+import os
 
 import pendulum
 
@@ -27,6 +35,7 @@ with DAG(
     start_date=pendulum.datetime(2026, 11, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,  # one deploy at a time per service: see docs/operators/eas.md
+    default_args={"retries": int(os.environ["PAI_EXAMPLE_RETRIES"])} if os.environ.get("PAI_EXAMPLE_RETRIES") else {},
     params={
         "project_id": Param(10001, type="integer", description="DataWorks workspace (project) id"),
         "node_id": Param(700001, type="integer", description="The PAI Designer node to run"),
@@ -153,3 +162,6 @@ with DAG(
 
     train >> wait_for_training >> export_model >> deploy >> tested >> rollback
     [tested, rollback] >> report()
+
+if os.environ.get("PAI_EXAMPLE_MAX_ACTIVE_RUNS"):  # concurrent runs, each on its own service_name
+    dag.max_active_runs = int(os.environ["PAI_EXAMPLE_MAX_ACTIVE_RUNS"])

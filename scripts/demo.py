@@ -1,4 +1,4 @@
-"""The demo behind scripts/demo.sh: the emulator, an AIRFLOW_HOME in the checkout, two DAG runs."""
+"""The demo behind scripts/demo.sh: the emulator, an AIRFLOW_HOME in the checkout, three DAG runs."""
 
 from __future__ import annotations
 

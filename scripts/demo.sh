@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Set everything up from a fresh clone and run the example DAG against the local emulator, twice:
-# a good model (the service moves to the new version) and a broken one (the test fails, the
-# rollback restores the previous version). Exits 0 only if both runs did what they should.
+# The first command: needs only Python >= 3.11 with venv, and no root. Installs the package and its
+# emulator into .venv (nothing else: no database server, no browser), then runs the example DAG three
+# times against the local emulator (scripts/demo.py): a good model (the service moves to the new
+# version), a broken one (the test fails, the rollback restores the previous version) and a good one on
+# a new-Data-Studio workspace. Exits 0 only if all three runs did what they should.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh demo
 unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy
 exec "${VENV:-.venv}/bin/python" scripts/demo.py "$@"

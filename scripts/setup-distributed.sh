@@ -17,7 +17,9 @@ have_postgres() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
 have_redis() { command -v redis-server >/dev/null 2>&1; }
 if ! have_postgres || ! have_redis; then
   if [ "$(id -u)" != 0 ]; then
-    echo "setup-distributed: PostgreSQL/Redis missing and not root: apt-get install postgresql redis-server" >&2
+    echo "scripts/setup-distributed.sh: the distributed tests (tests/distributed) need PostgreSQL and Redis, which are" >&2
+    echo "  missing, and installing them needs root. As root: apt-get install -y --no-install-recommends postgresql redis-server" >&2
+    echo "  (or run the rest without them: scripts/test.sh --ignore tests/distributed)" >&2
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive

@@ -11,7 +11,9 @@ grep -q '^playwright==' "$CONSTRAINTS" || exit 0
 
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-    echo "scripts/setup-ui.sh: /usr/bin/chromium is missing: install Debian's chromium package (as root: apt-get install chromium)" >&2
+    echo "scripts/setup-ui.sh: the browser tests (tests/ui) need /usr/bin/chromium, which is missing, and installing it" >&2
+    echo "  needs root. As root: apt-get install -y --no-install-recommends chromium" >&2
+    echo "  (or run the rest without it: scripts/test.sh --ignore tests/ui)" >&2
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive

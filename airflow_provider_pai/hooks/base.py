@@ -28,6 +28,7 @@ from airflow_provider_pai.hooks.credentials import AUTH_TYPES, OssCredentialsPro
 from airflow_provider_pai.hooks.endpoints import (
     ENDPOINT_TYPES, SERVICES, EndpointError, default_endpoint, parse_endpoint,
 )
+from airflow_provider_pai.hooks.extras import check_enumerated_extras, check_region
 from airflow_provider_pai.hooks.errors import PaiApiError, check_success, classify, error_hint, is_retryable
 
 __all__ = ["AUTH_TYPES", "SERVICES", "AlibabaCloudBaseHook", "PaiApiError", "check_success"]
@@ -242,6 +243,7 @@ class AlibabaCloudBaseHook(BaseHook):
             mask_secret(self._extras["security_token"])
         self._digests = _field_digests(conn, self._extras)
         self._read_at = time.monotonic()
+        check_enumerated_extras(self.pai_conn_id, self._extras)  # typos fail here, before any call
         return conn
 
     @property
@@ -263,6 +265,7 @@ class AlibabaCloudBaseHook(BaseHook):
                 f"Connection '{self.pai_conn_id}': region_id {region!r} is not a region id: expected lower-case "
                 f"words joined by '-', e.g. cn-shanghai or ap-southeast-1"
             )
+        check_region(self.pai_conn_id, region, "passed to the hook/operator" if self._region_id else "the connection")
         return region
 
     def _connection_region(self) -> str | None:
@@ -371,9 +374,18 @@ class AlibabaCloudBaseHook(BaseHook):
         code, message, request_id, status, retry_after = found
         service = getattr(self, "service", "")
         region = self._region_id or self.extras.get("region_id") or self._connection.schema or ""
-        hint = error_hint(action, code, self.pai_conn_id, service, message or "", region)
+        hint = error_hint(action, code, self.pai_conn_id, service, message or "", region, self._host_of(service))
         err = PaiApiError(action, code, message, request_id, status, hint=hint)
         return err, is_retryable(code, status, action, message or ""), retry_after
+
+    def _host_of(self, service: str) -> str:
+        """The endpoint host of ``service`` for an error hint, or "" (never raises while reporting)."""
+        if service not in SERVICES:
+            return ""
+        try:
+            return self.endpoint(service)[0]
+        except (AirflowException, ValueError):  # a hint must not hide the error it explains
+            return ""
 
     def _next_delay(self, action, attempt, started, slept, err, retryable, retry_after) -> float | None:
         """Seconds to wait before the next attempt, or None to give up."""

@@ -13,7 +13,7 @@ from typing import NamedTuple
 class CodeRule(NamedTuple):
     pattern: str  # an exact code, or a prefix ending in "*"
     retry: bool
-    hint: str | None  # {conn_id} {action} {service_} {region} are filled in; None: the generic hint
+    hint: str | None  # {conn_id} {action} {service_} {region} {host} are filled in; None: the generic hint
     row: str  # the row id in docs/cloud-fidelity.md
     action: str | None = None  # the rule applies to this action only
     message: str | None = None  # ... or only when the message contains this (case-insensitive)
@@ -32,6 +32,14 @@ RULES: tuple[CodeRule, ...] = (
              "the TLS handshake with the {service_}endpoint failed: an endpoint that speaks plain HTTP needs "
              "\"protocol\": \"http\" (or an http:// URL) in connection '{conn_id}', one with a private "
              "certificate needs a CA the worker trusts; retrying cannot fix either", "F-ERR-T2"),
+    CodeRule("DNSNotFound", False,
+             "the host {host} does not exist (DNS answered: name not known), so retrying cannot help: check "
+             "region_id {region} (of connection '{conn_id}' or the operator) for a typo, or set "
+             "{service_}endpoint in the connection to a host that exists", "F-ERR-T4"),
+    CodeRule("ConnectionError", True,
+             "the worker's DNS resolver kept failing for {host} (a temporary failure, retried): check the "
+             "worker's DNS; the host comes from region_id {region} of connection '{conn_id}' unless "
+             "{service_}endpoint is set", "F-ERR-T5", message="name resolution"),
     CodeRule("ConnectionError", True, "check the {service_}endpoint and the network from the worker", "F-ERR-T1"),
     CodeRule("InvalidResponse", True,
              "a gateway answered with a non-JSON page: check the {service_}endpoint, or retry later", "F-ERR-T3"),
@@ -99,11 +107,13 @@ RULES: tuple[CodeRule, ...] = (
     CodeRule("InvalidParameter*", False, "check the parameter named in the message", "F-ERR-DW6"),
     CodeRule("PARAMS.ERROR", False, "check the parameter named in the message", "F-ERR-DW6"),
     CodeRule("Param.Invalid", False, "check the parameter named in the message", "F-ERR-DW6"),
-    CodeRule("InvalidService.NotFound", False, "check the EAS service name and the connection's region_id",
-             "F-ERR-EAS1"),
+    CodeRule("InvalidService.NotFound", False,
+             "the task asked region {region}: check the EAS service name, and region_id (of connection "
+             "'{conn_id}' or the operator) if the service lives in another region", "F-ERR-EAS1"),
     CodeRule("InvalidService.*", False, None, "F-ERR-EAS1"),
-    CodeRule("NoSuchBucket", False, "check the bucket name and that it lives in the connection's region",
-             "F-ERR-OSS1"),
+    CodeRule("NoSuchBucket", False,
+             "the task asked region {region}: check the bucket name, and region_id (of connection '{conn_id}' "
+             "or the operator) if the bucket lives in another region", "F-ERR-OSS1"),
     CodeRule("NoSuchKey", False, "check the object key", "F-ERR-OSS1"),
     # ---- server side: transient ---------------------------------------------------------------
     CodeRule("ServiceUnavailable", True, None, "F-ERR-S1"),

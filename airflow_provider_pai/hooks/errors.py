@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException
@@ -50,13 +51,14 @@ def _rebuild_error(action, code, message, request_id, status_code, hint):
 
 
 def error_hint(
-    action: str, code: str, conn_id: str = "pai_default", service: str = "", message: str = "", region: str = ""
+    action: str, code: str, conn_id: str = "pai_default", service: str = "", message: str = "", region: str = "",
+    host: str = "",
 ) -> str:
     """What to do next for an error code (``hooks/error_codes.py``)."""
     rule = rule_for(code, action, message)
     if rule is not None and rule.hint:
         return rule.hint.format(conn_id=conn_id, action=action, service_=f"{service}_" if service else "",
-                                region=region or "(not set)")
+                                region=region or "(not set)", host=dns_host(message) or host or "(unknown)")
     if code.startswith("HTTP5") or code.startswith("InternalError") or (rule is not None and rule.retry):
         return "Alibaba Cloud answered with a server error after the retries: try again later"
     return f"look the code up in the Alibaba Cloud error center (https://api.aliyun.com/troubleshoot?q={code})"
@@ -126,10 +128,33 @@ _TLS_MARKERS = ("[ssl:", "sslerror", "ssl error", "wrong_version_number", "wrong
                 "unknown_protocol", "handshake failure", "ssl handshake")
 
 
+# How the resolver says a host name does not exist (EAI_NONAME: glibc, macOS, Windows), as Python's
+# socket.gaierror, requests' NameResolutionError and aiohttp's ClientConnectorDNSError word it. Unlike
+# "Temporary failure in name resolution" (EAI_AGAIN, retried), waiting cannot make the name exist.
+_DNS_NOT_FOUND_MARKERS = ("name or service not known", "nodename nor servname provided",
+                          "no address associated with hostname", "[errno 11001]", "eai_noname")
+_HOST_PATTERNS = (re.compile(r"Failed to resolve '([^']+)'"), re.compile(r"host='([^']+)'"),
+                  re.compile(r"Cannot connect to host ([^\s:]+)"))
+
+
 def transport_code(text: str) -> str:
-    """TLSError for a failed TLS handshake (retrying cannot fix it), else ConnectionError."""
+    """TLSError for a failed TLS handshake, DNSNotFound for a host that does not exist (retrying cannot
+    fix either), else ConnectionError."""
     lowered = text.lower()
-    return "TLSError" if any(marker in lowered for marker in _TLS_MARKERS) else "ConnectionError"
+    if any(marker in lowered for marker in _TLS_MARKERS):
+        return "TLSError"
+    if any(marker in lowered for marker in _DNS_NOT_FOUND_MARKERS):
+        return "DNSNotFound"
+    return "ConnectionError"
+
+
+def dns_host(text: str) -> str:
+    """The host name a resolver error names, or "" (requests and aiohttp put it in their message)."""
+    for pattern in _HOST_PATTERNS:
+        found = pattern.search(text or "")
+        if found:
+            return found.group(1)
+    return ""
 
 
 def _classify_oss2(exc: BaseException) -> tuple[str, str, str | None, int | None, float | None] | None:
@@ -147,9 +172,11 @@ def _classify_oss2(exc: BaseException) -> tuple[str, str, str | None, int | None
 
 
 def _is_connection_error(exc: BaseException) -> bool:
+    import socket
     import ssl
 
-    if isinstance(exc, (ConnectionError, TimeoutError, asyncio.TimeoutError, ssl.SSLError)):
+    # socket.gaierror (a resolver failure) is an OSError, not a ConnectionError.
+    if isinstance(exc, (ConnectionError, TimeoutError, asyncio.TimeoutError, ssl.SSLError, socket.gaierror)):
         return True
     for module, name in (("requests.exceptions", "ConnectionError"), ("requests.exceptions", "Timeout"),
                          ("aiohttp", "ClientError")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,6 +14,22 @@ CRC64_HEADER = "x-oss-hash-crc64ecma"
 
 def _crc64(headers: Any) -> str | None:
     return headers.get(CRC64_HEADER) if headers is not None else None
+
+
+class _NotFoundIsAnAnswer(logging.Filter):
+    """Drop oss2's "Exception: {'status': 404, ...}" line (``oss2/api.py`` logs every non-2xx at INFO).
+
+    A 404 is how OSS says "absent", which head_object/object_exists and the export's checks of its own
+    manifest expect on every normal run and retry: in the task log it read as a failure. A 404 the
+    provider does not expect is raised as ``PaiApiError`` (code, key, request id), so nothing is lost.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = str(record.msg)
+        return not (text.startswith("Exception: ") and "'status': 404," in text)
+
+
+logging.getLogger("oss2.api").addFilter(_NotFoundIsAnAnswer())  # oss2's module logger; no oss2 import
 
 
 class OssHook(AlibabaCloudBaseHook):

@@ -48,7 +48,7 @@ class PaiBaseLink(BaseOperatorLink):
         # the answer under xcom_key again). Airflow 2: the webserver formats the stored fields.
         key = self.xcom_key if LINKS_READ_FROM_XCOM else self.key
         try:
-            value = XCom.get_value(ti_key=ti_key, key=key)
+            value = _stored_link(ti_key, key) if LINKS_READ_FROM_XCOM else XCom.get_value(ti_key=ti_key, key=key)
         except Exception:  # a broken link must never break the page that shows it
             log.warning("Could not read XCom %r for link %r", key, self.name, exc_info=True)
             return ""
@@ -71,3 +71,22 @@ class PaiBaseLink(BaseOperatorLink):
             # entry beside return_value that no user needs.
             ti.xcom_push(key=cls().xcom_key, value=url)
         return url
+
+
+def _stored_link(ti_key: Any, key: str) -> Any:
+    """The URL ``persist()`` stored for this task instance, or None, without a failed read.
+
+    Airflow 3's worker asks every extra link when a task ends (``finalize``). A task that failed
+    before its remote id was known never stored its link, and ``XCom.get_value`` of a missing key
+    makes the API client log "XCom not found ... _link_..." as an ERROR in the task log, after every
+    such failure. ``XCom.get_all`` answers an empty sequence instead, so it is asked first.
+    """
+    get_all = getattr(XCom, "get_all", None)
+    if get_all is None:  # an Airflow 3 without get_all: the plain read
+        return XCom.get_value(ti_key=ti_key, key=key)
+    values = get_all(key=key, dag_id=ti_key.dag_id, task_id=ti_key.task_id, run_id=ti_key.run_id)
+    if not values:
+        return None
+    if getattr(ti_key, "map_index", -1) is None or getattr(ti_key, "map_index", -1) < 0:
+        return values[0]  # an unmapped task has one value per key
+    return XCom.get_value(ti_key=ti_key, key=key)  # some index stored one: read this index's own

@@ -26,5 +26,12 @@ def ti():
 
 def read_back(ti: FakeTI, link):
     """get_link() as the worker/webserver calls it, with XCom reading what persist() pushed."""
-    with mock.patch.object(base.XCom, "get_value", side_effect=lambda *, ti_key, key: ti.xcom.get(key)):
-        return link.get_link(operator=None, ti_key=mock.sentinel.ti_key)
+    from types import SimpleNamespace
+
+    def get_all(*, key, dag_id, task_id, run_id):  # Airflow 3: every map index's value, None if none
+        return [ti.xcom[key]] if key in ti.xcom else None
+
+    ti_key = SimpleNamespace(dag_id="d", task_id="t", run_id="r", map_index=-1, try_number=1)
+    with mock.patch.object(base.XCom, "get_value", side_effect=lambda *, ti_key, key: ti.xcom.get(key)), \
+            mock.patch.object(base.XCom, "get_all", side_effect=get_all, create=True):
+        return link.get_link(operator=None, ti_key=ti_key)

@@ -92,3 +92,23 @@ def test_link_survives_a_failed_task_in_real_airflow(airflow_env):
     else:  # Airflow 2: the webserver calls get_link, which formats these fields; no URL is stored
         assert airflow_env.xcom("pai_link_persist", "deploy", key="_link_EasServiceLink") is None
         assert EasServiceLink.format_link(**airflow_env.xcom("pai_link_persist", "deploy", key="eas_service")) == expected
+
+
+@pytest.mark.skipif(not LINKS_READ_FROM_XCOM, reason="Airflow 2 workers never ask links; webservers read no API")
+def test_a_link_never_persisted_is_empty_without_a_failed_xcom_read(monkeypatch):
+    """Airflow 3 asks every link when a task ends; a missing key must not be read with get_value (whose
+    404 the API client logs as "XCom not found" ERROR in the task log)."""
+    from types import SimpleNamespace
+    from unittest import mock
+
+    from airflow_provider_pai.links import base
+    from airflow_provider_pai.links.eas import EasServiceLink
+
+    get_value = mock.Mock(side_effect=AssertionError("get_value of a missing key"))
+    get_all = mock.Mock(return_value=None)
+    ti_key = SimpleNamespace(dag_id="d", task_id="t", run_id="r", map_index=-1, try_number=1)
+    with mock.patch.object(base.XCom, "get_value", get_value), \
+            mock.patch.object(base.XCom, "get_all", get_all, create=True):
+        assert EasServiceLink().get_link(operator=None, ti_key=ti_key) == ""
+    get_all.assert_called_once()
+    assert get_all.call_args.kwargs["key"] == EasServiceLink().xcom_key and not get_value.called
