@@ -57,6 +57,9 @@ class Cloud:
         hook.describe_service_events.return_value = []
         wire_evidence(hook)
         op.__dict__["hook"] = hook
+        # The model-path check (mixins/model_source.py) finds an object under every prefix here.
+        op.__dict__["model_source_oss"] = mock.Mock(**{"first_objects.return_value": ["model.pmml"],
+                                                       "head_object.return_value": None})
         return hook
 
     def describe(self, name):
