@@ -112,14 +112,32 @@ def test_sigterm_of_the_task_process_with_a_retry_left_leaves_the_run_going(clus
     run_id = af.trigger(dag_id, logical_date=DATE2)
     before = calls_of(emu, "dataworks", "StopInstance")
     pid = _task_pid(af, dag_id, run_id)
-    time.sleep(3)
+    _running_runs(emu, dag_id, run_id)  # the first try started its run and is in its wait loop
     os.kill(pid, signal.SIGTERM)
-    time.sleep(5)
+    _wait_gone(pid)  # the signal landed: the first try's process ended
+    # The retry runs (try 2) while the run is still an hour from its end: it can only reattach.
+    af.wait_for_task_state(dag_id, run_id, "train", ("running",), try_number=2, timeout=180)
     emu.advance_clock(3700)
     assert af.wait_for_run(dag_id, run_id, timeout=240) == "success"
+    assert af.task_instance(dag_id, run_id, "train")["try_number"] == 2
     assert calls_of(emu, "dataworks", "StopInstance") == before
     runs = _runs_of(emu, dag_id, run_id)
     assert len(runs) == 1 and not runs[0]["stopped"], runs
+
+
+def _wait_gone(pid, timeout=60):
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists() and "zombie" not in _proc_state(pid):
+        assert time.monotonic() < deadline, f"task process {pid} still alive {timeout} s after SIGTERM"
+        time.sleep(0.2)
+
+
+def _proc_state(pid):
+    try:
+        return next((line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                     if line.startswith("State:")), "").lower()
+    except OSError:
+        return "zombie"  # gone between the two reads
 
 
 def _mapped_xcom(af, dag_id, run_id, task_id, map_index):
@@ -164,6 +182,8 @@ def test_deferred_execution_timeout_of_the_last_try_stops_the_run(cluster):
     assert af.wait_for_run(dag_id, run_id, timeout=180) == "failed"
     runs = _runs_of(emu, dag_id, run_id)
     assert len(runs) == 1 and runs[0]["stopped"], runs
+    # Failed by the execution_timeout (the provider's end of the deferred wait), not by anything else.
+    assert "execution_timeout" in af.task_log(dag_id, run_id, "train", 1)
 
 
 def test_mapped_dag_on_two_logical_dates_then_a_clear_starts_nothing_new(cluster):
@@ -174,10 +194,31 @@ def test_mapped_dag_on_two_logical_dates_then_a_clear_starts_nothing_new(cluster
     assert [af.wait_for_run(dag_id, r, timeout=240) for r in run_ids] == ["success", "success"]
     assert calls_of(emu, "dataworks", "RunCycleDagNodes") == before + 4
     first = _mapped_xcom(af, dag_id, run_ids[0], "train", 0)
+    tries = _mapped_tries(af, dag_id, run_ids[0])
     af.api("POST", f"/dags/{dag_id}/clearTaskInstances",
            {"dag_run_id": run_ids[0], "task_ids": [["train", 0]], "dry_run": False, "only_failed": False,
             "include_downstream": True})
-    time.sleep(3)
+    # The clear took: train[0] and its downstream wait[0] run again (a new try each), the others do not.
+    deadline = time.monotonic() + 240
+    while True:
+        again = _mapped_tries(af, dag_id, run_ids[0])
+        if all(again[(t, 0)] == (tries[(t, 0)][0] + 1, "success") for t in ("train", "wait")):
+            break
+        assert time.monotonic() < deadline, f"the cleared tasks did not run again: {tries} -> {again}"
+        time.sleep(1)
     assert af.wait_for_run(dag_id, run_ids[0], timeout=240) == "success"
+    assert again[("train", 1)] == tries[("train", 1)] and again[("wait", 1)] == tries[("wait", 1)]
     assert calls_of(emu, "dataworks", "RunCycleDagNodes") == before + 4
     assert _mapped_xcom(af, dag_id, run_ids[0], "train", 0) == first
+
+
+def _mapped_tries(af, dag_id, run_id):
+    """{(task_id, map_index): (try_number, state)} of the mapped task instances of one run."""
+    from tests.reliability.airflow_cluster import _q
+
+    out = {}
+    for task_id in ("train", "wait"):
+        answer = af.api("GET", f"/dags/{dag_id}/dagRuns/{_q(run_id)}/taskInstances/{task_id}/listMapped")
+        for ti in answer["task_instances"]:
+            out[(task_id, ti["map_index"])] = (ti["try_number"], ti["state"])
+    return out

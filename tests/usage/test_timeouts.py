@@ -89,7 +89,12 @@ def test_wait_timeout_with_a_retry_left_is_retried_and_reattaches(timeouts_dw):
 def test_wait_timeout_hard_stop_fails_at_once_and_stops_the_run(timeouts_dw):
     env, emu, out, mode = timeouts_dw
     ti = _tries(env, "usage_timeouts_dw", "wait_hard")
-    assert (ti["state"], ti["try_number"]) == ("failed", 1), out[-6000:]
+    assert (ti["state"], ti["try_number"]) == ("failed", 1), out[-6000:]  # retries=2 left, none taken
+    # At once: at its 4 s wait timeout, not after the hour-long run. 60 s is generous for a loaded machine
+    # and still 60x shorter than the run.
+    (duration,), = env._query("SELECT duration FROM task_instance WHERE dag_id=? AND task_id=? AND run_id=?",
+                              ("usage_timeouts_dw", "wait_hard", env.latest_run_id("usage_timeouts_dw")))
+    assert duration is not None and duration < 60, duration
     runs = _runs(emu, "wait_hard", _date(env))
     assert len(runs) == 1 and runs[0]["stopped"], runs
 
