@@ -112,6 +112,7 @@ def test_sensor_timeout_is_final_and_stops_the_watched_run(timeouts_dw):
     env, emu, out, mode = timeouts_dw
     ti = _tries(env, "usage_timeouts_dw", "sensor_timeout")
     assert (ti["state"], ti["try_number"]) == ("failed", 1), out[-6000:]
+    assert "AirflowSensorTimeout" in out, out[-6000:]  # failed by its timeout (the DAG's only sensor timeout)
     runs = _runs(emu, "start_long", _date(env))
     assert len(runs) == 1 and runs[0]["stopped"], runs
 
@@ -158,3 +159,4 @@ def test_eas_sensor_timeout_is_final(timeouts_eas):
     env, _, out, _, _, mode = timeouts_eas
     ti = _tries(env, "usage_timeouts_eas", "eas_sensor_timeout")
     assert (ti["state"], ti["try_number"]) == ("failed", 1), out[-6000:]
+    assert "AirflowSensorTimeout" in out, out[-6000:]  # failed by its timeout (the DAG's only sensor)
