@@ -218,16 +218,22 @@ def main() -> None:
     shapes = {k: {r["tasks"] for r in v} for k, v in files.items()}
     same_shape = shapes["plain"] == shapes["example"] == {7}
     file_ratio = median(wall["example"]) / median(wall["plain"])
+    cpu_ratio = median(fcpu["example"]) / median(fcpu["plain"])
     file_sdks = files["example"][-1]["sdks"]
+    # On a loaded machine the wall clock of a 50 ms parse is noise: then the target is judged on CPU time.
+    noisy = noise_decides(wall["example"], wall["plain"])
+    judged = cpu_ratio if noisy else file_ratio
     rows += [
         row("whole DAG file: example flow vs the same 7 tasks as PythonOperators (wall)", ms(median(wall["plain"])),
             ms(median(wall["example"])), ratio=file_ratio, target=f"<= {TARGET}",
-            met=file_ratio <= TARGET and same_shape and not file_sdks,
+            met=judged <= TARGET and same_shape and not file_sdks,
             note=f"imports + construction; min / median / max: baseline {spread(wall['plain'])}, ours "
                  f"{spread(wall['example'])}; {'7 tasks each' if same_shape else f'SHAPES DIFFER {shapes}'}"
-                 + (f"; SDK loaded: {file_sdks}" if file_sdks else "; no SDK imported")),
+                 + (f"; SDK loaded: {file_sdks}" if file_sdks else "; no SDK imported")
+                 + (f"; the wall figures' interquartile ranges overlap (noise decides them): judged on the CPU "
+                    f"ratio, {cpu_ratio:.2f}" if noisy else "")),
         row("whole DAG file, CPU time of the parsing process", ms(median(fcpu["plain"])), ms(median(fcpu["example"])),
-            ratio=median(fcpu["example"]) / median(fcpu["plain"]),
+            ratio=cpu_ratio,
             note=f"reference; min / median / max: baseline {spread(fcpu['plain'])}, ours {spread(fcpu['example'])}"),
     ]
     samples["whole file: plain"], samples["whole file: example"] = wall["plain"], wall["example"]
