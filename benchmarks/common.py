@@ -30,10 +30,13 @@ from airflow_provider_pai.emulator.process import CONN_ENV, PROXY_VARS, Emulator
 from airflow_provider_pai.emulator.scenario import DEMO_SCENARIO, load_scenario  # noqa: E402
 
 
-def parse_args(description: str) -> argparse.Namespace:
+def parse_args(description: str, flags: dict[str, str] | None = None) -> argparse.Namespace:
+    """``flags``: a benchmark's own on/off options, ``{"--name": "help"}``."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="tiny configuration (smoke test), figures meaningless")
     parser.add_argument("--json", metavar="PATH", help="write the result here instead of printing it")
+    for flag, text in (flags or {}).items():
+        parser.add_argument(flag, action="store_true", help=text)
     return parser.parse_args()
 
 

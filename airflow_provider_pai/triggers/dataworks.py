@@ -128,8 +128,9 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
                 watch.schedule,
                 timeout=time_left(self.end_time),
                 elapsed_fn=watch.elapsed,
-                # The worker polled just before deferring: don't spend that call again at once.
-                first_delay=watch.schedule.first_interval if watch.polls else 0.0,
+                # The worker polled just before deferring: don't spend that call again at once; sleep as
+                # the schedule says for the run's age (at most first_interval), so an expected end is met.
+                first_delay=watch.first_trigger_delay() if watch.polls else 0.0,
             )
         except PollTimeout as exc:
             self.watch = watch.to_dict()

@@ -112,8 +112,11 @@ class InstanceWatch:
         log_at: float = 0.0,
         api_version: str | None = None,
         stream_log: bool = True,
+        begin_at: float | None = None,
     ) -> None:
         self.instance_id = int(instance_id)
+        # The run's BeginRunningTime (epoch s) once a poll saw it: the age a trigger plans its first sleep by.
+        self.begin_at = begin_at
         # The DataWorks OpenAPI the instance is followed with (None: the hook decides, see DataWorksHook).
         self.api_version = api_version
         self.project_env = project_env
@@ -138,6 +141,8 @@ class InstanceWatch:
         changed = status != self.status
         self.status = status
         self.polls += 1
+        if instance.get("BeginRunningTime"):
+            self.begin_at = instance["BeginRunningTime"] / 1000.0
         return changed
 
     def wants_log(self, instance: dict | None = None, changed: bool = False) -> bool:
@@ -173,6 +178,13 @@ class InstanceWatch:
         remote = instance_elapsed(instance) if instance else None
         return remote if remote is not None else max(time.time() - self.started_at, 0.0)
 
+    def first_trigger_delay(self) -> float:
+        """A trigger's first sleep after the worker's poll: the schedule's answer for the run's age now
+        (the expected end may come before first_interval), never longer than first_interval."""
+        age = max(time.time() - self.begin_at, 0.0) if self.begin_at is not None else self.elapsed(None)
+        planned = PollSchedule.from_dict(self.schedule.to_dict()).next_interval(age, False)
+        return min(self.schedule.first_interval, planned)
+
     def to_dict(self) -> dict:
         return {
             "instance_id": self.instance_id,
@@ -186,6 +198,7 @@ class InstanceWatch:
             "log_at": self.log_at,
             "api_version": self.api_version,
             "stream_log": self.stream_log,
+            "begin_at": self.begin_at,
         }
 
     @classmethod
@@ -202,6 +215,7 @@ class InstanceWatch:
             log_at=d.get("log_at", 0.0),
             api_version=d.get("api_version"),
             stream_log=d.get("stream_log", True),
+            begin_at=d.get("begin_at"),
         )
 
 

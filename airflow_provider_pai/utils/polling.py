@@ -17,6 +17,8 @@ PollResult = tuple[bool, bool, Any]  # (done, changed, value)
 
 # Sleep until this share of the expected duration, then poll every min_latency.
 EXPECTED_END_WINDOW = 0.9
+# Seconds after the expected end for the poll aimed at it (clock and rounding slack).
+END_MARGIN = 0.5
 BACKOFF_FACTOR = 2.0
 
 
@@ -77,7 +79,9 @@ class PollSchedule:
             window_start = EXPECTED_END_WINDOW * expected
             if elapsed < window_start - self.min_latency:
                 return min(self.max_interval, window_start - elapsed)
-            return min(self.min_latency, self.max_interval)
+            # Every min_latency, the last step landing just after the expected end, where the run most
+            # likely ends (a fixed step would notice it up to min_latency late).
+            return min(self.min_latency, self.max_interval, expected - elapsed + END_MARGIN)
 
         # No history, or the run outlived it: back off, bounded by the end-notice latency.
         self._interval = min(self._interval * BACKOFF_FACTOR, self.max_interval)

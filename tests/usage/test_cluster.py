@@ -107,19 +107,43 @@ def test_user_marks_the_waiting_task_failed_the_run_is_stopped(cluster, mode):
 
 
 def test_sigterm_of_the_task_process_with_a_retry_left_leaves_the_run_going(cluster):
+    """Airflow 3.3's task runner answers SIGTERM by calling on_kill() only: the try goes on
+    (docs/timeouts-kills-retries.md, "SIGTERM of the worker"). Proof that the signal landed: on_kill's
+    own line in the try's log; then the same try reattaches to nothing new and sees the run end."""
     af, emu = cluster
     dag_id = "usage_stop_blocking"
     run_id = af.trigger(dag_id, logical_date=DATE2)
     before = calls_of(emu, "dataworks", "StopInstance")
     pid = _task_pid(af, dag_id, run_id)
-    time.sleep(3)
+    _running_runs(emu, dag_id, run_id)
+    polls = calls_of(emu, "dataworks", "GetInstance")
+    _wait_for(lambda: calls_of(emu, "dataworks", "GetInstance") > polls, 60, "a poll of the wait loop")
     os.kill(pid, signal.SIGTERM)
-    time.sleep(5)
+    log = _wait_for_log(af, dag_id, run_id, "Task killed without a user's action (worker shutdown?): "
+                                            "the remote run goes on for the next try")
+    assert Path(f"/proc/{pid}").exists(), "the try ended on SIGTERM: Airflow 3.3's runner only calls on_kill"
     emu.advance_clock(3700)
-    assert af.wait_for_run(dag_id, run_id, timeout=240) == "success"
+    assert af.wait_for_run(dag_id, run_id, timeout=240) == "success", log[-3000:]
+    assert af.task_instance(dag_id, run_id, "train")["try_number"] == 1  # the same try went on
     assert calls_of(emu, "dataworks", "StopInstance") == before
     runs = _runs_of(emu, dag_id, run_id)
     assert len(runs) == 1 and not runs[0]["stopped"], runs
+
+
+def _wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.5)
+
+
+def _wait_for_log(af, dag_id, run_id, text, attempt=1, timeout=60):
+    """The try's log file once it holds ``text`` (the worker writes it as the task runs)."""
+    path = af.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / "task_id=train" / f"attempt={attempt}.log"
+    found = []
+    _wait_for(lambda: path.exists() and text in (found.append(path.read_text(errors="replace")) or found[-1]),
+              timeout, f"log line {text!r} in {path}")
+    return found[-1]
 
 
 def _mapped_xcom(af, dag_id, run_id, task_id, map_index):
@@ -164,6 +188,8 @@ def test_deferred_execution_timeout_of_the_last_try_stops_the_run(cluster):
     assert af.wait_for_run(dag_id, run_id, timeout=180) == "failed"
     runs = _runs_of(emu, dag_id, run_id)
     assert len(runs) == 1 and runs[0]["stopped"], runs
+    # Failed by the execution_timeout (the provider's end of the deferred wait), not by anything else.
+    assert "execution_timeout" in af.task_log(dag_id, run_id, "train", 1)
 
 
 def test_mapped_dag_on_two_logical_dates_then_a_clear_starts_nothing_new(cluster):
@@ -174,10 +200,30 @@ def test_mapped_dag_on_two_logical_dates_then_a_clear_starts_nothing_new(cluster
     assert [af.wait_for_run(dag_id, r, timeout=240) for r in run_ids] == ["success", "success"]
     assert calls_of(emu, "dataworks", "RunCycleDagNodes") == before + 4
     first = _mapped_xcom(af, dag_id, run_ids[0], "train", 0)
+    tries = _mapped_tries(af, dag_id, run_ids[0])
     af.api("POST", f"/dags/{dag_id}/clearTaskInstances",
            {"dag_run_id": run_ids[0], "task_ids": [["train", 0]], "dry_run": False, "only_failed": False,
             "include_downstream": True})
-    time.sleep(3)
+    # The clear took: train[0] and its downstream wait[0] ran again (a new try each, reattaching).
+    deadline = time.monotonic() + 240
+    while True:
+        again = _mapped_tries(af, dag_id, run_ids[0])
+        if all(again[(t, 0)] == (tries[(t, 0)][0] + 1, "success") for t in ("train", "wait")):
+            break
+        assert time.monotonic() < deadline, f"the cleared tasks did not run again: {tries} -> {again}"
+        time.sleep(1)
     assert af.wait_for_run(dag_id, run_ids[0], timeout=240) == "success"
     assert calls_of(emu, "dataworks", "RunCycleDagNodes") == before + 4
     assert _mapped_xcom(af, dag_id, run_ids[0], "train", 0) == first
+
+
+def _mapped_tries(af, dag_id, run_id):
+    """{(task_id, map_index): (try_number, state)} of the mapped task instances of one run."""
+    from tests.reliability.airflow_cluster import _q
+
+    out = {}
+    for task_id in ("train", "wait"):
+        answer = af.api("GET", f"/dags/{dag_id}/dagRuns/{_q(run_id)}/taskInstances/{task_id}/listMapped")
+        for ti in answer["task_instances"]:
+            out[(task_id, ti["map_index"])] = (ti["try_number"], ti["state"])
+    return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_pai.emulator.dataworks_model import bizdate_str
 from airflow_provider_pai.version_compat import AIRFLOW_V_3_0_PLUS
 from tests.usage.conftest import calls_of, fresh_dags, run_dag, states, xcom_at
 
@@ -34,6 +35,9 @@ def test_each_date_and_map_index_gets_its_own_run_for_its_own_bizdate(two_dates)
         for index in (0, 1):
             record = xcom_at(env, "usage_dates", "train", index, run_id=run_id)
             assert record["bizdate"] == date
+            # What DataWorks ran, not only what the operator says it asked for.
+            instance = emu.state()["dataworks"]["instances"][str(record["instance_id"])]
+            assert bizdate_str(instance["bizdate_ms"]) == date, instance
             seen.add(record["instance_id"])
     assert len(seen) == 4
     assert calls_of(emu, "dataworks", "RunCycleDagNodes") == 4

@@ -89,9 +89,14 @@ def test_wait_timeout_with_a_retry_left_is_retried_and_reattaches(timeouts_dw):
 def test_wait_timeout_hard_stop_fails_at_once_and_stops_the_run(timeouts_dw):
     env, emu, out, mode = timeouts_dw
     ti = _tries(env, "usage_timeouts_dw", "wait_hard")
-    assert (ti["state"], ti["try_number"]) == ("failed", 1), out[-6000:]
+    assert (ti["state"], ti["try_number"]) == ("failed", 1), out[-6000:]  # retries=2 left, none taken
     runs = _runs(emu, "wait_hard", _date(env))
     assert len(runs) == 1 and runs[0]["stopped"], runs
+    # At once: stopped at its 4 s wait timeout, not after the hour-long run (the emulator's own times,
+    # on both Airflow versions). 60 s is generous for a loaded machine and still 60x shorter than the run.
+    instance = emu.state()["dataworks"]["instances"][str(runs[0]["instance_id"])]
+    stopped_after = (instance["runs"][-1]["stopped_ms"] - instance["create_ms"]) / 1000
+    assert stopped_after < 60, instance
 
 
 def test_sensor_execution_timeout_with_a_retry_left_reattaches(timeouts_dw):
@@ -107,6 +112,7 @@ def test_sensor_timeout_is_final_and_stops_the_watched_run(timeouts_dw):
     env, emu, out, mode = timeouts_dw
     ti = _tries(env, "usage_timeouts_dw", "sensor_timeout")
     assert (ti["state"], ti["try_number"]) == ("failed", 1), out[-6000:]
+    assert "AirflowSensorTimeout" in out, out[-6000:]  # failed by its timeout (the DAG's only sensor timeout)
     runs = _runs(emu, "start_long", _date(env))
     assert len(runs) == 1 and runs[0]["stopped"], runs
 
@@ -153,3 +159,4 @@ def test_eas_sensor_timeout_is_final(timeouts_eas):
     env, _, out, _, _, mode = timeouts_eas
     ti = _tries(env, "usage_timeouts_eas", "eas_sensor_timeout")
     assert (ti["state"], ti["try_number"]) == ("failed", 1), out[-6000:]
+    assert "AirflowSensorTimeout" in out, out[-6000:]  # failed by its timeout (the DAG's only sensor)

@@ -95,3 +95,24 @@ def test_node_params_validation():
     assert validate_node_params({}) is None
     with pytest.raises(PaiParameterError, match="node_params"):
         validate_node_params("alpha=1")
+
+
+def test_first_trigger_delay_meets_the_expected_end_and_never_exceeds_first_interval(monkeypatch):
+    """After the worker's poll a trigger sleeps as the schedule says for the run's age (issue 25: a fixed
+    first_interval noticed a short run's end up to first_interval late)."""
+    from airflow_provider_pai.utils import dataworks as dw
+    from airflow_provider_pai.utils.dataworks import InstanceWatch
+    from airflow_provider_pai.utils.polling import PollSchedule
+
+    monkeypatch.setattr(dw.time, "time", lambda: 1000.0)
+    watch = InstanceWatch(1, schedule=PollSchedule(5, expected_duration=5.0, min_latency=5))
+    watch.observe({"Status": "RUNNING", "BeginRunningTime": 998_400})  # running for 1.6 s
+    assert watch.first_trigger_delay() == pytest.approx(3.9)  # 5 s expected - 1.6 s + the 0.5 s margin
+    again = InstanceWatch.from_dict(watch.to_dict())  # what the trigger gets
+    assert again.begin_at == 998.4 and again.first_trigger_delay() == pytest.approx(3.9)
+    no_history = InstanceWatch(1, schedule=PollSchedule(5, min_latency=5))
+    no_history.observe({"Status": "RUNNING", "BeginRunningTime": 998_400})
+    assert no_history.first_trigger_delay() == 5  # first_interval, as before
+    long_run = InstanceWatch(1, schedule=PollSchedule(60, expected_duration=7200.0, min_latency=60))
+    long_run.observe({"Status": "RUNNING", "BeginRunningTime": 999_000})
+    assert long_run.first_trigger_delay() == 60  # far from the end: first_interval, as before

@@ -117,6 +117,7 @@ def test_history_phases():
     assert s.next_interval(0, changed=False) == 600  # asleep, capped by max_interval
     assert s.next_interval(700, changed=False) == 200  # wake at 90% of the expected run
     assert s.next_interval(900, changed=False) == 60  # near the end: poll every min_latency
+    assert s.next_interval(960, changed=False) == 40.5  # the last step lands just after the expected end
     assert s.next_interval(2000, changed=False) == 100  # overran: 5% of elapsed rule
 
 
