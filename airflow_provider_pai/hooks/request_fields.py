@@ -15,9 +15,10 @@ of a list); calls that take no request model (ROA path-only calls, oss2 methods)
   (the default as the SDK docstring states it, else "undocumented" and why omission is safe).
 - ``response`` (optional): the response model (``module:Class``) and ``reads``: the field paths the
   provider reads from it.
-- ``example_policy``: True when the example flow (``example_dags/pai_train_deploy.py``, including
-  its failure path) calls it, so ``docs/ram-policy.json`` must grant ``ram_action``; else a string
-  saying why the example policy leaves it out.
+- ``example_policy``: True when an example flow the documented policy covers calls it
+  (``example_dags/pai_train_deploy.py`` including its failure path, the registry flows, the canary's
+  traffic calls), so ``docs/ram-policy.json`` must grant ``ram_action``; else a string saying why
+  the example policy leaves it out.
 
 To add a request: copy an entry (key ``"<sdk>.models:<XxxRequest>"``), set ``sent``, run
 ``pytest tests/contracts``: it names each SDK field in neither list; put each in ``sent`` or
@@ -36,6 +37,9 @@ DW24 = "alibabacloud_dataworks_public20240518.models"
 EAS = "alibabacloud_eas20210701.models"
 EAS_CLIENT = "alibabacloud_eas20210701.client:Client"
 OSS = "oss2:Bucket"
+AIW = "alibabacloud_aiworkspace20210204.models"
+CALL_API = "alibabacloud_tea_openapi.client:Client.call_api"
+UPDATE_GROUP_REF = "https://help.aliyun.com/zh/pai/developer-reference/api-eas-2021-07-01-updategroup"
 
 _ENV = "project_env argument (PROD by default)"
 _ENV24 = "project_env mapped to Prod/Dev (PROD -> Prod)"
@@ -350,7 +354,7 @@ REQUESTS: dict[str, dict] = {
     },
     f"{EAS}:ReleaseServiceRequest": {
         "action": "ReleaseService", "ram_action": "eas:ReleaseService", "hook": "EasHook.release_service",
-        "example_policy": "canary operators only",
+        "example_policy": True,
         "sent": {"Weight": "the canary's or production's weight when given",
                  "TrafficState": "standalone/grouping when given"}, "omitted": {},
         "response": f"{EAS}:ReleaseServiceResponseBody", "reads": ["RequestId"],
@@ -366,9 +370,23 @@ REQUESTS: dict[str, dict] = {
     },
     f"{EAS_CLIENT}.describe_group": {
         "action": "DescribeGroup", "ram_action": "eas:DescribeGroup", "hook": "EasHook.describe_group",
-        "example_policy": "canary operators only",
+        "example_policy": True,
         "sent": {"cluster_id": "region_id", "group_name": "the canary's group"}, "omitted": {},
-        "response": f"{EAS}:Group", "reads": ["AccessToken", "InternetEndpoint", "IntranetEndpoint", "Name"],
+        "response": f"{EAS}:Group",
+        "reads": ["AccessToken", "InternetEndpoint", "IntranetEndpoint", "Name", "TrafficMode"],
+    },
+    # ---- a generic ROA call (SDK 7.0.0 has no method or model for it): fields from the API reference ----
+    f"{CALL_API}#UpdateGroup": {
+        "action": "UpdateGroup", "ram_action": "eas:UpdateGroup", "hook": "EasHook.update_group_traffic_mode",
+        "example_policy": True,
+        "fields": {"ClusterId": f"path: the region id ({UPDATE_GROUP_REF})", "GroupName": "path: the group name",
+                   "TrafficMode": "body: auto or customized", "Network.VpcId": "body: VPC id",
+                   "Network.VSwitchId": "body: vSwitch id", "Network.SecurityGroupId": "body: security group id",
+                   "Network.GatewayId": "body: dedicated gateway id", "Labels": "body: user labels {key: value}"},
+        "sent": {"ClusterId": "region_id", "GroupName": "the canary's group",
+                 "TrafficMode": "customized (or auto back) when switch_traffic_mode=True"},
+        "omitted": {k: "none -- unchanged; this call changes the traffic mode and nothing else" for k in (
+            "Network.VpcId", "Network.VSwitchId", "Network.SecurityGroupId", "Network.GatewayId", "Labels")},
     },
     f"{EAS_CLIENT}.start_service": {
         "action": "StartService", "ram_action": "eas:StartService", "hook": "EasHook.start_service",
@@ -385,9 +403,92 @@ REQUESTS: dict[str, dict] = {
         "example_policy": "canary retire only",
         "sent": {"cluster_id": "region_id", "service_name": "service_name"}, "omitted": {},
     },
+    # ---------------- PAI AI Workspace 2021-02-04 (hooks/aiworkspace.py): the model registry ----------------
+    f"{AIW}:ListModelsRequest": {
+        "action": "ListModels", "ram_action": "paiworkspace:ListModels", "hook": "AiWorkspaceHook.list_models",
+        "example_policy": True,
+        "sent": {"WorkspaceId": "workspace_id", "ModelName": "model_name (find_model checks the exact match)",
+                 "PageNumber": "1, 2, ... until TotalCount", "PageSize": "100 (default 10)"},
+        "omitted": {"Order": "ASC -- every page is read", "SortBy": "undocumented -- every page is read",
+                    "Collections": _NOT_FILTERED, "Conditions": _NOT_FILTERED, "Conditions[].Column": _NOT_FILTERED,
+                    "Conditions[].Operator": _NOT_FILTERED, "Conditions[].Value": _NOT_FILTERED,
+                    "Domain": _NOT_FILTERED, "Label": _NOT_FILTERED, "ModelType": _NOT_FILTERED,
+                    "Origin": _NOT_FILTERED, "Query": _NOT_FILTERED + " (fuzzy; ModelName is used)",
+                    "Tag": _NOT_FILTERED, "Tag[].Key": _NOT_FILTERED, "Tag[].Value": _NOT_FILTERED,
+                    "Task": _NOT_FILTERED,
+                    "Provider": "none -- 'your own models are returned', which is what is wanted"},
+        "response": f"{AIW}:ListModelsResponseBody",
+        "reads": ["Models[].ModelName", "Models[].ModelId", "TotalCount"],
+    },
+    f"{AIW}:CreateModelRequest": {
+        "action": "CreateModel", "ram_action": "paiworkspace:CreateModel", "hook": "AiWorkspaceHook.create_model",
+        "example_policy": True,
+        "sent": {"WorkspaceId": "workspace_id", "ModelName": "model_name",
+                 "ModelDescription": "description when given"},
+        "omitted": {"Accessibility": "PRIVATE -- visible to you and the workspace administrators",
+                    "Domain": "none -- descriptive only", "ExtraInfo": "none", "ModelDoc": "none",
+                    "ModelType": "none -- descriptive only", "OrderNumber": "none -- no custom sorting",
+                    "Origin": "none -- an own model, not a community one", "ParameterSize": "none",
+                    "Task": "none -- descriptive only", "Labels": "none -- deprecated (replaced by Tag)",
+                    "Labels[].Key": "none", "Labels[].Value": "none", "Tag": "none -- lineage labels go on versions",
+                    "Tag[].Key": "none", "Tag[].Value": "none"},
+        "response": f"{AIW}:CreateModelResponseBody", "reads": ["ModelId"],
+    },
+    f"{AIW}:GetModelRequest": {
+        "action": "GetModel", "ram_action": "paiworkspace:GetModel", "hook": "AiWorkspaceHook.get_model",
+        "example_policy": "hook API only; no operator calls it", "sent": {}, "omitted": {},
+        "response": f"{AIW}:GetModelResponseBody", "reads": ["ModelId", "ModelName"],
+    },
+    f"{AIW}:ListModelVersionsRequest": {
+        "action": "ListModelVersions", "ram_action": "paiworkspace:ListModelVersions",
+        "hook": "AiWorkspaceHook.list_model_versions", "example_policy": True,
+        "sent": {"Order": "DESC (default ASC): newest first", "SortBy": "GmtCreateTime (the one documented field)",
+                 "PageNumber": "1, 2, ... until TotalCount", "PageSize": "100 (default 10), or 1 for the latest",
+                 "ApprovalStatus": "Approved for model_version='latest_approved'",
+                 "Label": "the task instance's run label (a retry finds its own version)",
+                 "VersionName": "version_name when given (the clash check)"},
+        "omitted": {"FormatType": _NOT_FILTERED, "FrameworkType": _NOT_FILTERED,
+                    "SourceId": _NOT_FILTERED, "SourceType": _NOT_FILTERED},
+        "response": f"{AIW}:ListModelVersionsResponseBody",
+        "reads": ["Versions[].VersionName", "Versions[].Uri", "Versions[].ApprovalStatus",
+                  "Versions[].InferenceSpec", "Versions[].Labels[].Key", "Versions[].Labels[].Value", "TotalCount"],
+    },
+    f"{AIW}:GetModelVersionRequest": {
+        "action": "GetModelVersion", "ram_action": "paiworkspace:GetModelVersion",
+        "hook": "AiWorkspaceHook.get_model_version", "example_policy": True, "sent": {}, "omitted": {},
+        "response": f"{AIW}:GetModelVersionResponseBody",
+        "reads": ["VersionName", "Uri", "ApprovalStatus", "InferenceSpec", "Labels"],
+    },
+    f"{AIW}:CreateModelVersionRequest": {
+        "action": "CreateModelVersion", "ram_action": "paiworkspace:CreateModelVersion",
+        "hook": "AiWorkspaceHook.create_model_version", "example_policy": True,
+        "sent": {"Uri": "model_uri as oss://<bucket>.<endpoint>/<path>", "ApprovalStatus": "approval_status (Pending)",
+                 "Labels": "the run label, airflow-dag, dataworks-instance and the task's labels",
+                 "Labels[].Key": "label key", "Labels[].Value": "label value",
+                 "VersionName": "version_name when given (else PAI numbers it: 0.1.0, 0.2.0, ...)",
+                 "InferenceSpec": "inference_spec when given", "Metrics": "metrics when given",
+                 "FormatType": "format_type when given", "FrameworkType": "framework_type when given",
+                 "VersionDescription": "description when given",
+                 "SourceType": "source_type when a hook caller gives it (no operator does)",
+                 "SourceId": "source_id when a hook caller gives it (no operator does)"},
+        "omitted": {"TrainingSpec": "none -- not a fine-tuning source", "EvaluationSpec": "none",
+                    "CompressionSpec": "none", "DistillationSpec": "none", "ExtraInfo": "none",
+                    "Options": "none -- no extended fields"},
+        "response": f"{AIW}:CreateModelVersionResponseBody", "reads": ["VersionName"],
+    },
+    f"{AIW}:UpdateModelVersionRequest": {
+        "action": "UpdateModelVersion", "ram_action": "paiworkspace:UpdateModelVersion",
+        "hook": "AiWorkspaceHook.update_approval", "example_policy": True,
+        "sent": {"ApprovalStatus": "Pending, Approved or Rejected"},
+        "omitted": {k: "none -- unchanged; the call changes the approval only" for k in (
+            "CompressionSpec", "DistillationSpec", "EvaluationSpec", "ExtraInfo", "InferenceSpec", "Metrics",
+            "Options", "SourceId", "SourceType", "TrainingSpec", "VersionDescription")},
+        "response": f"{AIW}:UpdateModelVersionResponseBody", "reads": ["RequestId"],
+    },
     # ---------------- OSS through oss2 (hooks/oss.py): the method's parameters ----------------
     f"{OSS}.head_object": {
-        "action": "HeadObject", "ram_action": "oss:GetObject", "hook": "OssHook.head_object", "example_policy": True,
+        "action": "HeadObject", "ram_action": "oss:GetObject", "example_policy": True,
+        "hook": "OssHook.head_object (export manifest; the deploy's check of a model path that names a file)",
         "sent": {"key": "the object key"},
         "omitted": {"headers": "none -- no conditional headers", "params": "none -- the current version"},
         "response": "oss2.models:HeadObjectResult",
@@ -404,10 +505,11 @@ REQUESTS: dict[str, dict] = {
                     "process": "none -- no image/video processing", "params": "none -- the current version"},
     },
     f"{OSS}.list_objects_v2": {
-        "action": "ListObjectsV2", "ram_action": "oss:ListObjects", "hook": "OssHook.list_objects (ObjectIteratorV2)",
+        "action": "ListObjectsV2", "ram_action": "oss:ListObjects",
+        "hook": "OssHook.list_objects (ObjectIteratorV2), OssHook.first_objects (the deploy's model-path check)",
         "example_policy": True,
         "sent": {"prefix": "the prefix", "continuation_token": "the previous page's token (the iterator)",
-                 "max_keys": "100 (ObjectIteratorV2's default)"},
+                 "max_keys": "100 (ObjectIteratorV2's default); OssHook.first_objects sends 1 (is anything there?)"},
         "omitted": {"delimiter": "none -- every object under the prefix, recursively",
                     "start_after": "none", "fetch_owner": "false -- the owner is not read",
                     "encoding_type": "url (oss2 decodes it)", "headers": "none"},
