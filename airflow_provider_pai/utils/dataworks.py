@@ -112,6 +112,9 @@ class InstanceWatch:
         log_at: float = 0.0,
         api_version: str | None = None,
         stream_log: bool = True,
+        node_id: Any = None,
+        log_interval: float | None = None,
+        said_at: float | None = None,
     ) -> None:
         self.instance_id = int(instance_id)
         # The DataWorks OpenAPI the instance is followed with (None: the hook decides, see DataWorksHook).
@@ -127,6 +130,12 @@ class InstanceWatch:
         self.log_at = log_at
         # False: the log is fetched once, at the end (the call budget of a wait without history).
         self.stream_log = stream_log
+        # The node id the task was given (XCom ``node_id``); on 2024-05-18 not the instance's task id.
+        self.node_id = node_id
+        # The task's log cadence (seconds) while the instance runs; None: max(LOG_LATENCY, two polls).
+        self.log_interval = log_interval
+        # When this wait last wrote a line to the task log (epoch s): it says "no log yet" after a minute.
+        self.said_at = said_at
 
     @property
     def done(self) -> bool:
@@ -138,6 +147,9 @@ class InstanceWatch:
         changed = status != self.status
         self.status = status
         self.polls += 1
+        if self.log_interval and self.stream_log:
+            # A tighter log cadence needs polls at least that close while the instance runs, not before.
+            self.schedule.cap = self.log_interval if DataWorksInstanceStatus.is_running(status) else None
         return changed
 
     def wants_log(self, instance: dict | None = None, changed: bool = False) -> bool:
@@ -150,9 +162,13 @@ class InstanceWatch:
         if not DataWorksInstanceStatus.is_running(self.status):
             return False  # an instance waiting for its time or resources writes nothing worth a call
         elapsed = self.elapsed(instance)
-        # The sleep the wait is about to take (the schedule's answer, computed on a copy).
-        upcoming = PollSchedule.from_dict(self.schedule.to_dict()).next_interval(elapsed, changed)
-        return elapsed + upcoming > self.log_at + max(LOG_LATENCY, 2 * upcoming)
+        upcoming = self.upcoming_sleep(elapsed, changed)
+        latency = self.log_interval if self.log_interval else max(LOG_LATENCY, 2 * upcoming)
+        return elapsed + upcoming > self.log_at + latency
+
+    def upcoming_sleep(self, elapsed: float, changed: bool) -> float:
+        """The sleep the wait is about to take (the schedule's answer, computed on a copy)."""
+        return PollSchedule.from_dict(self.schedule.to_dict()).next_interval(elapsed, changed)
 
     def new_lines(self, log_text: str | None) -> list[str]:
         """Lines of the whole-log-so-far text not shown yet; a trailing partial line waits for its end."""
@@ -186,6 +202,9 @@ class InstanceWatch:
             "log_at": self.log_at,
             "api_version": self.api_version,
             "stream_log": self.stream_log,
+            "node_id": self.node_id,
+            "log_interval": self.log_interval,
+            "said_at": self.said_at,
         }
 
     @classmethod
@@ -202,6 +221,9 @@ class InstanceWatch:
             log_at=d.get("log_at", 0.0),
             api_version=d.get("api_version"),
             stream_log=d.get("stream_log", True),
+            node_id=d.get("node_id"),
+            log_interval=d.get("log_interval"),
+            said_at=d.get("said_at"),
         )
 
 
@@ -236,6 +258,25 @@ def transition_text(instance_id: Any, step: NextStep, status: Any) -> str:
     return text
 
 
+def waiting_text(watch: InstanceWatch, step: NextStep, instance: dict, now: float | None = None) -> str | None:
+    """A line while nothing else is said: at the first poll and after each silent minute, until the
+    instance ends or its log shows, say its status, that no log line has come yet and when the next
+    check is, so a task log is never silent for a minute without a poll being the cause."""
+    now = time.time() if now is None else now
+    if step.changed or step.fetch_log:
+        watch.said_at = now  # a transition or log lines were just written
+    if watch.done or watch.lines_shown:
+        return None
+    if watch.polls > 1 and watch.said_at is not None and now - watch.said_at < LOG_LATENCY:
+        return None
+    watch.said_at = now
+    upcoming = watch.upcoming_sleep(watch.elapsed(instance), False)
+    why = ("DataWorks writes it once the instance runs" if not DataWorksInstanceStatus.is_running(watch.status)
+           else "none written yet" if watch.stream_log else "stream_log=False: it is fetched once, at the end")
+    return (f"DataWorks instance {watch.instance_id} is {watch.status}: no log yet ({why}); "
+            f"next check in {upcoming:.0f} s.")
+
+
 def log_lines_to_show(watch: InstanceWatch, log_text: str | None) -> list[str]:
     """The task-log lines for the new part of the instance log: each prefixed ``[dataworks]``, the
     first batch after a line saying whose clock its timestamps are (DataWorks writes its own)."""
@@ -259,14 +300,24 @@ def task_type_name(instance: dict) -> str:
     return enum_name(instance.get("TaskType") or "NORMAL") or "NORMAL"
 
 
-def instance_summary(instance: dict, project_env: str) -> dict:
-    """The small JSON-able result a successful wait returns to XCom."""
+def instance_summary(instance: dict, project_env: str, node_id: Any = None) -> dict:
+    """The small JSON-able result a successful wait returns to XCom.
+
+    ``node_id`` is the node the task was given, as in TriggerDesignerNodeOperator's XCom; on
+    2024-05-18 the instance names its scheduled task (``TaskId``), returned as ``task_id``, and
+    ``node_id`` is None when the wait was given only an instance id (F-DW24-10).
+    """
     begin, finish = instance.get("BeginRunningTime"), instance.get("FinishTime")
+    task_id = instance.get("TaskId")  # only in the 2024-05-18 shape (task_instance_as_v2020)
+    extra = {"task_id": task_id} if task_id is not None else {}
+    if node_id is None and task_id is None:
+        node_id = instance.get("NodeId")  # 2020-05-18: the instance names its node
     return {
+        **extra,
         "instance_id": instance.get("InstanceId"),
         "project_env": project_env,
         "status": instance.get("Status"),
-        "node_id": instance.get("NodeId"),
+        "node_id": node_id,
         "node_name": instance.get("NodeName"),
         "dag_id": instance.get("DagId"),
         "task_type": task_type_name(instance),
@@ -285,6 +336,12 @@ def end_note(instance: dict) -> str | None:
         return (
             f"DataWorks instance {iid} is FROZEN (TaskType PAUSE): the node was not run and the "
             "instance was set to FAILURE. Unfreeze the node in DataWorks Operation Center, then retry."
+        )
+    if kind == "PAUSE_CALENDAR":  # 2024-05-18 TriggerRecurrence PauseCalendar (F-DW24-18)
+        return (
+            f"DataWorks instance {iid} is PAUSED BY THE SCHEDULING CALENDAR (TriggerRecurrence PauseCalendar): "
+            "the node was not run and the instance was set to FAILURE. Change the node's scheduling calendar "
+            "in DataWorks, or pick a business date it runs on, then retry."
         )
     if is_skip(kind):
         return (
@@ -336,6 +393,21 @@ def run_name(dag_id: str, run_id: str, task_id: str, map_index: int | None = Non
     readable = "__".join(_UNSAFE.sub("_", p).strip("_") for p in parts)
     readable = readable[: _NAME_MAX - len("airflow____") - len(digest)]
     return f"airflow__{readable}__{digest}"
+
+
+# The tightest log cadence accepted: each step costs a GetInstance and a GetInstanceLog call.
+MIN_LOG_INTERVAL = 5.0
+
+
+def validate_log_interval(value: Any, param: str = "log_interval") -> float | None:
+    """None (the default cadence) or seconds >= MIN_LOG_INTERVAL; checked at DAG parse time."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < MIN_LOG_INTERVAL:
+        raise PaiParameterError(
+            f"Invalid {param}={value!r}: give seconds >= {MIN_LOG_INTERVAL:.0f} (each step costs a status and a "
+            f"log call while the instance runs), or None for the default cadence of max(60 s, two polls).")
+    return float(value)
 
 
 def validate_node_params(value: Any, param: str = "node_params") -> dict | None:

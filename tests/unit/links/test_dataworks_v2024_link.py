@@ -17,7 +17,7 @@ class _TI:
 def test_a_2024_run_links_to_the_new_console_and_a_2020_run_as_before():
     ti = _TI()
     url = DataWorksInstanceLink.persist({"ti": ti}, region_id="cn-shanghai", project_id=20001, instance_id=5,
-                                        project_env="PROD", api_version="2024-05-18")
+                                        project_env="PROD", new_console=True)
     assert url == "https://dataworks.data.aliyun.com/cn-shanghai/ops?defaultProjectId=20001&env=prod&instanceId=5"
     if LINKS_READ_FROM_XCOM:  # Airflow 3: the URL itself is stored
         assert ti.xcom[DataWorksInstanceLink().xcom_key] == url
