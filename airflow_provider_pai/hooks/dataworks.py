@@ -170,7 +170,7 @@ class DataWorksHook(DataWorksRunsMixin, DataWorksV2024Mixin, AlibabaCloudBaseHoo
                 page_size=page_size,
             )
             data = self.call("ListInstances",
-                             lambda: self._data("ListInstances", self.get_client().list_instances(request))) or {}
+                             lambda r=request: self._data("ListInstances", self.get_client().list_instances(r))) or {}
             batch = data.get("Instances") or []
             instances.extend(batch)
             total = int(data.get("TotalCount") or 0)
