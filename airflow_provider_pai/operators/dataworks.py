@@ -75,8 +75,8 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
         (docs/operators/dataworks.md, "Log streaming and the call budget").
     :param log_interval: a tighter log cadence (seconds, >= 5) while the instance runs: poll and read
         the log at least that often, so lines are at most ``log_interval`` late. Costs up to
-        2 x 60 / ``log_interval`` DataWorks calls a minute while it runs (12 at 10 s). Default None:
-        max(60 s, two polls).
+        60 / ``log_interval`` GetInstance calls a minute until the end, plus as many log calls while
+        it runs (12 calls a minute at 10 s). Default None: max(60 s, two polls).
     :param lineage_outputs: ``oss://`` URIs the node writes (e.g. its Model Export path), reported
         as the run's OpenLineage outputs (docs/lineage.md); DataWorks does not say. Templated.
 

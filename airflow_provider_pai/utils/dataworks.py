@@ -148,8 +148,9 @@ class InstanceWatch:
         self.status = status
         self.polls += 1
         if self.log_interval and self.stream_log:
-            # A tighter log cadence needs polls at least that close while the instance runs, not before.
-            self.schedule.cap = self.log_interval if DataWorksInstanceStatus.is_running(status) else None
+            # A tighter log cadence needs polls at least that close until the end: a wait for the run to
+            # start cannot know it started without a poll (GetInstance only: no log call before it runs).
+            self.schedule.cap = None if self.done else self.log_interval
         return changed
 
     def wants_log(self, instance: dict | None = None, changed: bool = False) -> bool:
