@@ -138,7 +138,8 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
                 timeout=time_left(self.end_time),
                 elapsed_fn=watch.elapsed,
                 # The worker polled just before deferring: don't spend that call again at once.
-                first_delay=watch.schedule.first_interval if watch.polls else 0.0,
+                # (a tighter log cadence caps that wait too)
+                first_delay=min(watch.schedule.first_interval, watch.schedule.cap or float("inf")) if watch.polls else 0.0,
             )
         except PollTimeout as exc:
             self.watch = watch.to_dict()

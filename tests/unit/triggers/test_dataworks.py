@@ -198,3 +198,19 @@ async def test_trigger_does_not_repeat_the_poll_the_worker_just_made():
     with mock.patch.object(module, "wait_until_async", wraps=module.wait_until_async) as wait:
         await _events(fresh)
     assert wait.call_args.kwargs["first_delay"] == 0.0  # nothing polled yet: look at once
+
+
+async def test_a_tighter_log_cadence_also_shortens_the_trigger_s_first_wait():
+    watch = InstanceWatch(42, schedule=PollSchedule(30.0), log_interval=5)
+    watch.observe(_inst("WAIT_TIME"))  # the worker's poll before deferring set the cap
+    trigger = DataWorksInstanceTrigger(42, "PROD", watch=watch.to_dict())
+    hook = mock.Mock()
+    hook.get_instance_async = mock.AsyncMock(return_value=_inst("SUCCESS"))
+    hook.get_log_async = mock.AsyncMock(return_value="done\n")
+    trigger.hook = _hook_of(hook)
+    from airflow_provider_pai.triggers import dataworks as module
+
+    with mock.patch.object(module, "wait_until_async", wraps=module.wait_until_async) as wait:
+        (event,) = await _events(trigger)  # sleeps the 5 s first delay for real
+    assert event.payload["status"] == "success"
+    assert wait.call_args.kwargs["first_delay"] == 5
