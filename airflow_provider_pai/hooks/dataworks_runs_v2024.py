@@ -46,7 +46,9 @@ class DataStudioRuns:
         if project_id is not None:
             try:
                 node = hook.get_data_studio_node(node_id, project_id)
-            except PaiApiError:
+            except PaiApiError as exc:
+                if exc.code.startswith("Throttling") or (exc.status_code or 0) >= 500:
+                    raise  # the retries are spent: a fault, not an answer about the id
                 node = None  # not a Data Studio node id: a task id then
             if node:
                 found = hook._node_from_2024(node_id, node, None)

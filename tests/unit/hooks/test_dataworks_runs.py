@@ -131,3 +131,11 @@ async def test_the_async_twins_reach_the_async_actions():
     assert (await LegacyRuns(hook).get_instance_async(5))["ApiVersion"] == "2020-05-18"
     assert await LegacyRuns(hook).stop_async(5) is True
     assert await DataStudioRuns(hook).get_log_async(5) == "x\n"
+
+
+def test_studio_describe_node_does_not_take_a_fault_for_a_task_id():
+    down = mock.Mock(side_effect=PaiApiError("GetNode", "InternalError", "boom", "r", 500))
+    hook = hook_with(get_data_studio_node=down, get_task=mock.Mock())
+    with pytest.raises(PaiApiError, match="InternalError"):
+        DataStudioRuns(hook).describe_node(7, project_id=1)
+    hook.get_task.assert_not_called()
