@@ -75,6 +75,8 @@ class DataWorksWaitHost(Protocol):
 
     def _expected_duration(self, project_id: Any, node_id: Any, project_env: str, bizdate: Any = None) -> float | None: ...
 
+    def _runs_of(self, watch: InstanceWatch) -> DataWorksRuns: ...
+
 
 class DataWorksInstanceWaitMixin:
     """Follow one DataWorks instance to its end; the host provides ``DataWorksWaitHost``."""
