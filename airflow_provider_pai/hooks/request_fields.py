@@ -167,7 +167,7 @@ REQUESTS: dict[str, dict] = {
         "example_policy": _EXAMPLE_NO_2024,
         "sent": {"Id": "task_id", "ProjectEnv": _ENV24}, "omitted": {},
         "response": f"{DW24}:GetTaskResponseBody",
-        "reads": ["Task.Id", "Task.Name", "Task.Type", "Task.ProjectId"],
+        "reads": ["Task.Id", "Task.Name", "Task.Type", "Task.ProjectId", "Task.WorkflowId"],
     },
     f"{DW24}:GetNodeRequest": {
         "action": "GetNode", "ram_action": "dataworks:GetNode", "hook": "DataWorksHook.get_data_studio_node",
@@ -180,18 +180,27 @@ REQUESTS: dict[str, dict] = {
         "action": "CreateWorkflowInstances", "ram_action": "dataworks:CreateWorkflowInstances",
         "hook": "DataWorksHook.create_workflow_instances", "example_policy": _EXAMPLE_NO_2024,
         "sent": {
-            "ProjectId": "project_id", "Name": "the run name", "Type": "SupplementData (a backfill)",
-            "WorkflowId": "1 (the documented id of the scheduled-task workflow)", "EnvType": _ENV24,
+            "ProjectId": "project_id", "Name": "the run name",
+            "Type": "SupplementData (a backfill of a scheduled task), or ManualWorkflow (run_mode='manual')",
+            "WorkflowId": "1 (the documented id of the scheduled-task workflow), or the task's manually "
+                          "triggered workflow (GetTask.WorkflowId, F-DW24-19)", "EnvType": _ENV24,
             "TaskParameters": "node_params as {\"<taskId>\": \"k=v ...\"} JSON, omitted when None",
             "Comment": "started by Apache Airflow (airflow-provider-pai)",
             "Periods": "one period", "Periods.BizDates": "one range",
             "Periods.BizDates[].StartBizDate": "bizdate (yyyy-mm-dd)", "Periods.BizDates[].EndBizDate": "the same day",
             "DefaultRunProperties": "the run's properties",
-            "DefaultRunProperties.Mode": "General (one root task; default ManualSelection)",
+            "DefaultRunProperties.Mode": "General (one root task; default ManualSelection); SupplementData only",
             "DefaultRunProperties.RootTaskIds": "[task_id]",
             "DefaultRunProperties.Parallelism": "1 (serial; required for SupplementData)",
             "DefaultRunProperties.Analysis": "analysis off (required for SupplementData)",
             "DefaultRunProperties.Analysis.Enabled": "False", "DefaultRunProperties.Analysis.Blocked": "False",
+            # issue 22 item 1: without RunPolicy 'the task configuration is used' and Immediately defaults
+            # to false, so a run whose time is ahead waited (hooks/dataworks_wire.py RUN_NOW_POLICY)
+            "DefaultRunProperties.RunPolicy": "the run-now policy (RUN_NOW_POLICY)",
+            "DefaultRunProperties.RunPolicy.Immediately": "True (default false): a run whose time is ahead starts now",
+            "DefaultRunProperties.RunPolicy.Type": "Daily (required once RunPolicy is given)",
+            "DefaultRunProperties.RunPolicy.StartTime": "00:00:00 (required once RunPolicy is given)",
+            "DefaultRunProperties.RunPolicy.EndTime": "23:59:59 (required once RunPolicy is given)",
         },
         "omitted": {
             "AutoStartEnabled": "true -- the run must start when created",
@@ -211,13 +220,6 @@ REQUESTS: dict[str, dict] = {
             "DefaultRunProperties.Priority": "none -- 'supported only for manually triggered workflows'",
             "DefaultRunProperties.PriorityWeightStrategy": "Disable -- as Priority",
             "DefaultRunProperties.RuntimeResource": "the task configuration's resource group -- right",
-            "DefaultRunProperties.RunPolicy": "'the task configuration is used' -- KNOWN BUG (issue 22 item 1): "
-                                              "RunPolicy.Immediately defaults to false, so a run whose time is "
-                                              "ahead waits; the dw engineer sends it this round",
-            "DefaultRunProperties.RunPolicy.Immediately": "false -- see RunPolicy (being fixed by dw)",
-            "DefaultRunProperties.RunPolicy.Type": "none; required once RunPolicy is given (dw adds it)",
-            "DefaultRunProperties.RunPolicy.StartTime": "none; required once RunPolicy is given (dw adds it)",
-            "DefaultRunProperties.RunPolicy.EndTime": "none; required once RunPolicy is given (dw adds it)",
         },
         "response": f"{DW24}:CreateWorkflowInstancesResponseBody", "reads": ["OperationId"],
     },
