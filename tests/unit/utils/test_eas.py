@@ -194,3 +194,18 @@ def test_a_denied_evidence_call_names_the_ram_action_to_grant():
     # a non-permission failure is reported as a failure, not as a missing grant
     hook.describe_service_events.side_effect = RuntimeError("down")
     assert "grant" not in warning_events(hook, "svc")
+
+
+@pytest.mark.asyncio
+async def test_a_denied_evidence_call_in_the_trigger_names_the_ram_action_too():
+    from airflow_provider_pai.hooks.errors import PaiApiError
+
+    hook = mock.Mock()
+    hook.describe_service_events_async = mock.AsyncMock(return_value=[])
+    hook.list_service_instances_async = mock.AsyncMock(
+        side_effect=PaiApiError("ListServiceInstances", "Forbidden.RAM", "not authorized", "req-2", 403))
+    assert await EasHook.rollout_evidence_async(hook, "svc") == ([], [])
+    logged = hook.log.warning.call_args[0][0] % hook.log.warning.call_args[0][1:]
+    assert "grant the RAM action eas:ListServiceInstances" in logged and "svc" in logged
+    hook.describe_service_events_async.side_effect = PaiApiError("DescribeServiceEvent", "NoPermission", "no", "r", 403)
+    assert "grant the RAM action eas:DescribeServiceEvent" in warning_text(await EasHook.warning_events_async(hook, "svc"))
