@@ -145,4 +145,4 @@ def test_calls_counted_per_service_and_action_including_faulted(pai_emulator):
     assert sum(calls["oss"].values()) == 1
     assert calls["predict"] == {}
     pai_emulator.reset_calls()
-    assert pai_emulator.calls() == {"dataworks": {}, "eas": {}, "oss": {}, "predict": {}}
+    assert pai_emulator.calls() == {"dataworks": {}, "eas": {}, "oss": {}, "predict": {}, "aiworkspace": {}}
