@@ -98,7 +98,7 @@ def _predict(model: dict, request_body: bytes) -> tuple[int, object]:
             return 400, f"instance {i} must be a list of numbers"
         if len(row) != len(weights):
             return 400, f"instance {i} has {len(row)} features, the model expects {len(weights)}"
-        z = sum(w * x for w, x in zip(weights, row)) + float(bias)
+        z = sum(w * x for w, x in zip(weights, row, strict=True)) + float(bias)  # lengths checked above
         predictions.append(1.0 / (1.0 + math.exp(-z)) if z >= -700 else 0.0)
     return 200, predictions
 

@@ -15,6 +15,7 @@ from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_pai.hooks.error_codes import rule_for
 
+
 class PaiApiError(AirflowException):
     """A failed Alibaba Cloud call: what was called, what came back, and what to do next."""
 
