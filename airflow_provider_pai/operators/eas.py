@@ -40,6 +40,8 @@ from airflow_provider_pai.version_compat import get_task_state_store
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_pai.hooks.eas import EasHook
+
     # for __all__ and type checkers; at run time __getattr__ below imports it on first use
     from airflow_provider_pai.operators.eas_rollback import EasRollbackOperator
 

@@ -25,6 +25,8 @@ from airflow_provider_pai.utils.xcom import NEVER_RAN, UpstreamError, describe, 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_pai.hooks.eas import EasHook
+
 
 
 class EasRollbackOperator(EasDeployWaitMixin, PaiBaseOperator["EasHook"]):

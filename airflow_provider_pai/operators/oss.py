@@ -32,6 +32,8 @@ from airflow_provider_pai.version_compat import AIRFLOW_V_3_0_PLUS
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_pai.hooks.oss import OssHook
+
 
 MANIFEST_NAME = "_manifest.json"
 GiB, MiB = 1024**3, 1024**2

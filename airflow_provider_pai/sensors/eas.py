@@ -22,6 +22,8 @@ from airflow_provider_pai.utils.validation import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_pai.hooks.eas import EasHook
+
 
 
 class EasServiceSensor(EasServiceWaitMixin, PaiBaseSensorOperator["EasHook"]):
