@@ -434,6 +434,10 @@ class AlibabaCloudBaseHook(BaseHook):
                 self._sleep(delay)
                 slept += delay
 
+    def get_client(self) -> Any:
+        """The service's SDK client, built once: each service hook defines it (``ready_async`` builds it)."""
+        raise NotImplementedError(f"{type(self).__name__} defines no SDK client")
+
     async def ready_async(self) -> None:
         """Read the connection, import the SDK and build the client in a worker thread, once.
 

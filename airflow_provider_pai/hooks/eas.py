@@ -388,7 +388,7 @@ class EasHook(AlibabaCloudBaseHook):
                 raise PaiApiError("Predict", code, f"{service_name}: {text[:500]}", request_id, status,
                                   hint=_predict_hint(status, tls, url))
             self.log.warning("Predict %s answered %s (%s); retrying in %.1f s", service_name,
-                             status or "no connection", PREDICT_RETRY_STATUSES.get(status, "unreachable"), delay)
+                             status or "no connection", "unreachable" if status is None else PREDICT_RETRY_STATUSES.get(status), delay)
             self._sleep(delay)
             delay = min(delay * 2, _WARMUP_MAX_DELAY)
 

@@ -33,7 +33,9 @@ class PaiApiError(AirflowException):
         self.code = code or "Unknown"
         self.message = message or ""
         self.request_id = request_id or None
-        self.status_code = status_code
+        # The cloud's HTTP status (None: no answer), documented in docs/troubleshooting.md. Airflow 3's
+        # AirflowException has a class attribute of that name typed HTTPStatus, for its own API server.
+        self.status_code = status_code  # type: ignore[assignment]
         self.hint = hint if hint is not None else error_hint(action, self.code, message=self.message)
         super().__init__(str(self))
 
