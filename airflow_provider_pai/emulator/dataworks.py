@@ -35,8 +35,11 @@ def _node_spec(raw: dict, project_id: int) -> dict:
         outcome=str(raw.get("outcome", "SUCCESS")).upper(),
         status_path=m.parse_status_path(raw.get("status_path"), f"node {raw['node_id']} status_path"),
     )
-    if raw.get("task_type") is not None and str(raw["task_type"]).upper() not in m.TASK_TYPE_CODES:
-        raise ValueError(f"node {raw['node_id']} task_type must be one of {', '.join(m.TASK_TYPE_CODES)}")
+    kinds = [*m.TASK_TYPE_CODES, *m.CALENDAR_TASK_TYPES]
+    if raw.get("task_type") is not None and str(raw["task_type"]).upper() not in kinds:
+        raise ValueError(f"node {raw['node_id']} task_type must be one of {', '.join(kinds)}")
+    # deployed: false -> a Data Studio node never deployed: GetNode names no TaskId, no task exists (F-DW24-10)
+    spec["deployed"] = bool(raw.get("deployed", True))
     spec["task_type"] = str(raw["task_type"]).upper() if raw.get("task_type") else None
     return spec
 

@@ -22,8 +22,13 @@ DAG_TYPE_CODES = {"DAILY": 0, "MANUAL": 1, "SMOKE_TEST": 2, "SUPPLY_DATA": 3, "M
 TASK_TYPE_CODES = {"NORMAL": 0, "MANUAL": 1, "PAUSE": 2, "SKIP": 3, "SKIP_UNCHOOSE": 4, "SKIP_CYCLE": 5,
                    "CONDITION_UNCHOOSE": 6, "REALTIME_DEPRECATED": 7}
 TASK_TYPES = {name: f"{name}({code})" for name, code in TASK_TYPE_CODES.items()}  # always suffixed (GetInstance)
+# 2024-05-18 TriggerRecurrence kinds with no 2020 TaskType (F-DW24-18): the scheduling calendar pauses
+# (FAILURE without running) or skips (dry run, SUCCESS) the day; 2020 shows them as PAUSE/SKIP (unverified).
+CALENDAR_TASK_TYPES = {"PAUSE_CALENDAR": "PAUSE(2)", "SKIP_CALENDAR": "SKIP(3)"}
+TASK_TYPES.update(CALENDAR_TASK_TYPES)
 # F-DW-4: task types the scheduler sets to SUCCESS (dry run) or FAILURE (frozen) without running them
-DRY_RUN = ("SKIP", "SKIP_UNCHOOSE", "SKIP_CYCLE", "CONDITION_UNCHOOSE", "REALTIME_DEPRECATED")
+DRY_RUN = ("SKIP", "SKIP_UNCHOOSE", "SKIP_CYCLE", "CONDITION_UNCHOOSE", "REALTIME_DEPRECATED", "SKIP_CALENDAR")
+FROZEN = ("PAUSE", "PAUSE_CALENDAR")
 NEVER = 2**62  # the end of a path that stays in some status for good
 
 
@@ -123,10 +128,10 @@ def timeline(run: dict) -> dict:
     t_wait_time = run["start_ms"] + APPEAR_MS
     t_wait_res = max(t_wait_time + run["wait_time_ms"], run.get("wait_until_ms") or 0)
     sched = run["scheduler_type"]
-    if sched == "PAUSE" or sched in DRY_RUN:
+    if sched in FROZEN or sched in DRY_RUN:
         # frozen / dry-run: decided when the scheduler would start it, nothing runs
         t = {"wait_time": t_wait_time, "wait_res": None, "running": None, "end": t_wait_res}
-        t["final"] = "FAILURE" if sched == "PAUSE" else "SUCCESS"
+        t["final"] = "FAILURE" if sched in FROZEN else "SUCCESS"
     elif run.get("path"):
         t = _path_timeline(run)
     else:
@@ -190,8 +195,8 @@ def render_log(inst: dict, run: dict, node: dict, now_ms: int) -> str:
     ]
     if t["wait_time"] is not None:
         entries.append((t["wait_time"], "Waiting for the scheduled time"))
-    if run["scheduler_type"] == "PAUSE":
-        entries.append((t["end"], "Node is frozen (PAUSE): set to FAILURE without running"))
+    if run["scheduler_type"] in FROZEN:
+        entries.append((t["end"], f"Node is frozen ({run['scheduler_type']}): set to FAILURE without running"))
     elif run["scheduler_type"] in DRY_RUN:
         entries.append((t["end"], f"Node is a dry-run node ({run['scheduler_type']}): set to SUCCESS without running"))
     if t["wait_res"] is not None:

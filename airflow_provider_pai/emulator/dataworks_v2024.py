@@ -18,7 +18,7 @@ from aiohttp import web
 
 from . import dataworks_model as m
 from . import dataworks_runs as runs
-from .common import Ctx, acs_error, json_response, new_request_id
+from .common import Ctx, json_response, new_request_id
 from .dataworks_params import DwError, boolean, integer, json_param, paging, project, required
 
 VERSION = "2024-05-18"
@@ -50,7 +50,7 @@ def task_id_of(n: dict) -> int:
 
 def _task(state: dict, tid: int) -> dict:
     for n in state["nodes"].values():
-        if task_id_of(n) == tid:
+        if task_id_of(n) == tid and n.get("deployed", True):  # a node never deployed has no task
             return n
     raise DwError(400, "Invalid.Task.NotExists", f"The task {tid} does not exist.")  # stand-in (F-DW24-14)
 
@@ -92,7 +92,8 @@ def node_view(n: dict) -> dict:
         "id": str(n["node_id"]), "name": n["node_name"],
         "script": {"runtime": {"command": n["program_type"]}}}]}}
     return {"Id": str(n["node_id"]), "Name": n["node_name"], "ProjectId": n["project_id"],
-            "Owner": n.get("owner", ""), "TaskId": task_id_of(n), "Spec": json.dumps(spec),
+            "Owner": n.get("owner", ""), "TaskId": task_id_of(n) if n.get("deployed", True) else None,
+            "Spec": json.dumps(spec),
             "CreateTime": 0, "ModifyTime": 0}
 
 
@@ -181,17 +182,53 @@ def _bizdates(periods: dict) -> list[int]:
     return sorted(set(days))
 
 
+def _run_now(props: dict) -> bool:
+    """``DefaultRunProperties.RunPolicy``: Type, StartTime and EndTime required once a policy is given;
+    ``Immediately`` (default false) starts a run whose time is ahead at once (F-DW24-17). The time
+    window itself is not emulated: without ``Immediately`` a future run waits for its run time."""
+    policy = props.get("RunPolicy")
+    if policy in (None, {}):
+        return False
+    if not isinstance(policy, dict):
+        raise DwError(400, "InvalidParameter", "DefaultRunProperties.RunPolicy must be an object.")
+    for field in ("Type", "StartTime", "EndTime"):
+        if not policy.get(field):
+            raise DwError(400, "InvalidParameter", f"DefaultRunProperties.RunPolicy.{field} is required in a run policy.")
+    if policy["Type"] not in ("Daily", "Weekend"):
+        raise DwError(400, "InvalidParameter", f"RunPolicy.Type must be Daily or Weekend, got {policy['Type']!r}.")
+    for field in ("StartTime", "EndTime"):
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d", str(policy[field])):
+            raise DwError(400, "InvalidParameter", f"RunPolicy.{field} must be hh:mm:ss, got {policy[field]!r}.")
+    return policy.get("Immediately") is True
+
+
+def _manual_workflow_roots(state: dict, pid: int, workflow_id: int, roots: list[dict]) -> list[dict]:
+    """ManualWorkflow: WorkflowId names the manually triggered workflow; RootTaskIds optional (F-DW24-19)."""
+    members = [n for n in state["nodes"].values() if n["project_id"] == pid and n.get("deployed", True)
+               and int(n.get("workflow_id", 1)) == workflow_id]
+    if workflow_id == 1 or not members:
+        raise DwError(400, "Invalid.Workflow.NotExists", f"The manually triggered workflow {workflow_id} does not exist.")
+    for n in roots:
+        if n not in members:
+            raise DwError(400, "InvalidParameter", f"The task {task_id_of(n)} is not in workflow {workflow_id}.")
+    return roots or members
+
+
 def _create_workflow_instances(params, ctx):
-    """F-DW24-2: SupplementData (backfill, WorkflowId 1) and Manual runs; creation is asynchronous."""
+    """F-DW24-2: SupplementData (backfill, WorkflowId 1), ManualWorkflow and Manual runs; creation is
+    asynchronous; a run whose time is ahead waits for it unless RunPolicy.Immediately (F-DW24-17)."""
     state, now = ctx.state["dataworks"], ctx.now_ms()
     pid, name, kind = integer(params, "ProjectId"), required(params, "Name"), required(params, "Type")
-    integer(params, "WorkflowId")
+    workflow_id = integer(params, "WorkflowId")
     project(state, pid)
     env = _env(params, "EnvType")
     props = json_param(params, "DefaultRunProperties", dict)
     if not boolean(params, "AutoStartEnabled", True):
         raise DwError(400, "InvalidParameter", "The emulator starts runs on creation only (AutoStartEnabled=true).")
+    immediate = _run_now(props)
     roots = [_task(state, int(t)) for t in props.get("RootTaskIds") or []]
+    if kind == "ManualWorkflow":
+        roots = _manual_workflow_roots(state, pid, workflow_id, roots)
     if not roots:
         raise DwError(400, "InvalidParameter", "DefaultRunProperties.RootTaskIds is required for this Type.")
     for n in roots:
@@ -204,15 +241,22 @@ def _create_workflow_instances(params, ctx):
         days, dag_type = _bizdates(json_param(params, "Periods", dict, must=True)), "SUPPLY_DATA"
     elif kind == "Manual":
         days, dag_type = [m.parse_bizdate(m.bizdate_str(now - m.DAY_MS))], "MANUAL_TASK"
+    elif kind == "ManualWorkflow":
+        periods = json_param(params, "Periods", dict)
+        days = _bizdates(periods) if periods else [m.parse_bizdate(m.bizdate_str(now - m.DAY_MS))]
+        dag_type = "MANUAL"
     else:
-        raise DwError(400, "InvalidParameter", f"The emulator runs Type SupplementData or Manual, got {kind!r}.")
+        raise DwError(400, "InvalidParameter",
+                      f"The emulator runs Type SupplementData, ManualWorkflow or Manual, got {kind!r}.")
     task_params = {str(k): str(v) for k, v in json_param(params, "TaskParameters", dict).items()}
     dag_ids = []
     for day in days:
         dag = runs._new_dag(state, name=name, dag_type=dag_type, n=roots[0], env=env, bizdate_ms=day, now_ms=now)
         dag["type_v2024"] = kind
         for n in roots:
-            runs._new_instance(state, dag, n, day, now, param_values=task_params.get(str(task_id_of(n))))
+            # without RunPolicy.Immediately a run whose time is still ahead waits for it, as on 2020-05-18
+            runs._new_instance(state, dag, n, day, now, param_values=task_params.get(str(task_id_of(n))),
+                               wait_until_ms=0 if immediate else runs.cyc_ms(n, day))
         dag_ids.append(dag["dag_id"])
     operation_id = str(uuid.uuid4())
     state.setdefault("operations", {})[operation_id] = {"create_ms": now, "dag_ids": dag_ids}
@@ -364,40 +408,4 @@ async def handle(request: web.Request, params: dict[str, str], ctx: Ctx, action:
     return dataworks.dispatch(ACTIONS, params, ctx, action)
 
 
-# ---- 2020-05-18 calls about a new-Data-Studio workspace (F-DW24-12) ------------------------------
-
-_ID_PARAMS = ("InstanceId", "NodeId", "RootNodeId", "DagId")
-
-
-def _project_of(state: dict, params: dict) -> int | None:
-    if re.fullmatch(r"\d+", params.get("ProjectId", "")):
-        return int(params["ProjectId"])
-    if params.get("ProjectName"):
-        return next((p["project_id"] for p in state["projects"].values()
-                     if p["project_name"] == params["ProjectName"]), None)
-    for name in _ID_PARAMS:
-        key = params.get(name, "")
-        if not key.isdigit():
-            continue
-        record = (state["instances"].get(key) if name == "InstanceId" else state["dags"].get(key)
-                  if name == "DagId" else state["nodes"].get(key))
-        if record is not None:
-            node = state["nodes"].get(str(record["node_id"])) if "node_id" in record else record
-            return node["project_id"] if node else record.get("project_id")
-    return None
-
-
-def legacy_refusal(params: dict[str, str], ctx: Ctx, action: str) -> web.Response | None:
-    """The error a 2020-05-18 call about a new-Data-Studio workspace gets, else None.
-
-    DataWorks says the wrong version "causes query failures or unexpected results" (F-DW24-12); the
-    emulator fails clearly, with a stand-in code naming the fix.
-    """
-    with ctx.lock:
-        state = ctx.state.get("dataworks") or {}
-        pid = _project_of(state, params) if state else None
-        if pid is None or not _new_studio(state, pid):
-            return None
-    return acs_error(400, _REFUSAL_CODE,
-                     f"{action}: workspace {pid} uses the new Data Studio; call DataWorks OpenAPI {VERSION} "
-                     "(2020-05-18 serves workspaces on the legacy Data Studio).")
+from .dataworks_v2024_refusal import legacy_refusal  # noqa: E402,F401  (server.py calls it from here)

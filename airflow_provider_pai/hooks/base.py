@@ -416,8 +416,14 @@ class AlibabaCloudBaseHook(BaseHook):
             raise err from None
         return delay
 
-    def call(self, action: str, fn: Callable[[], Any], *, is_done: Callable[[], Any] | None = None) -> Any:
-        """Run ``fn()`` under the retry policy; for a mutating call, ``is_done()`` is asked before each retry."""
+    def call(
+        self, action: str, fn: Callable[[], Any], *, is_done: Callable[[], Any] | None = None, retry: bool = True
+    ) -> Any:
+        """Run ``fn()`` under the retry policy; for a mutating call, ``is_done()`` is asked before each retry.
+
+        ``retry=False``: one attempt, its error classified and raised at once (a probe that must
+        answer now or say it cannot; the policy itself stays the one here).
+        """
         started, slept = time.monotonic(), 0.0
         attempt = 0
         while True:
@@ -430,7 +436,7 @@ class AlibabaCloudBaseHook(BaseHook):
                         return done
                 return fn()
             except Exception as exc:
-                delay = self._delay_or_raise(action, exc, attempt, started, slept)
+                delay = self._delay_or_raise(action, exc, attempt if retry else self.retry_max_attempts, started, slept)
                 self._sleep(delay)
                 slept += delay
 
@@ -451,7 +457,8 @@ class AlibabaCloudBaseHook(BaseHook):
             self.get_client()
 
     async def call_async(
-        self, action: str, coro_fn: Callable[[], Awaitable[Any]], *, is_done: Callable[[], Any] | None = None
+        self, action: str, coro_fn: Callable[[], Awaitable[Any]], *, is_done: Callable[[], Any] | None = None,
+        retry: bool = True,
     ) -> Any:
         """``call`` for coroutines (triggers): same policy, non-blocking sleeps."""
         started, slept = time.monotonic(), 0.0
@@ -468,6 +475,6 @@ class AlibabaCloudBaseHook(BaseHook):
                         return done
                 return await coro_fn()
             except Exception as exc:
-                delay = self._delay_or_raise(action, exc, attempt, started, slept)
+                delay = self._delay_or_raise(action, exc, attempt if retry else self.retry_max_attempts, started, slept)
                 await self._async_sleep(delay)
                 slept += delay

@@ -4,46 +4,22 @@ one retry policy."""
 
 from __future__ import annotations
 
-import datetime
-import json
 from typing import Any
 
 from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook
 from airflow_provider_pai.hooks.dataworks_runs import DataWorksRunsMixin
 from airflow_provider_pai.hooks.dataworks_v2024 import DataWorksV2024Mixin
+from airflow_provider_pai.hooks.dataworks_wire import (  # noqa: F401  (re-exported: earlier home of these names)
+    EXTRA,
+    bizdate_to_wire,
+    node_params_to_wire,
+)
 from airflow_provider_pai.hooks.errors import check_success
 
-
-def bizdate_to_wire(bizdate: Any) -> str:
-    """``yyyy-MM-dd 00:00:00`` from a date, ``yyyymmdd``, ``yyyy-mm-dd`` or the wire form itself."""
-    if isinstance(bizdate, (datetime.date, datetime.datetime)):
-        return bizdate.strftime("%Y-%m-%d 00:00:00")
-    text = str(bizdate).strip()
-    for fmt in ("%Y%m%d", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
-        try:
-            return datetime.datetime.strptime(text, fmt).strftime("%Y-%m-%d 00:00:00")
-        except ValueError:
-            continue
-    raise ValueError(f"bizdate must be yyyymmdd or yyyy-mm-dd, got {bizdate!r}")
-
-
-def node_params_to_wire(node_params: Any, node_id: Any = None) -> str | None:
-    """DataWorks' ``{"<nodeId>": "k=v k2=v2"}`` JSON from a str (sent as is) or a dict.
-
-    A dict whose keys are all node ids is the wire mapping (values may be dicts); any other dict
-    holds the parameters of ``node_id``.
-    """
-    if node_params is None or isinstance(node_params, str):
-        return node_params
-
-    def flat(value: Any) -> str:
-        return " ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
-
-    if node_params and all(str(k).isdigit() for k in node_params):
-        return json.dumps({str(k): flat(v) for k, v in node_params.items()})
-    if node_id is None:
-        raise ValueError("node_params as {name: value} needs node_id: pass {\"<node id>\": {...}} instead")
-    return json.dumps({str(node_id): flat(node_params)})
+# Error codes and words that say a call reached the wrong DataWorks OpenAPI for the workspace: the
+# emulator's stand-in code, and DataWorks' own wording for a workspace on the other Data Studio
+# (unverified: DataWorks documents only "query failures or unexpected results", F-DW24-12).
+_MISMATCH_MARKS = ("DataStudioVersion", "new Data Studio", "legacy Data Studio")
 
 
 class DataWorksHook(DataWorksRunsMixin, DataWorksV2024Mixin, AlibabaCloudBaseHook):
@@ -74,6 +50,21 @@ class DataWorksHook(DataWorksRunsMixin, DataWorksV2024Mixin, AlibabaCloudBaseHoo
         from alibabacloud_dataworks_public20200518 import models
 
         return models
+
+    def _to_error(self, action: str, exc: BaseException):
+        """The base classification, plus the connection extra to change when the API did not fit."""
+        found = super()._to_error(action, exc)
+        if found is None:
+            return None
+        err, retryable, retry_after = found
+        text = f"{err.code} {err.message}"
+        if any(mark in text for mark in _MISMATCH_MARKS) and EXTRA not in (err.hint or ""):
+            setting = str(self.extras.get(EXTRA) or "auto")
+            err.hint = ((err.hint + " ") if err.hint else "") + (
+                f"The workspace needs the other DataWorks OpenAPI: set the connection '{self.pai_conn_id}' extra "
+                f"{EXTRA} (now {setting!r}) to 2024-05-18 for a workspace on the new Data Studio, 2020-05-18 for "
+                "one on the legacy Data Studio, or auto to detect it.")
+        return err, retryable, retry_after
 
     def _data(self, action: str, response) -> Any:
         body = check_success(action, response.body)
@@ -143,9 +134,10 @@ class DataWorksHook(DataWorksRunsMixin, DataWorksV2024Mixin, AlibabaCloudBaseHoo
 
     # ---- reading ------------------------------------------------------------------------------
 
-    def get_node(self, node_id: int, project_env: str = "PROD") -> dict:
+    def get_node(self, node_id: int, project_env: str = "PROD", *, retry: bool = True) -> dict:
         request = self._models().GetNodeRequest(node_id=int(node_id), project_env=project_env)
-        return self.call("GetNode", lambda: self._data("GetNode", self.get_client().get_node(request))) or {}
+        return self.call("GetNode", lambda: self._data("GetNode", self.get_client().get_node(request)),
+                         retry=retry) or {}
 
     def get_dag(self, dag_id: int, project_env: str = "PROD") -> dict:
         request = self._models().GetDagRequest(dag_id=int(dag_id), project_env=project_env)
@@ -178,7 +170,7 @@ class DataWorksHook(DataWorksRunsMixin, DataWorksV2024Mixin, AlibabaCloudBaseHoo
                 page_size=page_size,
             )
             data = self.call("ListInstances",
-                             lambda: self._data("ListInstances", self.get_client().list_instances(request))) or {}
+                             lambda r=request: self._data("ListInstances", self.get_client().list_instances(r))) or {}
             batch = data.get("Instances") or []
             instances.extend(batch)
             total = int(data.get("TotalCount") or 0)
@@ -186,9 +178,10 @@ class DataWorksHook(DataWorksRunsMixin, DataWorksV2024Mixin, AlibabaCloudBaseHoo
                 return instances
             page += 1
 
-    def get_instance(self, instance_id: int, project_env: str = "PROD") -> dict:
+    def get_instance(self, instance_id: int, project_env: str = "PROD", *, retry: bool = True) -> dict:
         request = self._models().GetInstanceRequest(instance_id=int(instance_id), project_env=project_env)
-        return self.call("GetInstance", lambda: self._data("GetInstance", self.get_client().get_instance(request))) or {}
+        return self.call("GetInstance", lambda: self._data("GetInstance", self.get_client().get_instance(request)),
+                         retry=retry) or {}
 
     async def get_instance_async(self, instance_id: int, project_env: str = "PROD") -> dict:
         await self.ready_async()

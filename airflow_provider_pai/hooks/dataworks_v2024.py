@@ -9,73 +9,20 @@ section "DataWorks OpenAPI 2024-05-18" (rows F-DW24-n).
 from __future__ import annotations
 
 import asyncio
-import datetime
-import re
 from typing import Any
 
-V2024 = "2024-05-18"
-CST = datetime.timezone(datetime.timedelta(hours=8))  # business dates are days in UTC+8 (F-DW24-5)
+from airflow_provider_pai.hooks.dataworks_wire import (  # noqa: F401  (re-exported: earlier home of these names)
+    CST,
+    RUN_NOW_POLICY,
+    V2024,
+    bizdate_day,
+    bizdate_ms,
+    env_2024,
+    snake_upper,
+    task_instance_as_v2020,
+)
+
 _CLIENT_KEY = "dataworks_v2024"
-_ENVS = {"PROD": "Prod", "DEV": "Dev"}
-# 2024 WorkflowInstanceType -> the 2020 DagType the operators know (F-DW24-6).
-_DAG_TYPES = {"SupplementData": "SUPPLY_DATA", "ManualWorkflow": "MANUAL", "Normal": "DAILY",
-              "SmokeTest": "SMOKE_TEST", "Manual": "MANUAL"}
-_TASK_TYPE_CODES = {"NORMAL": 0, "MANUAL": 1, "PAUSE": 2, "SKIP": 3, "SKIP_UNCHOOSE": 4}
-
-
-def snake_upper(value: Any) -> str | None:
-    """``WaitResource`` -> ``WAIT_RESOURCE``: 2024 statuses are the 2020 ones in CamelCase (F-DW24-6)."""
-    if value is None:
-        return None
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(value)).upper()
-
-
-def bizdate_day(bizdate: Any) -> datetime.date:
-    """The business date from a date, ``yyyymmdd``, ``yyyy-mm-dd``, ``yyyy-mm-dd 00:00:00`` or an
-    instance's ``Bizdate`` (epoch ms of the day's midnight in UTC+8)."""
-    if isinstance(bizdate, datetime.datetime):
-        return bizdate.date()
-    if isinstance(bizdate, datetime.date):
-        return bizdate
-    if isinstance(bizdate, int) and not isinstance(bizdate, bool) and bizdate > 10**11:
-        return datetime.datetime.fromtimestamp(bizdate / 1000, CST).date()
-    text = str(bizdate).strip()
-    for fmt in ("%Y%m%d", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
-        try:
-            return datetime.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"bizdate must be yyyymmdd or yyyy-mm-dd, got {bizdate!r}")
-
-
-def bizdate_ms(bizdate: Any) -> int:
-    """``Bizdate``/``BizDate`` filters: epoch ms of the day's 00:00 in UTC+8 (F-DW24-5)."""
-    day = bizdate_day(bizdate)
-    return int(datetime.datetime(day.year, day.month, day.day, tzinfo=CST).timestamp() * 1000)
-
-
-def task_instance_as_v2020(ti: dict) -> dict:
-    """A 2024 task instance under 2020 ``GetInstance`` names, plus its own ids (F-DW24-6).
-
-    Status ``Success`` -> ``SUCCESS`` and so on; ``TriggerRecurrence`` (Pause, Skip, ...) becomes the
-    2020 ``TaskType`` (``PAUSE(2)``, ``SKIP(3)``) so a frozen or skipped run is reported the same way.
-    """
-    kind = snake_upper(ti.get("TriggerRecurrence") or "Normal")
-    code = _TASK_TYPE_CODES.get(kind)
-    return {
-        "InstanceId": ti.get("Id"), "NodeId": ti.get("TaskId"), "NodeName": ti.get("TaskName"),
-        "DagId": ti.get("WorkflowInstanceId"),
-        "DagType": _DAG_TYPES.get(ti.get("WorkflowInstanceType"), snake_upper(ti.get("WorkflowInstanceType"))),
-        "Status": snake_upper(ti.get("Status")), "Bizdate": ti.get("Bizdate"), "CycTime": ti.get("TriggerTime"),
-        "CreateTime": ti.get("CreateTime"), "ModifyTime": ti.get("ModifyTime"),
-        "BeginWaitTimeTime": ti.get("WaitingTriggerTime"), "BeginWaitResTime": ti.get("WaitingResourceTime"),
-        "BeginRunningTime": ti.get("StartedTime"), "FinishTime": ti.get("FinishedTime"),
-        "TaskType": f"{kind}({code})" if code is not None else kind,
-        "TaskRerunTime": max(int(ti.get("RunNumber") or 1) - 1, 0), "ProjectId": ti.get("ProjectId"),
-        # the 2024 ids under their own names
-        "TaskInstanceId": ti.get("Id"), "TaskId": ti.get("TaskId"), "WorkflowInstanceId": ti.get("WorkflowInstanceId"),
-        "RunNumber": ti.get("RunNumber"), "ProgramType": ti.get("TaskType"), "ApiVersion": V2024,
-    }
 
 
 class DataWorksV2024Mixin:
@@ -106,11 +53,11 @@ class DataWorksV2024Mixin:
 
         return models
 
-    def _call24(self, action: str, method: str, request, key: str, *, is_done=None) -> Any:
+    def _call24(self, action: str, method: str, request, key: str, *, is_done=None, retry: bool = True) -> Any:
         def run():
             return getattr(self.get_client_v2024(), method)(request).body.to_map().get(key)
 
-        return self.call(action, run, is_done=is_done)
+        return self.call(action, run, is_done=is_done, retry=retry)
 
     async def _call24_async(self, action: str, method: str, request, key: str) -> Any:
         await self.ready_v2024_async()
@@ -123,33 +70,45 @@ class DataWorksV2024Mixin:
 
     # ---- tasks and nodes (F-DW24-9, F-DW24-10) -----------------------------------------------------
 
-    def get_task(self, task_id: int, project_env: str = "PROD") -> dict:
-        request = self._m24().GetTaskRequest(id=int(task_id), project_env=_ENVS.get(project_env, project_env))
-        return self._call24("GetTask", "get_task", request, "Task") or {}
+    def get_task(self, task_id: int, project_env: str = "PROD", *, retry: bool = True) -> dict:
+        request = self._m24().GetTaskRequest(id=int(task_id), project_env=env_2024(project_env))
+        return self._call24("GetTask", "get_task", request, "Task", retry=retry) or {}
 
-    def get_data_studio_node(self, node_id: Any, project_id: int) -> dict:
-        """GetNode of the new Data Studio: ``Id`` is a string, ``TaskId`` the deployed task."""
+    def get_data_studio_node(self, node_id: Any, project_id: int, *, retry: bool = True) -> dict:
+        """GetNode of the new Data Studio: ``Id`` is a string, ``TaskId`` the deployed task (empty or 0
+        while the node is not deployed, F-DW24-10)."""
         request = self._m24().GetNodeRequest(id=str(node_id), project_id=int(project_id))
-        return self._call24("GetNode", "get_node", request, "Node") or {}
+        return self._call24("GetNode", "get_node", request, "Node", retry=retry) or {}
 
     # ---- starting a run (F-DW24-2, F-DW24-3) --------------------------------------------------------
 
     def create_workflow_instances(
         self, *, project_id: int, task_id: int, bizdate: Any, name: str, project_env: str = "PROD",
-        task_params: str | None = None, is_done=None,
+        task_params: str | None = None, is_done=None, workflow_id: int | None = None,
     ) -> str:
-        """Backfill (SupplementData) one scheduled task for one business date; returns the OperationId."""
+        """Start one run of one task for one business date; returns the OperationId.
+
+        ``workflow_id`` None: a backfill (``SupplementData``, WorkflowId 1) of a scheduled task; else
+        a run of that manually triggered workflow from the task (``ManualWorkflow``, F-DW24-19).
+        Either way ``RunPolicy.Immediately`` is sent: without it a run whose time is ahead waits.
+        """
         m = self._m24()
         day = bizdate_day(bizdate).isoformat()
+        manual = workflow_id is not None
+        props = m.CreateWorkflowInstancesRequestDefaultRunProperties(
+            root_task_ids=[int(task_id)],
+            run_policy=m.CreateWorkflowInstancesRequestDefaultRunPropertiesRunPolicy(**RUN_NOW_POLICY))
+        if not manual:  # required for SupplementData only
+            props.mode, props.parallelism = "General", 1
+            props.analysis = m.CreateWorkflowInstancesRequestDefaultRunPropertiesAnalysis(enabled=False, blocked=False)
         request = m.CreateWorkflowInstancesRequest(
-            project_id=int(project_id), name=name, type="SupplementData", workflow_id=1,
-            env_type=_ENVS.get(project_env, project_env), task_parameters=task_params,
+            project_id=int(project_id), name=name, type="ManualWorkflow" if manual else "SupplementData",
+            workflow_id=int(workflow_id) if manual else 1,
+            env_type=env_2024(project_env), task_parameters=task_params,
             comment="started by Apache Airflow (airflow-provider-pai)",
             periods=m.CreateWorkflowInstancesRequestPeriods(
                 biz_dates=[m.CreateWorkflowInstancesRequestPeriodsBizDates(start_biz_date=day, end_biz_date=day)]),
-            default_run_properties=m.CreateWorkflowInstancesRequestDefaultRunProperties(
-                mode="General", root_task_ids=[int(task_id)], parallelism=1,
-                analysis=m.CreateWorkflowInstancesRequestDefaultRunPropertiesAnalysis(enabled=False, blocked=False)),
+            default_run_properties=props,
         )
         return self._call24("CreateWorkflowInstances", "create_workflow_instances", request, "OperationId",
                             is_done=is_done)
@@ -182,7 +141,7 @@ class DataWorksV2024Mixin:
         def make(page, size):
             return m.ListWorkflowInstancesRequest(
                 project_id=int(project_id), biz_date=bizdate_ms(bizdate), name=name, type=type,
-                env_type=_ENVS.get(project_env, project_env) if project_env else None,
+                env_type=env_2024(project_env) if project_env else None,
                 page_number=page, page_size=size)
 
         return self._all_pages("ListWorkflowInstances", "list_workflow_instances", make, "WorkflowInstances", 100)
@@ -198,16 +157,16 @@ class DataWorksV2024Mixin:
                 project_id=int(project_id), bizdate=bizdate_ms(bizdate),
                 task_id=int(task_id) if task_id is not None else None,
                 workflow_instance_id=int(workflow_instance_id) if workflow_instance_id is not None else None,
-                status=status, project_env=_ENVS.get(project_env, project_env) if project_env else None,
+                status=status, project_env=env_2024(project_env) if project_env else None,
                 page_number=page, page_size=size)
 
         return self._all_pages("ListTaskInstances", "list_task_instances", make, "TaskInstances", 500)
 
     # ---- one task instance (F-DW24-6, F-DW24-7, F-DW24-8) -------------------------------------------
 
-    def get_task_instance(self, instance_id: int) -> dict:
+    def get_task_instance(self, instance_id: int, *, retry: bool = True) -> dict:
         request = self._m24().GetTaskInstanceRequest(id=int(instance_id))
-        return self._call24("GetTaskInstance", "get_task_instance", request, "TaskInstance") or {}
+        return self._call24("GetTaskInstance", "get_task_instance", request, "TaskInstance", retry=retry) or {}
 
     async def get_task_instance_async(self, instance_id: int) -> dict:
         request = self._m24().GetTaskInstanceRequest(id=int(instance_id))

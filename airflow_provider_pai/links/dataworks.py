@@ -36,8 +36,10 @@ class DataWorksInstanceLink(PaiBaseLink):
 
     @classmethod
     def format_link(cls, **fields: Any) -> str:
-        """The 2020-05-18 form, or the new console's for a run through OpenAPI 2024-05-18."""
-        template = cls.format_str_v2024 if fields.pop("api_version", None) == "2024-05-18" else cls.format_str
+        """The 2020-05-18 form, or the new console's for a workspace on the new Data Studio."""
+        # "api_version": the field links persisted before 0.x stored in XCom (Airflow 2 formats them again)
+        new = fields.pop("new_console", False) or fields.pop("api_version", None) == "2024-05-18"
+        template = cls.format_str_v2024 if new else cls.format_str
         try:
             return template.format(**{k: quote(str(v), safe="") for k, v in fields.items()})
         except (KeyError, IndexError):
@@ -46,7 +48,7 @@ class DataWorksInstanceLink(PaiBaseLink):
     @classmethod
     def persist(  # type: ignore[override]
         cls, context: Any, *, region_id: str, project_id: int | str, instance_id: int | str,
-        project_env: str = "PROD", api_version: str | None = None, **extra: Any,
+        project_env: str = "PROD", new_console: bool = False, **extra: Any,
     ) -> str:
         return super().persist(
             context,
@@ -54,6 +56,6 @@ class DataWorksInstanceLink(PaiBaseLink):
             project_id=project_id,
             instance_id=instance_id,
             env=str(project_env).lower(),
-            **({"api_version": api_version} if api_version else {}),
+            **({"new_console": True} if new_console else {}),
             **extra,
         )

@@ -24,6 +24,7 @@ from airflow_provider_pai.utils.dataworks import (
     log_lines_to_show,
     log_tail,
     transition_text,
+    waiting_text,
 )
 from airflow_provider_pai.utils.ends import WaitTimeout, next_try_follows, stop_on_kill, wait_end
 from airflow_provider_pai.utils.polling import PollSchedule, PollTimeout, wait_until
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from logging import Logger
 
     from airflow_provider_pai.hooks.dataworks import DataWorksHook
+    from airflow_provider_pai.hooks.dataworks_runs import DataWorksRuns
 
 # task_state_store key (Airflow 3.3+) holding the wait's InstanceWatch between reschedules, so
 # the poll schedule and the count of log lines already shown survive the worker going away.
@@ -64,7 +66,7 @@ class DataWorksWaitHost(Protocol):
     _last_log: str | None
     _link_url: str
     _project_id: Any
-    _api_version: str | None
+    _runs: DataWorksRuns | None
     _ti: Any
     failure_exception: type[Exception]
 
@@ -72,6 +74,8 @@ class DataWorksWaitHost(Protocol):
                       quiet: bool = False) -> str: ...
 
     def _expected_duration(self, project_id: Any, node_id: Any, project_env: str, bizdate: Any = None) -> float | None: ...
+
+    def _runs_of(self, watch: InstanceWatch) -> DataWorksRuns: ...
 
 
 class DataWorksInstanceWaitMixin:
@@ -81,8 +85,8 @@ class DataWorksInstanceWaitMixin:
     _last_log: str | None = None
     _link_url: str = ""
     _project_id: Any = None
-    # DataWorks OpenAPI of the run (2020-05-18 or 2024-05-18), once known; None: the hook decides.
-    _api_version: str | None = None
+    # The hook's run object of the DataWorks OpenAPI the run is on, once known (``hook.runs``).
+    _runs: DataWorksRuns | None = None
     _ti: Any = None
     # What a FAILURE raises; the sensor uses AirflowFailException (a retry cannot change the outcome).
     failure_exception: type[Exception] = AirflowException
@@ -100,7 +104,7 @@ class DataWorksInstanceWaitMixin:
             project_id=project_id,
             instance_id=instance_id,
             project_env=project_env,
-            api_version=self._api_version,
+            new_console=bool(self._runs and self._runs.new_console),
         )
         if not quiet:
             self.log.info("DataWorks Operation Center (instance %s): %s", instance_id, self._link_url)
@@ -112,10 +116,8 @@ class DataWorksInstanceWaitMixin:
         """Median duration of the node's finished successful runs, to sleep through the expected run."""
         if project_id is None or node_id is None:
             return None
-        history = self.hook.successful_runs(
-            project_id=project_id, node_id=node_id, bizdate=bizdate, project_env=project_env,
-            api_version=self._api_version,
-        )
+        runs = self._runs or self.hook.runs(project_id=project_id, node_id=node_id, project_env=project_env)
+        history = runs.successful_runs(project_id=project_id, node_id=node_id, bizdate=bizdate, project_env=project_env)
         expected = expected_duration_from_history(history)
         if expected:
             self.log.info("Node %s usually runs %.0f s (%d past runs)", node_id, expected, len(history))
@@ -140,27 +142,27 @@ class DataWorksInstanceWaitMixin:
         store = get_task_state_store(context)
         try_number = getattr(context.get("ti"), "try_number", None) if context else None
         saved = store.get(WAIT_STATE_KEY) if store is not None else None
+        hook = self.hook
         if saved and saved.get("instance_id") == instance_id and saved.get("try_number") == try_number:
             self._watch = InstanceWatch.from_dict(saved)
-            self._api_version = self._api_version or self._watch.api_version
+            self._runs = self._runs or hook.runs(self._watch.api_version, instance_id=instance_id,
+                                                 project_env=project_env)
             self._persist_link(context, instance_id, project_env, saved.get("project_id"), quiet=True)
             return None
         instance = None
-        hook = self.hook
-        if self._api_version:  # from the operator's XCom: no need to probe which API again
-            hook.use_api_version(self._api_version, project_id=project_id, instance_id=instance_id)
+        known_node = node_id  # the node id the user named (XCom ``node_id``), not a scheduled task id
         if node_id is None or project_id is None:
-            instance = hook.get_run_instance(instance_id, project_env, api_version=self._api_version)
-            self._api_version = instance.get("ApiVersion") or self._api_version
+            # by the instance: the operator's choice (from XCom), else the instance decides (probes)
+            self._runs = self._runs or hook.runs(instance_id=instance_id, project_env=project_env)
+            instance = self._runs.get_instance(instance_id, project_env)
             node_id = instance.get("NodeId") if node_id is None else node_id
             bizdate = instance.get("Bizdate") if bizdate is None else bizdate
             if project_id is None:
                 project_id = instance.get("ProjectId")  # 2024-05-18 task instances name their workspace
             if project_id is None and node_id is not None:
-                project_id = hook.describe_node(node_id, project_env=project_env,
-                                                api_version=self._api_version).get("ProjectId")
-        if self._api_version is None and project_id is not None:
-            self._api_version = hook.api_version(project_id=project_id, node_id=node_id, project_env=project_env)
+                project_id = self._runs.describe_node(node_id, project_env=project_env).get("ProjectId")
+        if self._runs is None:
+            self._runs = hook.runs(project_id=project_id, node_id=node_id, project_env=project_env)
         self._project_id = project_id
         if not self._link_url:  # the operator persisted it already, as soon as it knew the instance
             self._persist_link(context, instance_id, project_env, project_id)
@@ -168,8 +170,9 @@ class DataWorksInstanceWaitMixin:
         schedule = PollSchedule(
             first_interval, expected_duration=expected, min_latency=min(END_LATENCY, first_interval)
         )
-        self._watch = InstanceWatch(instance_id, project_env, schedule=schedule, api_version=self._api_version,
-                                    stream_log=self.stream_log)
+        self._watch = InstanceWatch(instance_id, project_env, schedule=schedule, api_version=self._runs.version,
+                                    stream_log=self.stream_log, node_id=known_node,
+                                    log_interval=getattr(self, "log_interval", None))
         return instance
 
     def _save_watch(self, context: Any) -> None:
@@ -185,17 +188,27 @@ class DataWorksInstanceWaitMixin:
 
     def _poll_instance(self: DataWorksWaitHost, watch: InstanceWatch, instance: dict | None = None) -> tuple[bool, bool, dict]:
         """GetInstance (unless just fetched), and the log when it is worth a call; (done, changed, instance)."""
-        hook = self.hook
+        runs = self._runs_of(watch)
         if instance is None:
-            instance = hook.get_run_instance(watch.instance_id, watch.project_env, api_version=watch.api_version)
+            instance = runs.get_instance(watch.instance_id, watch.project_env)
         step = after_get_instance(watch, instance)
         if step.changed:
             self.log.info("%s", transition_text(watch.instance_id, step, watch.status))
         if step.fetch_log:
-            self._last_log = hook.get_run_log(watch.instance_id, watch.project_env, api_version=watch.api_version)
+            self._last_log = runs.get_log(watch.instance_id, watch.project_env)
             for line in log_lines_to_show(watch, self._last_log):
                 self.log.info("%s", line)
+        waiting = waiting_text(watch, step, instance)
+        if waiting:
+            self.log.info("%s", waiting)
         return step.done, step.changed, instance
+
+    def _runs_of(self: DataWorksWaitHost, watch: InstanceWatch) -> DataWorksRuns:
+        """The run object of the watch's API (the choice made when the wait began)."""
+        if self._runs is None or self._runs.version != watch.api_version:
+            self._runs = self.hook.runs(watch.api_version, instance_id=watch.instance_id,
+                                        project_env=watch.project_env)
+        return self._runs
 
     def _finish(self: DataWorksWaitHost, summary: dict, note: str | None, tail: list[str]) -> dict:
         """Return the summary of a SUCCESS; raise with the log's last lines and the link otherwise."""
@@ -210,7 +223,8 @@ class DataWorksInstanceWaitMixin:
         raise self.failure_exception(failure_text(summary, note, tail, self._link_url))
 
     def _finish_instance(self, instance: dict, watch: InstanceWatch) -> dict:
-        return self._finish(instance_summary(instance, watch.project_env), end_note(instance), log_tail(self._last_log))
+        summary = instance_summary(instance, watch.project_env, node_id=watch.node_id)
+        return self._finish(summary, end_note(instance), log_tail(self._last_log))
 
     def _wait_blocking(self, watch: InstanceWatch, timeout: float | None) -> dict:
         """The worker-side wait of the operator: the adaptive schedule, one poll at the deadline."""
@@ -241,7 +255,7 @@ class DataWorksInstanceWaitMixin:
         if not self.cancel_on_kill or watch is None or watch.done:
             return False
         self.log.info("Stopping DataWorks instance %s: %s.", watch.instance_id, why)
-        self.hook.stop_run_instance(watch.instance_id, watch.project_env, api_version=watch.api_version)
+        self._runs_of(watch).stop(watch.instance_id, watch.project_env)
         return True
 
     # ---- deferrable ----------------------------------------------------------------------------
@@ -303,7 +317,7 @@ class DataWorksInstanceWaitMixin:
         summary = event.get("instance") or {}
         tail = event.get("log_tail")  # sent by triggers before 0.2; now the event stays small
         if tail is None and not DataWorksInstanceStatus.is_success(summary.get("status")):
-            tail = self._failure_log_tail(summary, event.get("api_version"))
+            tail = self._failure_log_tail(summary, event.get("api_version"))  # the watch's, sent back
         summary = self._finish(summary, event.get("note"), tail or [])
         return summary if result is None else result
 
@@ -311,8 +325,9 @@ class DataWorksInstanceWaitMixin:
         """The last lines for the failure message (the trigger streamed them into this log already;
         one GetInstanceLog here, only when the instance failed)."""
         try:
-            return log_tail(self.hook.get_run_log(summary["instance_id"], summary.get("project_env", "PROD"),
-                                                  api_version=api_version))
+            runs = self.hook.runs(api_version, instance_id=summary["instance_id"],
+                                  project_env=summary.get("project_env", "PROD"))
+            return log_tail(runs.get_log(summary["instance_id"], summary.get("project_env", "PROD")))
         except Exception as exc:  # the failure is what matters; say why the tail is missing
             return [f"(the instance log could not be read: {exc})"]
 

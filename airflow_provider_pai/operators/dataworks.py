@@ -14,6 +14,7 @@ from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fi
 from airflow_provider_pai.utils.dataworks import (  # noqa: F401  (run_name, validate_node_params: re-exported)
     DataWorksInstanceStatus,
     run_name,
+    validate_log_interval,
     validate_node_params,
 )
 from airflow_provider_pai.utils.dataworks_nodes import DESIGNER_FILE_TYPE, DESIGNER_PROGRAM_TYPE, designer_check  # noqa: F401
@@ -72,6 +73,10 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
     :param stream_log: copy the DataWorks log into the task log while the instance runs (lines at
         most max(60 s, two polls) late). ``False`` fetches it once, at the end: fewer DataWorks calls
         (docs/operators/dataworks.md, "Log streaming and the call budget").
+    :param log_interval: a tighter log cadence (seconds, >= 5) while the instance runs: poll and read
+        the log at least that often, so lines are at most ``log_interval`` late. Costs up to
+        60 / ``log_interval`` GetInstance calls a minute until the end, plus as many log calls while
+        it runs (12 calls a minute at 10 s). Default None: max(60 s, two polls).
     :param lineage_outputs: ``oss://`` URIs the node writes (e.g. its Model Export path), reported
         as the run's OpenLineage outputs (docs/lineage.md); DataWorks does not say. Templated.
 
@@ -107,9 +112,11 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
         lineage_outputs: list[str] | str | None = None,
         retry_on_timeout: bool = True,
         stream_log: bool = True,
+        log_interval: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.log_interval = validate_log_interval(log_interval)
         self.lineage_outputs = lineage_outputs
         self.project_id = project_id
         # ``node_id`` is taken: BaseOperator.node_id is the task's id in the DAG graph.
@@ -190,11 +197,10 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
         found = None
         saved = store.get(RUN_STATE_KEY) if store is not None else None
         if saved and saved.get("name") == name and (saved.get("dag_id") or saved.get("operation_id")):
-            found = dict(saved)
-            found.setdefault("api_version", self._api_version)
+            found = dict(saved)  # the run record start_run returned, with the version it runs on
+            runs = hook.runs(found.get("api_version") or self._runs.version)
             if found.get("instance_id"):
-                found["status"] = hook.get_run_instance(
-                    found["instance_id"], p["project_env"], api_version=found["api_version"]).get("Status")
+                found["status"] = runs.get_instance(found["instance_id"], p["project_env"]).get("Status")
         elif p["run_mode"] == "backfill":
             found = self._find_by_name(p, name)
         if found and DataWorksInstanceStatus.is_failure(found.get("status")):
@@ -238,9 +244,8 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
 
     def execute(self, context: Any) -> dict:
         p = self._validated()
-        # Which DataWorks OpenAPI the workspace needs (the connection's dataworks_api_version).
-        self._api_version = self.hook.api_version(
-            project_id=p["project_id"], node_id=p["node_id"], project_env=p["project_env"])
+        # The run object of the DataWorks OpenAPI the workspace needs (the connection's dataworks_api_version).
+        self._runs = self.hook.runs(project_id=p["project_id"], node_id=p["node_id"], project_env=p["project_env"])
         if self.check_node_type:
             self._check_designer_node(p)
         ti = context["ti"]
@@ -249,7 +254,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
 
         found = self._find_existing(p, name, store)
         if found:
-            run = {"api_version": found.get("api_version") or self._api_version, "dag_id": found.get("dag_id"),
+            run = {"api_version": found.get("api_version") or self._runs.version, "dag_id": found.get("dag_id"),
                    "operation_id": found.get("operation_id")}
             instance_id = found.get("instance_id")
             self.log.info("Reattaching to the DataWorks run %r this task already started (DAG %s)", name,
@@ -260,7 +265,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
                           run["dag_id"] or f"being created (operation {run['operation_id']})")
             if store is not None:
                 store.set(RUN_STATE_KEY, {"name": name, **run, "instance_id": None})
-        self._api_version = run["api_version"] or self._api_version
+        self._runs = self.hook.runs(run["api_version"]) if run.get("api_version") else self._runs
         if not instance_id:
             instance_id = self._resolve_instance(p, run)["instance_id"]
             if store is not None:
@@ -289,13 +294,13 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
 
     def _ids(self, p: dict, instance_id: int, dag_id: Any) -> dict:
         """The return value: where the run is, in the names of the API it runs on."""
+        runs = self._runs
         result = {
             "project_id": p["project_id"], "project_env": p["project_env"], "node_id": p["node_id"],
-            "dag_id": dag_id, "instance_id": instance_id, "bizdate": p["bizdate"], "api_version": self._api_version,
+            "dag_id": dag_id, "instance_id": instance_id, "bizdate": p["bizdate"], "api_version": runs.version,
         }
-        if self._api_version == "2024-05-18":  # the new API's own names for the same ids
-            task_id = self.hook.describe_node(
-                p["node_id"], project_id=p["project_id"], project_env=p["project_env"])["TaskId"]
+        if runs.new_console:  # 2024-05-18: the new API's own names for the same ids (node_id stays the node's)
+            task_id = runs.describe_node(p["node_id"], project_id=p["project_id"], project_env=p["project_env"])["TaskId"]
             result.update(task_id=task_id, workflow_instance_id=dag_id)
         return result
 
@@ -305,8 +310,10 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
             return result
         # Airflow 3's `airflow dags test` resumes with the event alone, without the kwargs the task
         # deferred with: rebuild the same return value as in a deployment.
-        self._api_version = event.get("api_version") or self._api_version
-        ids = self._ids(self._validated(), int(summary["instance_id"]), summary.get("dag_id"))
+        p = self._validated()
+        self._runs = self.hook.runs(event.get("api_version"), project_id=p["project_id"], node_id=p["node_id"],
+                                    project_env=p["project_env"])
+        ids = self._ids(p, int(summary["instance_id"]), summary.get("dag_id"))
         self._lineage_result = ids
         return ids
 

@@ -19,7 +19,7 @@ from airflow_provider_pai.mixins.dataworks import (  # noqa: F401  (re-exported:
 )
 from airflow_provider_pai.mixins.hook import DATAWORKS_HOOK
 from airflow_provider_pai.sensors.base import PaiBaseSensorOperator, pai_template_fields
-from airflow_provider_pai.utils.dataworks import parse_instance_target
+from airflow_provider_pai.utils.dataworks import parse_instance_target, validate_log_interval
 from airflow_provider_pai.utils.validation import (
     is_runtime_value,
     validate_int_id,
@@ -48,6 +48,10 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
     :param stream_log: copy the DataWorks log into the task log while the instance runs (lines at
         most max(60 s, two polls) late). ``False`` fetches it once, at the end: fewer DataWorks calls
         (docs/operators/dataworks.md, "Log streaming and the call budget").
+    :param log_interval: a tighter log cadence (seconds, >= 5) while the instance runs: poll and read
+        the log at least that often, so lines are at most ``log_interval`` late. Costs up to
+        60 / ``log_interval`` GetInstance calls a minute until the end, plus as many log calls while
+        it runs (12 calls a minute at 10 s). Default None: max(60 s, two polls).
 
     ``pai_conn_id``, ``region_id`` and ``deferrable`` (wait in the triggerer with
     ``DataWorksInstanceTrigger``): see ``PaiBaseSensorOperator``.
@@ -66,10 +70,12 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
         project_id: Any = None,
         cancel_on_kill: bool = True,
         stream_log: bool = True,
+        log_interval: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         validate_positive(self.poke_interval, "poke_interval")
+        self.log_interval = validate_log_interval(log_interval)
         self.instance_id = instance_id
         self.project_env = project_env
         self.project_id = project_id
@@ -103,7 +109,9 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
         if self._watch is not None:
             return None
         t = self._target()
-        self._api_version = t["api_version"]
+        if t["api_version"]:  # from the operator's XCom: no need to probe which API again
+            self._runs = self.hook.runs(t["api_version"], project_id=t["project_id"], instance_id=t["instance_id"],
+                                        project_env=t["project_env"])
         return self._start_watch(
             context, t["instance_id"], t["project_env"], self.poke_interval,
             project_id=t["project_id"], node_id=t["node_id"], bizdate=t["bizdate"],

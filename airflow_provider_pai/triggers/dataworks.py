@@ -26,6 +26,7 @@ from airflow_provider_pai.utils.dataworks import (  # noqa: F401  (re-exported: 
     log_tail,
     task_type_name,
     transition_text,
+    waiting_text,
 )
 from airflow_provider_pai.utils.polling import PollTimeout, end_time_epoch, time_left, wait_until_async
 
@@ -96,16 +97,24 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
             },
         )
 
+    async def _runs(self, watch: InstanceWatch):
+        """The hook's run object of the watch's API (chosen by the task before deferring)."""
+        return await self.hook.runs_async(watch.api_version, instance_id=self.instance_id,
+                                          project_env=self.project_env)
+
     async def _poll(self, watch: InstanceWatch) -> tuple[bool, bool, dict]:
-        api = watch.api_version  # chosen by the task before deferring (DataWorks OpenAPI 2020-05-18 or 2024-05-18)
-        instance = await self.hook.get_run_instance_async(self.instance_id, self.project_env, api_version=api)
+        runs = await self._runs(watch)
+        instance = await runs.get_instance_async(self.instance_id, self.project_env)
         step = after_get_instance(watch, instance)
         if step.changed:
             self.log.info("%s", transition_text(self.instance_id, step, watch.status))
         if step.fetch_log:
-            text = await self.hook.get_run_log_async(self.instance_id, self.project_env, api_version=api)
+            text = await runs.get_log_async(self.instance_id, self.project_env)
             for line in log_lines_to_show(watch, text):
                 self.log.info("%s", line)
+        waiting = waiting_text(watch, step, instance)
+        if waiting:
+            self.log.info("%s", waiting)
         return step.done, step.changed, instance
 
     def _event(self, status: str, watch: InstanceWatch, **fields: Any) -> TriggerEvent:
@@ -129,8 +138,9 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
                 timeout=time_left(self.end_time),
                 elapsed_fn=watch.elapsed,
                 # The worker polled just before deferring: don't spend that call again at once; sleep as
-                # the schedule says for the run's age (at most first_interval), so an expected end is met.
-                first_delay=watch.first_trigger_delay() if watch.polls else 0.0,
+                # the schedule says for the run's age (at most first_interval), so an expected end is met;
+                # a tighter log cadence caps that wait too.
+                first_delay=min(watch.first_trigger_delay(), watch.schedule.cap or float("inf")) if watch.polls else 0.0,
             )
         except PollTimeout as exc:
             self.watch = watch.to_dict()
@@ -151,7 +161,7 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
             "success" if DataWorksInstanceStatus.is_success(instance.get("Status")) else "failed",
             watch,
             instance_status=instance.get("Status"),
-            instance=instance_summary(instance, self.project_env),
+            instance=instance_summary(instance, self.project_env, node_id=watch.node_id),
             note=end_note(instance),
         )
 
@@ -161,7 +171,7 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
         self.log.info("Wait over (%s) and no try of the task follows: stopping DataWorks instance %s",
                       self.end_cause, self.instance_id)
         try:
-            await self.hook.stop_run_instance_async(self.instance_id, self.project_env, api_version=watch.api_version)
+            await (await self._runs(watch)).stop_async(self.instance_id, self.project_env)
         except Exception as exc:  # the event still reports the timeout; the task fails either way
             self.log.warning("Could not stop DataWorks instance %s: %s", self.instance_id, exc)
             return False
@@ -181,8 +191,7 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
         if not self.cancel_on_kill:
             return
         self.log.info("Task killed: stopping DataWorks instance %s", self.instance_id)
-        stop = asyncio.ensure_future(self.hook.stop_run_instance_async(
-            self.instance_id, self.project_env, api_version=(self.watch or {}).get("api_version")))
+        stop = asyncio.ensure_future(self._stop_now())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ON_KILL_STOP_TIMEOUT
         cancelled: asyncio.CancelledError | None = None
@@ -200,6 +209,10 @@ class DataWorksInstanceTrigger(PaiHookMixin, BaseTrigger):
             self._log_stop_result(stop)
         if cancelled is not None:
             raise cancelled
+
+    async def _stop_now(self) -> bool:
+        watch = InstanceWatch.from_dict(self.watch) if self.watch else InstanceWatch(self.instance_id, self.project_env)
+        return await (await self._runs(watch)).stop_async(self.instance_id, self.project_env)
 
     def _log_stop_result(self, stop: asyncio.Future) -> None:
         try:

@@ -8,9 +8,6 @@ DataWorks writes enum values both bare and with their code (``SUCCESS`` and ``SU
 
 from __future__ import annotations
 
-import ast
-import hashlib
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,7 +16,6 @@ from typing import Any
 
 from airflow_provider_pai.utils.polling import PollSchedule
 from airflow_provider_pai.utils.status_meanings import Meaning, dataworks_meaning, enum_name, is_skip  # noqa: F401
-from airflow_provider_pai.utils.validation import PaiParameterError, refuse_list
 
 # DataWorks bills every call and the Basic edition allows 100 a day. Status polls come first (they
 # bound how late the end is noticed). While the instance runs, a line DataWorks writes reaches the
@@ -113,6 +109,9 @@ class InstanceWatch:
         api_version: str | None = None,
         stream_log: bool = True,
         begin_at: float | None = None,
+        node_id: Any = None,
+        log_interval: float | None = None,
+        said_at: float | None = None,
     ) -> None:
         self.instance_id = int(instance_id)
         # The run's BeginRunningTime (epoch s) once a poll saw it: the age a trigger plans its first sleep by.
@@ -130,6 +129,12 @@ class InstanceWatch:
         self.log_at = log_at
         # False: the log is fetched once, at the end (the call budget of a wait without history).
         self.stream_log = stream_log
+        # The node id the task was given (XCom ``node_id``); on 2024-05-18 not the instance's task id.
+        self.node_id = node_id
+        # The task's log cadence (seconds) while the instance runs; None: max(LOG_LATENCY, two polls).
+        self.log_interval = log_interval
+        # When this wait last wrote a line to the task log (epoch s): it says "no log yet" after a minute.
+        self.said_at = said_at
 
     @property
     def done(self) -> bool:
@@ -143,6 +148,10 @@ class InstanceWatch:
         self.polls += 1
         if instance.get("BeginRunningTime"):
             self.begin_at = instance["BeginRunningTime"] / 1000.0
+        if self.log_interval and self.stream_log:
+            # A tighter log cadence needs polls at least that close until the end: a wait for the run to
+            # start cannot know it started without a poll (GetInstance only: no log call before it runs).
+            self.schedule.cap = None if self.done else self.log_interval
         return changed
 
     def wants_log(self, instance: dict | None = None, changed: bool = False) -> bool:
@@ -155,9 +164,13 @@ class InstanceWatch:
         if not DataWorksInstanceStatus.is_running(self.status):
             return False  # an instance waiting for its time or resources writes nothing worth a call
         elapsed = self.elapsed(instance)
-        # The sleep the wait is about to take (the schedule's answer, computed on a copy).
-        upcoming = PollSchedule.from_dict(self.schedule.to_dict()).next_interval(elapsed, changed)
-        return elapsed + upcoming > self.log_at + max(LOG_LATENCY, 2 * upcoming)
+        upcoming = self.upcoming_sleep(elapsed, changed)
+        latency = self.log_interval if self.log_interval else max(LOG_LATENCY, 2 * upcoming)
+        return elapsed + upcoming > self.log_at + latency
+
+    def upcoming_sleep(self, elapsed: float, changed: bool) -> float:
+        """The sleep the wait is about to take (the schedule's answer, computed on a copy)."""
+        return PollSchedule.from_dict(self.schedule.to_dict()).next_interval(elapsed, changed)
 
     def new_lines(self, log_text: str | None) -> list[str]:
         """Lines of the whole-log-so-far text not shown yet; a trailing partial line waits for its end."""
@@ -199,6 +212,9 @@ class InstanceWatch:
             "api_version": self.api_version,
             "stream_log": self.stream_log,
             "begin_at": self.begin_at,
+            "node_id": self.node_id,
+            "log_interval": self.log_interval,
+            "said_at": self.said_at,
         }
 
     @classmethod
@@ -216,6 +232,9 @@ class InstanceWatch:
             api_version=d.get("api_version"),
             stream_log=d.get("stream_log", True),
             begin_at=d.get("begin_at"),
+            node_id=d.get("node_id"),
+            log_interval=d.get("log_interval"),
+            said_at=d.get("said_at"),
         )
 
 
@@ -250,6 +269,25 @@ def transition_text(instance_id: Any, step: NextStep, status: Any) -> str:
     return text
 
 
+def waiting_text(watch: InstanceWatch, step: NextStep, instance: dict, now: float | None = None) -> str | None:
+    """A line while nothing else is said: at the first poll and after each silent minute, until the
+    instance ends or its log shows, say its status, that no log line has come yet and when the next
+    check is, so a task log is never silent for a minute without a poll being the cause."""
+    now = time.time() if now is None else now
+    if step.changed or step.fetch_log:
+        watch.said_at = now  # a transition or log lines were just written
+    if watch.done or watch.lines_shown:
+        return None
+    if watch.polls > 1 and watch.said_at is not None and now - watch.said_at < LOG_LATENCY:
+        return None
+    watch.said_at = now
+    upcoming = watch.upcoming_sleep(watch.elapsed(instance), False)
+    why = ("DataWorks writes it once the instance runs" if not DataWorksInstanceStatus.is_running(watch.status)
+           else "none written yet" if watch.stream_log else "stream_log=False: it is fetched once, at the end")
+    return (f"DataWorks instance {watch.instance_id} is {watch.status}: no log yet ({why}); "
+            f"next check in {upcoming:.0f} s.")
+
+
 def log_lines_to_show(watch: InstanceWatch, log_text: str | None) -> list[str]:
     """The task-log lines for the new part of the instance log: each prefixed ``[dataworks]``, the
     first batch after a line saying whose clock its timestamps are (DataWorks writes its own)."""
@@ -273,14 +311,24 @@ def task_type_name(instance: dict) -> str:
     return enum_name(instance.get("TaskType") or "NORMAL") or "NORMAL"
 
 
-def instance_summary(instance: dict, project_env: str) -> dict:
-    """The small JSON-able result a successful wait returns to XCom."""
+def instance_summary(instance: dict, project_env: str, node_id: Any = None) -> dict:
+    """The small JSON-able result a successful wait returns to XCom.
+
+    ``node_id`` is the node the task was given, as in TriggerDesignerNodeOperator's XCom; on
+    2024-05-18 the instance names its scheduled task (``TaskId``), returned as ``task_id``, and
+    ``node_id`` is None when the wait was given only an instance id (F-DW24-10).
+    """
     begin, finish = instance.get("BeginRunningTime"), instance.get("FinishTime")
+    task_id = instance.get("TaskId")  # only in the 2024-05-18 shape (task_instance_as_v2020)
+    extra = {"task_id": task_id} if task_id is not None else {}
+    if node_id is None and task_id is None:
+        node_id = instance.get("NodeId")  # 2020-05-18: the instance names its node
     return {
+        **extra,
         "instance_id": instance.get("InstanceId"),
         "project_env": project_env,
         "status": instance.get("Status"),
-        "node_id": instance.get("NodeId"),
+        "node_id": node_id,
         "node_name": instance.get("NodeName"),
         "dag_id": instance.get("DagId"),
         "task_type": task_type_name(instance),
@@ -299,6 +347,12 @@ def end_note(instance: dict) -> str | None:
         return (
             f"DataWorks instance {iid} is FROZEN (TaskType PAUSE): the node was not run and the "
             "instance was set to FAILURE. Unfreeze the node in DataWorks Operation Center, then retry."
+        )
+    if kind == "PAUSE_CALENDAR":  # 2024-05-18 TriggerRecurrence PauseCalendar (F-DW24-18)
+        return (
+            f"DataWorks instance {iid} is PAUSED BY THE SCHEDULING CALENDAR (TriggerRecurrence PauseCalendar): "
+            "the node was not run and the instance was set to FAILURE. Change the node's scheduling calendar "
+            "in DataWorks, or pick a business date it runs on, then retry."
         )
     if is_skip(kind):
         return (
@@ -325,65 +379,13 @@ def failure_text(summary: dict, note: str | None, tail: list[str], link_url: str
     )
 
 
-# ---- runs the operator starts ------------------------------------------------------------------
-
-_NAME_MAX = 128
-_UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
-_PARAM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
-# Backfill runs are SUPPLY_DATA DAGs (DagType); older answers may leave DagType out.
-SUPPLY_DATA = "SUPPLY_DATA"
-
-
-def is_backfill_dag(instance: dict) -> bool:
-    dag_type = instance.get("DagType")
-    return dag_type is None or enum_name(dag_type) == SUPPLY_DATA
-
-
-def run_name(dag_id: str, run_id: str, task_id: str, map_index: int | None = None) -> str:
-    """The DataWorks run ``Name`` for one Airflow task of one DAG run: the same on every try.
-
-    ``airflow__<dag>__<run>__<task>[__<map index>]__<hash>``: the readable part is sanitised and
-    shortened; the hash of the exact ids keeps names distinct when sanitising makes them alike.
-    """
-    parts = [dag_id, run_id, task_id] + ([str(map_index)] if map_index is not None and map_index >= 0 else [])
-    digest = hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()[:10]
-    readable = "__".join(_UNSAFE.sub("_", p).strip("_") for p in parts)
-    readable = readable[: _NAME_MAX - len("airflow____") - len(digest)]
-    return f"airflow__{readable}__{digest}"
-
-
-def validate_node_params(value: Any, param: str = "node_params") -> dict | None:
-    """``{name: value}`` for the node's scheduling parameters (DataWorks joins them as ``k=v k2=v2``)."""
-    if value is None or value == {}:
-        return None
-    if not isinstance(value, dict):
-        raise PaiParameterError(
-            f"Invalid {param}={value!r}: expected a dict of scheduling parameters, e.g. {{'alpha': '0.1'}}."
-        )
-    for key, val in value.items():
-        if not isinstance(key, str) or not _PARAM_KEY.match(key):
-            raise PaiParameterError(f"Invalid {param} key {key!r}: use a parameter name such as 'alpha'.")
-        if not isinstance(val, (str, int, float)) or isinstance(val, bool) or re.search(r"[\s=]", str(val)):
-            raise PaiParameterError(
-                f"Invalid {param}[{key!r}]={val!r}: DataWorks passes parameters as 'k=v k2=v2', so a "
-                "value must be a string or number without spaces or '='."
-            )
-    return dict(value)
-
-
-def parse_instance_target(value: Any) -> dict:
-    """``instance_id`` as given: an id, or TriggerDesignerNodeOperator's XCom dict (or its str())."""
-    refuse_list(value, "instance_id")  # every map index of a mapped trigger, pulled without a map index
-    if isinstance(value, str) and value.strip().startswith("{"):
-        try:
-            value = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            pass
-    if isinstance(value, dict):
-        if "instance_id" not in value:
-            raise ValueError(
-                f"Invalid instance_id={value!r}: a dict must be TriggerDesignerNodeOperator's result "
-                "with an 'instance_id' key, e.g. \"{{ ti.xcom_pull(task_ids='train') }}\"."
-            )
-        return dict(value)
-    return {"instance_id": value}
+# Run names and the inputs of a run: split out to keep this module readable; importable from here too.
+from airflow_provider_pai.utils.dataworks_runs import (  # noqa: E402,F401
+    MIN_LOG_INTERVAL,
+    SUPPLY_DATA,
+    is_backfill_dag,
+    parse_instance_target,
+    run_name,
+    validate_log_interval,
+    validate_node_params,
+)

@@ -62,6 +62,8 @@ class PollSchedule:
         self.end_tolerance = float(end_tolerance)
         self.min_latency = float(min_latency)
         self._interval = self.first_interval  # current back-off step
+        # An upper bound set by the wait for a while (e.g. a tighter log cadence while a run runs).
+        self.cap: float | None = None
 
     def latency_bound(self, elapsed: float) -> float:
         """The longest sleep that still notices the end within max(min_latency, tolerance*elapsed)."""
@@ -69,7 +71,10 @@ class PollSchedule:
 
     def next_interval(self, elapsed: float, changed: bool) -> float:
         """Seconds to sleep before the next poll; ``elapsed`` = seconds since the remote run started."""
-        elapsed = max(float(elapsed), 0.0)
+        interval = self._next_interval(max(float(elapsed), 0.0), changed)
+        return min(interval, self.cap) if self.cap else interval
+
+    def _next_interval(self, elapsed: float, changed: bool) -> float:
         if changed:
             self._interval = self.first_interval
             return min(self.first_interval, self.latency_bound(elapsed))
@@ -95,6 +100,7 @@ class PollSchedule:
             "end_tolerance": self.end_tolerance,
             "min_latency": self.min_latency,
             "interval": self._interval,
+            "cap": self.cap,
         }
 
     @classmethod
@@ -107,6 +113,7 @@ class PollSchedule:
             min_latency=d.get("min_latency", 60.0),
         )
         schedule._interval = float(d.get("interval", schedule.first_interval))
+        schedule.cap = d.get("cap")
         return schedule
 
     def __repr__(self) -> str:

@@ -64,7 +64,9 @@ DATAWORKS_STATUS_MEANINGS: dict[str, tuple[Meaning, str]] = {
 }
 
 # TaskTypes DataWorks sets to SUCCESS without running the node (F-DW-4): a skip, not a result.
-SKIPPED_TASK_TYPES = ("SKIP", "SKIP_UNCHOOSE", "SKIP_CYCLE", "CONDITION_UNCHOOSE", "REALTIME_DEPRECATED")
+# SKIP_CALENDAR: 2024-05-18 TriggerRecurrence SkipCalendar, a dry run set to SUCCESS (F-DW24-18).
+SKIPPED_TASK_TYPES = ("SKIP", "SKIP_UNCHOOSE", "SKIP_CYCLE", "CONDITION_UNCHOOSE", "REALTIME_DEPRECATED",
+                      "SKIP_CALENDAR")
 
 
 def eas_meaning(status: Any, target: str = "Running") -> Meaning | None:

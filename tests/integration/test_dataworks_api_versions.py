@@ -36,7 +36,14 @@ SCENARIO = {
             {"node_id": 900001, "task_id": 910001, "node_name": "train_new", "run_seconds": 60,
              "log": ["a", "b", "AUC 0.9"]},
             {"node_id": 900003, "node_name": "sql_new", "program_type": "ODPS_SQL"},
+            {"node_id": 900004, "node_name": "draft_new", "deployed": False},  # never deployed: no TaskId
+            {"node_id": 900005, "task_id": 915005, "node_name": "manual_new", "workflow_id": 920000,
+             "scheduler_type": "MANUAL", "run_seconds": 60},
+            {"node_id": 900006, "task_id": 916006, "node_name": "skip_cal", "task_type": "SKIP_CALENDAR"},
+            {"node_id": 900007, "task_id": 917007, "node_name": "pause_cal", "task_type": "PAUSE_CALENDAR"},
         ]},
+        {"project_id": 10002, "project_name": "basic_ws", "edition": "basic",
+         "nodes": [{"node_id": 800001, "node_name": "train_basic"}]},
     ]},
 }
 
@@ -130,8 +137,10 @@ def test_forcing_2024_skips_the_probes_and_drives_a_legacy_workspace(pai_emulato
 
 def test_forcing_2020_on_a_new_workspace_fails_with_the_fix_in_the_message(pai_emulator, monkeypatch):
     use_api(monkeypatch, pai_emulator, "2020-05-18")
-    with pytest.raises(PaiApiError, match="new Data Studio.*2024-05-18"):
+    with pytest.raises(PaiApiError, match="new Data Studio.*2024-05-18") as info:
         DataWorksHook().describe_node(900001, project_id=NEW)
+    # the hint names the extra to change, its value now, and the values that fit
+    assert "extra dataworks_api_version (now '2020-05-18') to 2024-05-18" in str(info.value)
 
 
 def test_an_invalid_setting_names_the_extra_and_the_choices(pai_emulator, monkeypatch):
@@ -180,3 +189,66 @@ def test_a_throttled_2024_create_is_retried_after_checking_it_did_not_take_effec
     assert calls["CreateWorkflowInstances"] == 2 and calls["ListWorkflowInstances"] == 1  # looked before resending
     runs = [d for d in pai_emulator.state()["dataworks"]["dags"].values() if d["name"] == "throttled_once"]
     assert len(runs) == 1 and runs[0]["dag_id"] == found["dag_id"]
+
+
+def _started(emu, hook, project_id, node_id, bizdate, **kwargs):
+    run = hook.start_run(project_id=project_id, node_id=node_id, bizdate=bizdate, name=f"now_{node_id}", **kwargs)
+    for _ in range(30):
+        found = hook.find_run_instance(run, project_id=project_id, node_id=node_id, bizdate=bizdate)
+        if found:
+            return run, found
+        emu.advance_clock(0.5)
+    raise AssertionError(f"no instance for {run}")
+
+
+@pytest.mark.parametrize("kind", ["legacy", "new"])
+def test_the_providers_runs_start_now_for_a_business_date_whose_run_time_is_ahead(pai_emulator, kind):
+    """Today's run time (tomorrow 00:00 UTC+8) is ahead: the emulator holds such a run unless asked to start
+    it at once (tests/emulator); the provider asks (StartFutureInstanceImmediately / RunPolicy.Immediately)."""
+    project_id, node_id, _ = WORKSPACES[kind]
+    hook = DataWorksHook()
+    run, found = _started(pai_emulator, hook, project_id, node_id, datetime.date.today() + datetime.timedelta(days=1))
+    pai_emulator.advance_clock(15)
+    assert hook.runs(run["api_version"]).get_instance(found["instance_id"])["Status"] == "RUNNING"
+
+
+def test_a_data_studio_node_not_deployed_is_refused_before_any_run(pai_emulator):
+    with pytest.raises(Exception, match="node 900004 .*not deployed.*TaskId is empty.*Deploy the node"):
+        DataWorksHook().start_run(project_id=NEW, node_id=900004, bizdate=YESTERDAY, name="draft")
+    assert "CreateWorkflowInstances" not in dw_calls(pai_emulator)
+
+
+def test_a_basic_edition_workspace_is_told_runcycledagnodes_needs_enterprise(pai_emulator):
+    with pytest.raises(PaiApiError, match="Forbidden.Access.*Enterprise edition or higher") as info:
+        DataWorksHook().start_run(project_id=10002, node_id=800001, bizdate=YESTERDAY, name="basic")
+    assert info.value.status_code == 403 and dw_calls(pai_emulator)["RunCycleDagNodes"] == 1  # not retried
+
+
+def test_manual_run_mode_on_2024_runs_the_tasks_manual_workflow(pai_emulator):
+    hook = DataWorksHook()
+    run, found = _started(pai_emulator, hook, NEW, 900005, YESTERDAY, run_mode="manual")
+    assert run["api_version"] == "2024-05-18"
+    inst = hook.runs("2024-05-18").get_instance(found["instance_id"])
+    assert inst["TaskId"] == 915005 and inst["DagType"] == "MANUAL"
+    assert dw_calls(pai_emulator)["CreateWorkflowInstances"] == 1
+
+
+def test_calendar_skip_reads_as_a_skip_and_calendar_pause_is_named(pai_emulator):
+    from airflow_provider_pai.utils.dataworks import end_note, instance_summary
+
+    hook = DataWorksHook()
+    _, skip = _started(pai_emulator, hook, NEW, 900006, YESTERDAY)
+    _, pause = _started(pai_emulator, hook, NEW, 900007, YESTERDAY)
+    pai_emulator.advance_clock(30)
+    runs = hook.runs("2024-05-18")
+    skipped, paused = runs.get_instance(skip["instance_id"]), runs.get_instance(pause["instance_id"])
+    assert skipped["Status"] == "SUCCESS" and instance_summary(skipped, "PROD")["skipped"] is True
+    assert "SKIPPED (TaskType SKIP_CALENDAR)" in end_note(skipped)
+    assert paused["Status"] == "FAILURE" and "PAUSED BY THE SCHEDULING CALENDAR" in end_note(paused)
+
+
+def test_an_auto_probe_that_gets_a_5xx_says_so_at_once(pai_emulator):
+    pai_emulator.fault(service="dataworks", action="GetNode", kind="error", count=20)
+    with pytest.raises(Exception, match="probe 2024-05-18 GetNode got no answer.*dataworks_api_version"):
+        DataWorksHook().api_version(project_id=NEW, node_id=900001)
+    assert dw_calls(pai_emulator)["GetNode"] == 1  # one attempt, not two minutes of retries

@@ -92,6 +92,12 @@ def test_trigger_then_poke_sensor_success_streams_each_line_once(dw, ws):
     assert started["api_version"] == ws.api
     summary = airflow_env.xcom("dataworks_trigger_then_wait", "wait")
     assert summary["instance_id"] == started["instance_id"]
+    # the same node_id in both XComs; on 2024-05-18 the scheduled task id under its own key, in both
+    assert summary["node_id"] == started["node_id"] == ws.node_id
+    if ws is NEW:
+        assert summary["task_id"] == started["task_id"] == 910001
+    else:
+        assert "task_id" not in summary
     assert (summary["status"], summary["node_name"], summary["skipped"]) == ("SUCCESS", ws.node_name, False)
     assert summary["duration_seconds"] == 5.0
     log = DEMO_LOG if ws is LEGACY else [*DEMO_LOG[:2], "AUC 0.92"]
@@ -175,6 +181,30 @@ def test_deferrable_operator_waits_and_returns_ids(dw, ws):
     for text in DEMO_LOG[:2]:
         assert _remote_lines(out, text) == 1, text
     assert "SUCCESS in 5.0 s" in out
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["blocking", "deferred"])
+@pytest.mark.parametrize("ws, pai_emulator_scenario", [
+    pytest.param(w, _scenario(w, run_seconds=20, log=[f"step {i}" for i in range(8)]), id=f"20s-run-{w.kind}")
+    for w in (LEGACY, NEW)
+])
+def test_log_interval_streams_a_short_run_while_it_runs(dw, ws, deferrable):
+    """log_interval=5 with poll_interval=30: without it, a 20 s run shows its log only at the end (one
+    log call); with it, lines reach the task log before the run ends, each once, and the wait says
+    "no log yet" while nothing has come."""
+    airflow_env, emu, env = dw
+    env = {**env, "DW_DEFERRABLE": "1" if deferrable else "0"}
+    out = _output(airflow_env.dags_test("dataworks_log_cadence", env=env, logical_date="2026-11-05", conf=ws.conf()))
+    assert airflow_env.task_states("dataworks_log_cadence") == {"train": "success"}, out[-5000:]
+    assert ("[DAG TEST] running trigger in line" in out) == deferrable
+    assert "no log yet" in out
+    for i in range(8):
+        assert _remote_lines(out, f"step {i}") == 1, i
+    first_line, end = out.index("INFO step 0"), out.index("-> SUCCESS")
+    assert first_line < end  # streamed while running, not only at the end
+    calls = emu.calls()["dataworks"]
+    log_call = "GetInstanceLog" if ws is LEGACY else "GetTaskInstanceLog"
+    assert calls[log_call] >= 2 and calls[ws.poll] >= 4, calls
 
 
 @pytest.mark.parametrize("crash_after", ["submit", "record"])

@@ -81,3 +81,10 @@ with DAG("dataworks_wait_no_retry", schedule=None, start_date=START, params=PARA
         task_id="train", project_id="{{ params.project_id }}", node_id="{{ params.node_id }}", wait_for_completion=True,
         poll_interval=5,
     )
+
+# A tighter log cadence (log_interval), waiting in the worker or deferred (DW_DEFERRABLE=1).
+with DAG("dataworks_log_cadence", schedule=None, start_date=START, params=PARAMS):
+    TriggerDesignerNodeOperator(
+        task_id="train", project_id="{{ params.project_id }}", node_id="{{ params.node_id }}", wait_for_completion=True,
+        poll_interval=30, log_interval=5, deferrable=os.environ.get("DW_DEFERRABLE") == "1",
+    )

@@ -112,12 +112,38 @@ def test_a_lost_create_answer_is_not_resent_when_the_run_exists():
     assert run == {"api_version": "2024-05-18", "dag_id": 77, "operation_id": None}
 
 
-def test_manual_mode_on_2024_fails_before_any_mutating_call():
-    hook = hook_with({"dataworks_api_version": "2024-05-18"}, create_workflow_instances=mock.Mock())
-    with pytest.raises(AirflowException, match="run_mode='manual'.*2024-05-18"):
-        hook.start_run(project_id=1, node_id=2, bizdate="2026-11-28", name="n", run_mode="manual",
-                       project_name="p", flow_name="f")
+def test_manual_mode_on_2024_runs_the_tasks_manual_workflow():
+    hook = hook_with({"dataworks_api_version": "2024-05-18"}, get_data_studio_node={"TaskId": 7, "Name": "n"},
+                     get_task={"Id": 7, "WorkflowId": 55}, create_workflow_instances="op-1")
+    run = hook.start_run(project_id=1, node_id=2, bizdate="2026-11-28", name="n", run_mode="manual")
+    assert run == {"api_version": "2024-05-18", "dag_id": None, "operation_id": "op-1"}
+    kwargs = hook.create_workflow_instances.call_args.kwargs
+    assert (kwargs["task_id"], kwargs["workflow_id"]) == (7, 55)
+
+
+def test_manual_mode_on_2024_refuses_a_scheduled_task_before_any_mutating_call():
+    hook = hook_with({"dataworks_api_version": "2024-05-18"}, get_data_studio_node={"TaskId": 7, "Name": "n"},
+                     get_task={"Id": 7, "WorkflowId": 1}, create_workflow_instances=mock.Mock())
+    with pytest.raises(AirflowException, match="run_mode='manual'.*not in a manually triggered workflow.*backfill"):
+        hook.start_run(project_id=1, node_id=2, bizdate="2026-11-28", name="n", run_mode="manual")
     hook.create_workflow_instances.assert_not_called()
+
+
+def test_a_data_studio_node_that_is_not_deployed_is_refused_before_any_mutating_call():
+    hook = hook_with({"dataworks_api_version": "2024-05-18"}, get_data_studio_node={"TaskId": None, "Name": "train"},
+                     create_workflow_instances=mock.Mock())
+    with pytest.raises(AirflowException, match="node 2 .*not deployed.*TaskId is empty.*Deploy the node"):
+        hook.start_run(project_id=1, node_id=2, bizdate="2026-11-28", name="n")
+    hook.create_workflow_instances.assert_not_called()
+
+
+def test_a_probe_that_gets_no_answer_says_so_at_once_naming_the_extra():
+    unavailable = mock.Mock(side_effect=PaiApiError("GetNode", "ServiceUnavailable", "busy", "r1", 503))
+    hook = hook_with(get_data_studio_node=unavailable, get_node=mock.Mock(), get_task=mock.Mock())
+    with pytest.raises(AirflowException, match="2024-05-18 GetNode got no answer.*HTTP 503.*dataworks_api_version"):
+        hook.api_version(project_id=1, node_id=2)
+    assert unavailable.call_args.kwargs == {"retry": False}  # one attempt: the probe opts out of retries
+    hook.get_node.assert_not_called()
 
 
 def test_a_refused_2024_stop_is_reported_not_claimed():

@@ -27,8 +27,9 @@ class Host(DataWorksInstanceWaitMixin):
 
 def _hook(*statuses, log="line 1\nline 2\n"):
     hook = mock.Mock()
-    hook.get_run_instance.side_effect = [{"InstanceId": 5, "Status": s, "NodeName": "n"} for s in statuses]
-    hook.get_run_log.return_value = log
+    runs = hook.runs.return_value  # the run object of the watch's API
+    runs.get_instance.side_effect = [{"InstanceId": 5, "Status": s, "NodeName": "n"} for s in statuses]
+    runs.get_log.return_value = log
     return hook
 
 
@@ -37,7 +38,7 @@ def test_blocking_wait_ends_on_success_with_the_summary():
     watch = InstanceWatch(5, schedule=PollSchedule(0.01, min_latency=0.01))
     summary = host._wait_blocking(watch, timeout=10)
     assert summary["instance_id"] == 5 and summary["status"] == "SUCCESS(1)"
-    host.hook.get_run_log.assert_called_once()  # only at the end: a waiting/young run has no log worth a call
+    host.hook.runs.return_value.get_log.assert_called_once()  # only at the end: a waiting/young run has no log worth a call
 
 
 def test_failure_raises_the_hosts_exception_with_the_log_tail():
@@ -52,11 +53,11 @@ def test_kill_stops_only_a_running_instance():
     host = Host(_hook())
     host._watch = InstanceWatch(5, status="RUNNING")
     host._stop_on_kill()
-    host.hook.stop_run_instance.assert_called_once_with(5, "PROD", api_version=None)
+    host.hook.runs.return_value.stop.assert_called_once_with(5, "PROD")
     host = Host(_hook())
     host._watch = InstanceWatch(5, status="SUCCESS(1)")
     host._stop_on_kill()
-    host.hook.stop_run_instance.assert_not_called()
+    host.hook.runs.return_value.stop.assert_not_called()
 
 
 @pytest.mark.parametrize("status", ["failed", "failure"])  # "failure": a trigger event from before 0.1

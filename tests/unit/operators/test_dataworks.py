@@ -113,8 +113,8 @@ def test_first_try_submits_records_and_returns_ids(hook):
     else:
         context["ti"].xcom_push.assert_any_call(
             key="dataworks_instance",
-            value={"region_id": "cn-shanghai", "project_id": 10001, "instance_id": 77, "env": "prod",
-                   "api_version": "2020-05-18"},
+            # a legacy workspace's link: the classic console (a new one would add new_console=True)
+            value={"region_id": "cn-shanghai", "project_id": 10001, "instance_id": 77, "env": "prod"},
         )
 
 

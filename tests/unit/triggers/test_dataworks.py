@@ -64,14 +64,21 @@ def test_end_note_names_frozen_and_skipped_instances():
     assert end_note(_inst("SUCCESS")) is None
 
 
+def _hook_of(runs):
+    """A hook whose run object (``hook.runs_async``) is ``runs``: the trigger calls nothing else."""
+    hook = mock.Mock()
+    hook.runs_async = mock.AsyncMock(return_value=runs)
+    hook.current_poll = lambda poll, contradicts=None: poll  # the connection re-check: tests/unit/hooks/test_connection_refresh.py
+    return hook
+
+
 def _trigger_with(statuses, log_texts, **kwargs):
     trigger = DataWorksInstanceTrigger(42, "PROD", watch=InstanceWatch(42, schedule=PollSchedule(0.01)).to_dict(), **kwargs)
     hook = mock.Mock()
-    hook.get_run_instance_async = mock.AsyncMock(side_effect=[s if isinstance(s, dict) else _inst(s) for s in statuses])
-    hook.get_run_log_async = mock.AsyncMock(side_effect=log_texts)
-    hook.stop_run_instance_async = mock.AsyncMock(return_value=True)
-    hook.current_poll = lambda poll, contradicts=None: poll  # the connection re-check: tests/unit/hooks/test_connection_refresh.py
-    trigger.hook = hook
+    hook.get_instance_async = mock.AsyncMock(side_effect=[s if isinstance(s, dict) else _inst(s) for s in statuses])
+    hook.get_log_async = mock.AsyncMock(side_effect=log_texts)
+    hook.stop_async = mock.AsyncMock(return_value=True)
+    trigger.hook = _hook_of(hook)
     return trigger, hook
 
 
@@ -90,7 +97,7 @@ async def test_run_yields_success_with_summary_and_streams_lines(capsys):
     shown = [line.split("[dataworks] ", 1)[1].split()[0] for line in capsys.readouterr().out.splitlines()
              if "[dataworks] " in line]
     assert shown == ["one", "two", "three"]
-    assert hook.get_run_log_async.await_count == 2  # every 4th poll and the end, not every poll
+    assert hook.get_log_async.await_count == 2  # every 4th poll and the end, not every poll
 
 
 async def test_run_yields_a_small_failure_event():
@@ -112,10 +119,10 @@ async def test_run_yields_timeout_after_end_time():
 async def test_on_kill_stops_the_instance_only_with_cancel_on_kill():
     trigger, hook = _trigger_with([], [])
     await trigger.on_kill()
-    hook.stop_run_instance_async.assert_awaited_once_with(42, "PROD", api_version=None)
+    hook.stop_async.assert_awaited_once_with(42, "PROD")
     trigger, hook = _trigger_with([], [], cancel_on_kill=False)
     await trigger.on_kill()
-    hook.stop_run_instance_async.assert_not_awaited()
+    hook.stop_async.assert_not_awaited()
 
 
 async def test_on_kill_stop_survives_the_cancels_airflow_re_sends_while_it_runs():
@@ -130,7 +137,7 @@ async def test_on_kill_stop_survives_the_cancels_airflow_re_sends_while_it_runs(
         sent.append(args)
         return True
 
-    hook.stop_run_instance_async = mock.AsyncMock(side_effect=slow_stop)
+    hook.stop_async = mock.AsyncMock(side_effect=slow_stop)
     killing = asyncio.ensure_future(trigger.on_kill())
     for _ in range(3):
         await asyncio.sleep(0.03)
@@ -142,7 +149,7 @@ async def test_on_kill_stop_survives_the_cancels_airflow_re_sends_while_it_runs(
 
 async def test_on_kill_logs_a_stop_that_fails(capsys):
     trigger, hook = _trigger_with([], [])
-    hook.stop_run_instance_async = mock.AsyncMock(side_effect=RuntimeError("Forbidden.RAM"))
+    hook.stop_async = mock.AsyncMock(side_effect=RuntimeError("Forbidden.RAM"))
     await trigger.on_kill()
     assert "Could not stop DataWorks instance 42: Forbidden.RAM" in capsys.readouterr().out
 
@@ -158,7 +165,7 @@ async def test_on_kill_gives_up_at_its_bound_and_says_so(capsys, monkeypatch):
     async def no_answer(*args, **kwargs):
         await asyncio.sleep(10)
 
-    hook.stop_run_instance_async = mock.AsyncMock(side_effect=no_answer)
+    hook.stop_async = mock.AsyncMock(side_effect=no_answer)
     await trigger.on_kill()
     assert "no answer within 0.05 s" in capsys.readouterr().out
 
@@ -177,19 +184,34 @@ async def test_trigger_does_not_repeat_the_poll_the_worker_just_made():
     watch.observe(_inst("RUNNING"))  # the worker's poke before deferring
     trigger = DataWorksInstanceTrigger(42, "PROD", watch=watch.to_dict())
     hook = mock.Mock()
-    hook.get_run_instance_async = mock.AsyncMock(return_value=_inst("SUCCESS"))
-    hook.get_run_log_async = mock.AsyncMock(return_value="done\n")
-    hook.current_poll = lambda poll, contradicts=None: poll
-    trigger.hook = hook
+    hook.get_instance_async = mock.AsyncMock(return_value=_inst("SUCCESS"))
+    hook.get_log_async = mock.AsyncMock(return_value="done\n")
+    trigger.hook = _hook_of(hook)
     from airflow_provider_pai.triggers import dataworks as module
 
     with mock.patch.object(module, "wait_until_async", wraps=module.wait_until_async) as wait:
         (event,) = await _events(trigger)
     assert event.payload["status"] == "success"
     assert wait.call_args.kwargs["first_delay"] == 0.01  # one interval first, then the poll
-    assert hook.get_run_instance_async.await_count == 1
+    assert hook.get_instance_async.await_count == 1
     fresh = DataWorksInstanceTrigger(42, "PROD", watch=InstanceWatch(42).to_dict())
-    fresh.hook = hook
+    fresh.hook = _hook_of(hook)
     with mock.patch.object(module, "wait_until_async", wraps=module.wait_until_async) as wait:
         await _events(fresh)
     assert wait.call_args.kwargs["first_delay"] == 0.0  # nothing polled yet: look at once
+
+
+async def test_a_tighter_log_cadence_also_shortens_the_trigger_s_first_wait():
+    watch = InstanceWatch(42, schedule=PollSchedule(30.0), log_interval=5)
+    watch.observe(_inst("WAIT_TIME"))  # the worker's poll before deferring set the cap
+    trigger = DataWorksInstanceTrigger(42, "PROD", watch=watch.to_dict())
+    hook = mock.Mock()
+    hook.get_instance_async = mock.AsyncMock(return_value=_inst("SUCCESS"))
+    hook.get_log_async = mock.AsyncMock(return_value="done\n")
+    trigger.hook = _hook_of(hook)
+    from airflow_provider_pai.triggers import dataworks as module
+
+    with mock.patch.object(module, "wait_until_async", wraps=module.wait_until_async) as wait:
+        (event,) = await _events(trigger)  # sleeps the 5 s first delay for real
+    assert event.payload["status"] == "success"
+    assert wait.call_args.kwargs["first_delay"] == 5
