@@ -38,7 +38,7 @@ def integer(params: dict, name: str, default: int | None = None) -> int | None:
     try:
         return int(params[name])
     except ValueError:
-        raise DwError(400, "InvalidParameter", f"The parameter {name} must be an integer, got {params[name]!r}.")
+        raise DwError(400, "InvalidParameter", f"The parameter {name} must be an integer, got {params[name]!r}.") from None
 
 
 def boolean(params: dict, name: str, default: bool | None = None) -> bool:
@@ -64,7 +64,7 @@ def id_list(params: dict, name: str, must: bool = True) -> list[int]:
     try:
         return [int(x) for x in raw.split(",") if x.strip()]
     except ValueError:
-        raise DwError(400, "InvalidParameter", f"The parameter {name} must be comma-separated node ids, got {raw!r}.")
+        raise DwError(400, "InvalidParameter", f"The parameter {name} must be comma-separated node ids, got {raw!r}.") from None
 
 
 def json_param(params: dict, name: str, kind: type = dict, must: bool = False):

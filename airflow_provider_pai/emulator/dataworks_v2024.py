@@ -177,7 +177,7 @@ def _bizdates(periods: dict) -> list[int]:
         try:
             start, end = m.parse_bizdate(r["StartBizDate"]), m.parse_bizdate(r["EndBizDate"])
         except (KeyError, TypeError, ValueError):
-            raise DwError(400, "InvalidParameter", "Periods.BizDates[] needs StartBizDate and EndBizDate as yyyy-mm-dd.")
+            raise DwError(400, "InvalidParameter", "Periods.BizDates[] needs StartBizDate and EndBizDate as yyyy-mm-dd.") from None
         days.extend(range(start, end + 1, m.DAY_MS))
     return sorted(set(days))
 
