@@ -12,6 +12,8 @@ Invalid.Instance.Status (stop/restart in the wrong state) are plausible stand-in
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from . import dataworks_model as m
@@ -47,7 +49,7 @@ def _node_spec(raw: dict, project_id: int) -> dict:
 
 def init_state(scenario: dict) -> dict:
     section = scenario.get("dataworks") or {}
-    state = {"projects": {}, "nodes": {}, "dags": {}, "instances": {}, "next_id": FIRST_ID,
+    state: dict[str, Any] = {"projects": {}, "nodes": {}, "dags": {}, "instances": {}, "next_id": FIRST_ID,
              "enum_suffixes": bool(section.get("enum_suffixes"))}
     for spec in section.get("projects", []):
         pid = int(spec["project_id"])
