@@ -142,7 +142,6 @@ LAZY_TRIGGER_IMPORTS = {
 # set at merge. A cycle not listed here fails; a listed one that is gone fails too, so the list
 # cannot outlive the cycles.
 KNOWN_CYCLES = {
-    frozenset({"airflow_provider_pai.hooks.dataworks", "airflow_provider_pai.hooks.dataworks_runs"}),
     # emulator: closed by imports inside functions (state.init_state -> dataworks; eas_state -> pmml_processor,
     # eas_traffic); found once relative imports and function bodies were walked
     frozenset({"airflow_provider_pai.emulator.dataworks", "airflow_provider_pai.emulator.state"}),

@@ -38,7 +38,7 @@ def test_node_params_forms():
 
 def hook_with(extra: dict | None = None, **methods) -> DataWorksHook:
     hook = DataWorksHook()
-    hook.__dict__["_connection"] = object()  # a cached_property: no connection is read
+    hook.__dict__["_connection"] = mock.Mock(schema=None)  # a cached_property: no connection is read
     hook._extras = {"region_id": "cn-shanghai", **(extra or {})}
     for name, value in methods.items():
         setattr(hook, name, value if callable(value) else mock.Mock(return_value=value))

@@ -15,7 +15,7 @@ from airflow_provider_pai.hooks.dataworks_wire import bizdate_ms
 def hook_with_client(**answers):
     """A hook whose 2024 client answers ``method -> body map``; the requests it got are on ``client``."""
     hook = DataWorksHook(sleep=lambda s: None)
-    hook.__dict__["_connection"] = object()
+    hook.__dict__["_connection"] = mock.Mock(schema=None)
     hook._extras = {"region_id": "cn-shanghai"}
     client = mock.Mock()
     for method, body in answers.items():
