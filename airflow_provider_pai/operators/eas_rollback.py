@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from airflow_provider_pai.hooks.eas import EasHook
 
 
-
 class EasRollbackOperator(EasDeployWaitMixin, PaiBaseOperator["EasHook"]):
     """Put an EAS service back on an earlier version (``eascmd version``), by default the one a deploy replaced.
 

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from airflow_provider_pai.hooks.eas import EasHook
 
 
-
 class EasServiceSensor(EasServiceWaitMixin, PaiBaseSensorOperator["EasHook"]):
     """Succeed once ``service_name`` is ``target_status`` (and on ``version`` if given).
 
