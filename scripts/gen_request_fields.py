@@ -183,6 +183,14 @@ def unknown(key: str, entry: dict) -> list[str]:
 _API = {"alibabacloud_dataworks_public20200518": "DataWorks 2020-05-18",
         "alibabacloud_dataworks_public20240518": "DataWorks 2024-05-18",
         "alibabacloud_eas20210701": "PAI-EAS 2021-07-01", "alibabacloud_aiworkspace20210204": "AI Workspace 2021-02-04"}
+# A generic ``call_api`` entry belongs to the API its RAM action names (``eas:UpdateGroup`` -> PAI-EAS).
+_RAM_API = {"eas": "PAI-EAS 2021-07-01", "dataworks": "DataWorks", "paiworkspace": "AI Workspace 2021-02-04"}
+
+
+def _api_title(key: str, entry: dict) -> str:
+    if ":Client.call_api#" in key:
+        return _RAM_API.get(entry["ram_action"].split(":", 1)[0], "generic call")
+    return _API.get(key.split(":")[0].split(".")[0], "OSS (oss2)")
 
 
 def _cell(text: str) -> str:
@@ -213,7 +221,7 @@ def render(spec: dict[str, dict]) -> str:
     for key in sorted(spec, key=lambda k: (k.split(":")[0], spec[k]["action"], k)):
         entry = spec[key]
         fields = request_fields(key, entry)
-        lines += [f"## {_API.get(key.split(':')[0].split('.')[0], 'OSS (oss2)')}: {entry['action']}", "",
+        lines += [f"## {_api_title(key, entry)}: {entry['action']}", "",
                   f"`{key}`; RAM `{entry['ram_action']}`; built by `{entry['hook']}`."]
         policy = entry["example_policy"]
         lines += ["Granted by the example policy (`docs/ram-policy.json`)." if policy is True

@@ -44,8 +44,23 @@ def _predict_hint(status: int | None, tls: bool, url: str) -> str:
     return "the model answered with an error: check the model files and the payload format"
 
 
+def _denied(exc: Exception) -> bool:
+    """A permission refusal (hooks/error_codes.py F-ERR-P1); Forbidden.Not.Server is a region problem."""
+    return isinstance(exc, PaiApiError) and exc.code != "Forbidden.Not.Server" and (
+        exc.status_code == 403 or exc.code.startswith(("Forbidden", "NoPermission", "ResourceNotAuthorized")))
+
+
+def evidence_failure(action: str, exc: Exception) -> str:
+    """Why an evidence call gave nothing; a denial names the RAM action to grant (EAS RAM actions
+    are ``eas:<API action>``, docs/ram-policy.json), so a missing permission is never silent."""
+    if _denied(exc):
+        return f"{action} was denied: grant the RAM action eas:{action} ({exc})"
+    return f"{action} failed ({exc})"
+
+
 def _unreadable(exc: Exception) -> str:
-    return f"  (could not read the service events: {exc})"
+    grant = "; grant the RAM action eas:DescribeServiceEvent" if _denied(exc) else ""
+    return f"  (could not read the service events: {exc}{grant})"
 
 
 def _config_body(service_config: Any) -> str:
@@ -281,7 +296,7 @@ class EasHook(AlibabaCloudBaseHook):
             try:
                 found.append(await fetch() or [])
             except Exception as exc:  # noqa: BLE001 - optional evidence, reported in the log
-                self.log.warning("%s for %s failed (%s); deciding without it.", action, service_name, exc)
+                self.log.warning("%s for %s; deciding without it.", evidence_failure(action, exc), service_name)
                 found.append([])
         return found[0], found[1]
 
@@ -289,7 +304,7 @@ class EasHook(AlibabaCloudBaseHook):
         try:
             return fetch() or []
         except Exception as exc:  # noqa: BLE001 - optional evidence, reported in the log
-            self.log.warning("%s failed (%s); deciding without it.", action, exc)
+            self.log.warning("%s; deciding without it.", evidence_failure(action, exc))
             return []
 
     # ---- service groups and traffic (canary releases: docs/cloud-fidelity.md F-TRF-*) -------------

@@ -1,6 +1,7 @@
 """Every field of every SDK request the provider builds: sent (with what) or omitted (default, why).
 
-Plain data, no imports: ``scripts/gen_request_fields.py`` renders it with the INSTALLED SDK models
+Plain data (the model registry's entries in ``hooks/request_fields_registry.py``, merged in
+below), no SDK imports: ``scripts/gen_request_fields.py`` renders it with the INSTALLED SDK models
 into ``docs/request-fields.md``, and ``tests/contracts/`` fail when a request model has a field in
 neither list, when the page is stale, when the hooks build a request that is not here, when a
 ``reads`` path is not in the response model, or when ``docs/ram-policy.json`` lacks a needed action.
@@ -15,9 +16,10 @@ of a list); calls that take no request model (ROA path-only calls, oss2 methods)
   (the default as the SDK docstring states it, else "undocumented" and why omission is safe).
 - ``response`` (optional): the response model (``module:Class``) and ``reads``: the field paths the
   provider reads from it.
-- ``example_policy``: True when the example flow (``example_dags/pai_train_deploy.py``, including
-  its failure path) calls it, so ``docs/ram-policy.json`` must grant ``ram_action``; else a string
-  saying why the example policy leaves it out.
+- ``example_policy``: True when an example flow the documented policy covers calls it
+  (``example_dags/pai_train_deploy.py`` including its failure path, the registry flows, the canary's
+  traffic calls), so ``docs/ram-policy.json`` must grant ``ram_action``; else a string saying why
+  the example policy leaves it out.
 
 To add a request: copy an entry (key ``"<sdk>.models:<XxxRequest>"``), set ``sent``, run
 ``pytest tests/contracts``: it names each SDK field in neither list; put each in ``sent`` or
@@ -36,6 +38,8 @@ DW24 = "alibabacloud_dataworks_public20240518.models"
 EAS = "alibabacloud_eas20210701.models"
 EAS_CLIENT = "alibabacloud_eas20210701.client:Client"
 OSS = "oss2:Bucket"
+CALL_API = "alibabacloud_tea_openapi.client:Client.call_api"
+UPDATE_GROUP_REF = "https://help.aliyun.com/zh/pai/developer-reference/api-eas-2021-07-01-updategroup"
 
 _ENV = "project_env argument (PROD by default)"
 _ENV24 = "project_env mapped to Prod/Dev (PROD -> Prod)"
@@ -163,7 +167,7 @@ REQUESTS: dict[str, dict] = {
         "example_policy": _EXAMPLE_NO_2024,
         "sent": {"Id": "task_id", "ProjectEnv": _ENV24}, "omitted": {},
         "response": f"{DW24}:GetTaskResponseBody",
-        "reads": ["Task.Id", "Task.Name", "Task.Type", "Task.ProjectId"],
+        "reads": ["Task.Id", "Task.Name", "Task.Type", "Task.ProjectId", "Task.WorkflowId"],
     },
     f"{DW24}:GetNodeRequest": {
         "action": "GetNode", "ram_action": "dataworks:GetNode", "hook": "DataWorksHook.get_data_studio_node",
@@ -176,18 +180,27 @@ REQUESTS: dict[str, dict] = {
         "action": "CreateWorkflowInstances", "ram_action": "dataworks:CreateWorkflowInstances",
         "hook": "DataWorksHook.create_workflow_instances", "example_policy": _EXAMPLE_NO_2024,
         "sent": {
-            "ProjectId": "project_id", "Name": "the run name", "Type": "SupplementData (a backfill)",
-            "WorkflowId": "1 (the documented id of the scheduled-task workflow)", "EnvType": _ENV24,
+            "ProjectId": "project_id", "Name": "the run name",
+            "Type": "SupplementData (a backfill of a scheduled task), or ManualWorkflow (run_mode='manual')",
+            "WorkflowId": "1 (the documented id of the scheduled-task workflow), or the task's manually "
+                          "triggered workflow (GetTask.WorkflowId, F-DW24-19)", "EnvType": _ENV24,
             "TaskParameters": "node_params as {\"<taskId>\": \"k=v ...\"} JSON, omitted when None",
             "Comment": "started by Apache Airflow (airflow-provider-pai)",
             "Periods": "one period", "Periods.BizDates": "one range",
             "Periods.BizDates[].StartBizDate": "bizdate (yyyy-mm-dd)", "Periods.BizDates[].EndBizDate": "the same day",
             "DefaultRunProperties": "the run's properties",
-            "DefaultRunProperties.Mode": "General (one root task; default ManualSelection)",
+            "DefaultRunProperties.Mode": "General (one root task; default ManualSelection); SupplementData only",
             "DefaultRunProperties.RootTaskIds": "[task_id]",
             "DefaultRunProperties.Parallelism": "1 (serial; required for SupplementData)",
             "DefaultRunProperties.Analysis": "analysis off (required for SupplementData)",
             "DefaultRunProperties.Analysis.Enabled": "False", "DefaultRunProperties.Analysis.Blocked": "False",
+            # issue 22 item 1: without RunPolicy 'the task configuration is used' and Immediately defaults
+            # to false, so a run whose time is ahead waited (hooks/dataworks_wire.py RUN_NOW_POLICY)
+            "DefaultRunProperties.RunPolicy": "the run-now policy (RUN_NOW_POLICY)",
+            "DefaultRunProperties.RunPolicy.Immediately": "True (default false): a run whose time is ahead starts now",
+            "DefaultRunProperties.RunPolicy.Type": "Daily (required once RunPolicy is given)",
+            "DefaultRunProperties.RunPolicy.StartTime": "00:00:00 (required once RunPolicy is given)",
+            "DefaultRunProperties.RunPolicy.EndTime": "23:59:59 (required once RunPolicy is given)",
         },
         "omitted": {
             "AutoStartEnabled": "true -- the run must start when created",
@@ -207,13 +220,6 @@ REQUESTS: dict[str, dict] = {
             "DefaultRunProperties.Priority": "none -- 'supported only for manually triggered workflows'",
             "DefaultRunProperties.PriorityWeightStrategy": "Disable -- as Priority",
             "DefaultRunProperties.RuntimeResource": "the task configuration's resource group -- right",
-            "DefaultRunProperties.RunPolicy": "'the task configuration is used' -- KNOWN BUG (issue 22 item 1): "
-                                              "RunPolicy.Immediately defaults to false, so a run whose time is "
-                                              "ahead waits; the dw engineer sends it this round",
-            "DefaultRunProperties.RunPolicy.Immediately": "false -- see RunPolicy (being fixed by dw)",
-            "DefaultRunProperties.RunPolicy.Type": "none; required once RunPolicy is given (dw adds it)",
-            "DefaultRunProperties.RunPolicy.StartTime": "none; required once RunPolicy is given (dw adds it)",
-            "DefaultRunProperties.RunPolicy.EndTime": "none; required once RunPolicy is given (dw adds it)",
         },
         "response": f"{DW24}:CreateWorkflowInstancesResponseBody", "reads": ["OperationId"],
     },
@@ -350,7 +356,7 @@ REQUESTS: dict[str, dict] = {
     },
     f"{EAS}:ReleaseServiceRequest": {
         "action": "ReleaseService", "ram_action": "eas:ReleaseService", "hook": "EasHook.release_service",
-        "example_policy": "canary operators only",
+        "example_policy": True,
         "sent": {"Weight": "the canary's or production's weight when given",
                  "TrafficState": "standalone/grouping when given"}, "omitted": {},
         "response": f"{EAS}:ReleaseServiceResponseBody", "reads": ["RequestId"],
@@ -366,9 +372,23 @@ REQUESTS: dict[str, dict] = {
     },
     f"{EAS_CLIENT}.describe_group": {
         "action": "DescribeGroup", "ram_action": "eas:DescribeGroup", "hook": "EasHook.describe_group",
-        "example_policy": "canary operators only",
+        "example_policy": True,
         "sent": {"cluster_id": "region_id", "group_name": "the canary's group"}, "omitted": {},
-        "response": f"{EAS}:Group", "reads": ["AccessToken", "InternetEndpoint", "IntranetEndpoint", "Name"],
+        "response": f"{EAS}:Group",
+        "reads": ["AccessToken", "InternetEndpoint", "IntranetEndpoint", "Name", "TrafficMode"],
+    },
+    # ---- a generic ROA call (SDK 7.0.0 has no method or model for it): fields from the API reference ----
+    f"{CALL_API}#UpdateGroup": {
+        "action": "UpdateGroup", "ram_action": "eas:UpdateGroup", "hook": "EasHook.update_group_traffic_mode",
+        "example_policy": True,
+        "fields": {"ClusterId": f"path: the region id ({UPDATE_GROUP_REF})", "GroupName": "path: the group name",
+                   "TrafficMode": "body: auto or customized", "Network.VpcId": "body: VPC id",
+                   "Network.VSwitchId": "body: vSwitch id", "Network.SecurityGroupId": "body: security group id",
+                   "Network.GatewayId": "body: dedicated gateway id", "Labels": "body: user labels {key: value}"},
+        "sent": {"ClusterId": "region_id", "GroupName": "the canary's group",
+                 "TrafficMode": "customized (or auto back) when switch_traffic_mode=True"},
+        "omitted": {k: "none -- unchanged; this call changes the traffic mode and nothing else" for k in (
+            "Network.VpcId", "Network.VSwitchId", "Network.SecurityGroupId", "Network.GatewayId", "Labels")},
     },
     f"{EAS_CLIENT}.start_service": {
         "action": "StartService", "ram_action": "eas:StartService", "hook": "EasHook.start_service",
@@ -387,7 +407,8 @@ REQUESTS: dict[str, dict] = {
     },
     # ---------------- OSS through oss2 (hooks/oss.py): the method's parameters ----------------
     f"{OSS}.head_object": {
-        "action": "HeadObject", "ram_action": "oss:GetObject", "hook": "OssHook.head_object", "example_policy": True,
+        "action": "HeadObject", "ram_action": "oss:GetObject", "example_policy": True,
+        "hook": "OssHook.head_object (export manifest; the deploy's check of a model path that names a file)",
         "sent": {"key": "the object key"},
         "omitted": {"headers": "none -- no conditional headers", "params": "none -- the current version"},
         "response": "oss2.models:HeadObjectResult",
@@ -404,10 +425,11 @@ REQUESTS: dict[str, dict] = {
                     "process": "none -- no image/video processing", "params": "none -- the current version"},
     },
     f"{OSS}.list_objects_v2": {
-        "action": "ListObjectsV2", "ram_action": "oss:ListObjects", "hook": "OssHook.list_objects (ObjectIteratorV2)",
+        "action": "ListObjectsV2", "ram_action": "oss:ListObjects",
+        "hook": "OssHook.list_objects (ObjectIteratorV2), OssHook.first_objects (the deploy's model-path check)",
         "example_policy": True,
         "sent": {"prefix": "the prefix", "continuation_token": "the previous page's token (the iterator)",
-                 "max_keys": "100 (ObjectIteratorV2's default)"},
+                 "max_keys": "100 (ObjectIteratorV2's default); OssHook.first_objects sends 1 (is anything there?)"},
         "omitted": {"delimiter": "none -- every object under the prefix, recursively",
                     "start_after": "none", "fetch_owner": "false -- the owner is not read",
                     "encoding_type": "url (oss2 decodes it)", "headers": "none"},
@@ -467,3 +489,8 @@ REQUESTS: dict[str, dict] = {
                     "of the first page is shown", "params": "none", "headers": "none"},
     },
 }
+
+# The model registry's entries live in their own module to keep this one readable; same format.
+from airflow_provider_pai.hooks.request_fields_registry import REGISTRY_REQUESTS  # noqa: E402
+
+REQUESTS.update(REGISTRY_REQUESTS)

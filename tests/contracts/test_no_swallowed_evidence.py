@@ -1,7 +1,7 @@
 """A failed remote call is retried or reported, never swallowed: no ``except Exception`` (or bare
 ``except``) around a hook call may drop the error without using it or re-raising (a denied evidence
 call must say which action to grant). Functions that do it today are listed by name below; the
-"eas" rework of this round moves the EAS evidence calls, and the lead empties the list at merge."""
+"eas" rework of this round moved the EAS evidence calls onto EasHook, and the list is empty."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "airflow_provider_pai"
 BROAD = {"Exception", "BaseException"}
 # (file, function) pairs that drop a hook call's error today.
-KNOWN_SWALLOWS = {
-    ("utils/eas.py", "_evidence_or_nothing"),  # a denied DescribeServiceEvent / ListServiceInstances -> []
-    ("utils/eas.py", "judge_with_async"),  # the same, in the trigger
-}
+# Empty since the eas rework: EasHook.warning_events / rollout_evidence report a denial with the RAM
+# action to grant (hooks/eas.py evidence_failure).
+KNOWN_SWALLOWS: set[tuple[str, str]] = set()
 
 
 def _broad(handler: ast.ExceptHandler) -> bool:

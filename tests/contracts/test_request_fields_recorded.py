@@ -16,7 +16,7 @@ from airflow_provider_pai.hooks.request_fields import REQUESTS
 SDK_MODELS = ("alibabacloud_dataworks_public20200518.models", "alibabacloud_dataworks_public20240518.models",
               "alibabacloud_eas20210701.models", "alibabacloud_aiworkspace20210204.models")
 # The SDKs drive_every_hook_call exercises; a new SDK's requests are checked once its calls are added there.
-DRIVEN = SDK_MODELS[:3]
+DRIVEN = SDK_MODELS
 YESTERDAY = (datetime.date.today() - datetime.timedelta(days=1)).strftime("%Y%m%d")
 
 
@@ -28,7 +28,8 @@ def _paths(value, prefix="") -> set[str]:
         if item is None or item == [] or item == {}:
             continue
         paths.add(path)
-        if isinstance(item, dict) and not key.endswith(("Parameters", "Mappings", "Labels")):
+        # free-form maps (node parameters, labels, a registry version's InferenceSpec/Metrics) are one field
+        if isinstance(item, dict) and not key.endswith(("Parameters", "Mappings", "Labels", "Spec", "Metrics")):
             paths |= _paths(item, f"{path}.")
         elif isinstance(item, list) and item and all(isinstance(i, dict) for i in item):
             for one in item:
@@ -37,7 +38,7 @@ def _paths(value, prefix="") -> set[str]:
 
 
 CLIENTS = ("alibabacloud_dataworks_public20200518.client", "alibabacloud_dataworks_public20240518.client",
-           "alibabacloud_eas20210701.client")
+           "alibabacloud_eas20210701.client", "alibabacloud_aiworkspace20210204.client")
 
 
 @contextmanager
@@ -145,6 +146,22 @@ def drive_every_hook_call(emu) -> None:
     attempt(lambda: eas.create_service({"name": "fields_recorded", "model_path": "oss://pai-demo/models/churn/initial/",
                                         "processor": "pmml", "metadata": {"instance": 1}}))
     attempt(lambda: eas.release_service("churn_model", weight=100, traffic_state="grouping"))
+
+    from airflow_provider_pai.hooks.aiworkspace import AiWorkspaceHook
+
+    aiw = AiWorkspaceHook(sleep=lambda s: None)
+    workspace = "86001"  # the demo scenario's workspace
+    model_id = aiw.create_model(workspace, "fields_recorded", description="recorded")
+    assert aiw.find_model(workspace, "fields_recorded")["ModelId"] == model_id
+    aiw.get_model(model_id)
+    name = aiw.create_model_version(
+        model_id, uri="oss://pai-demo.oss-cn-shanghai.aliyuncs.com/models/churn/initial/", version_name="1.0.0",
+        inference_spec={"processor": "pmml"}, metrics={"auc": 0.9}, labels={"airflow-run": "fields/recorded"},
+        source_type="Custom", source_id="fields", format_type="PMML", framework_type="Alink", description="d")
+    aiw.list_model_versions(model_id, label="fields/recorded", version_name=name)
+    aiw.update_approval(model_id, name, "Approved")
+    aiw.latest_version(model_id, approval_status="Approved")
+    aiw.get_model_version(model_id, name)
 
 
 @pytest.fixture(scope="module")

@@ -145,7 +145,7 @@ def test_forcing_2020_on_a_new_workspace_fails_with_the_fix_in_the_message(pai_e
 
 def test_an_invalid_setting_names_the_extra_and_the_choices(pai_emulator, monkeypatch):
     use_api(monkeypatch, pai_emulator, "2023")
-    with pytest.raises(Exception, match="dataworks_api_version='2023'.*2020-05-18, 2024-05-18, auto"):
+    with pytest.raises(Exception, match="extra dataworks_api_version is '2023'; valid: auto, 2020-05-18, 2024-05-18"):
         DataWorksHook().describe_node(900001, project_id=NEW)
     assert dw_calls(pai_emulator) == {}
 

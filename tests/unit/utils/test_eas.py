@@ -170,3 +170,42 @@ def test_events_are_shown_in_time_order_whatever_order_they_come_in():
               for r, t in (("second", "2026-11-29 10:00:02"), ("first", "2026-11-29 10:00:01"))]
     text = warning_text(events)
     assert text.index("first") < text.index("second")
+
+
+def test_a_denied_evidence_call_names_the_ram_action_to_grant():
+    """Issue 22 item 7: a denied evidence call is reported with the missing action, never swallowed."""
+    from airflow_provider_pai.hooks.errors import PaiApiError
+    from airflow_provider_pai.hooks.request_fields import REQUESTS
+
+    denied = PaiApiError("ListServiceInstances", "Forbidden.RAM", "not authorized", "req-1", 403)
+    hook = mock.Mock()
+    hook.describe_service_events.side_effect = PaiApiError("DescribeServiceEvent", "Forbidden.RAM", "no", "r", 403)
+    assert "grant the RAM action eas:DescribeServiceEvent" in warning_events(hook, "svc")
+    hook.describe_service_events.side_effect = None
+    hook.describe_service_events.return_value = []
+    hook.list_service_instances.side_effect = denied
+    hook._evidence = lambda action, fetch: EasHook._evidence(hook, action, fetch)
+    assert EasHook.rollout_evidence(hook, "svc") == ([], [])
+    logged = hook.log.warning.call_args[0][0] % hook.log.warning.call_args[0][1:]
+    assert "grant the RAM action eas:ListServiceInstances" in logged
+    # the names agree with the spec the RAM policy is derived from
+    actions = {e["ram_action"] for e in REQUESTS.values()}
+    assert {"eas:ListServiceInstances", "eas:DescribeServiceEvent"} <= actions
+    # a non-permission failure is reported as a failure, not as a missing grant
+    hook.describe_service_events.side_effect = RuntimeError("down")
+    assert "grant" not in warning_events(hook, "svc")
+
+
+@pytest.mark.asyncio
+async def test_a_denied_evidence_call_in_the_trigger_names_the_ram_action_too():
+    from airflow_provider_pai.hooks.errors import PaiApiError
+
+    hook = mock.Mock()
+    hook.describe_service_events_async = mock.AsyncMock(return_value=[])
+    hook.list_service_instances_async = mock.AsyncMock(
+        side_effect=PaiApiError("ListServiceInstances", "Forbidden.RAM", "not authorized", "req-2", 403))
+    assert await EasHook.rollout_evidence_async(hook, "svc") == ([], [])
+    logged = hook.log.warning.call_args[0][0] % hook.log.warning.call_args[0][1:]
+    assert "grant the RAM action eas:ListServiceInstances" in logged and "svc" in logged
+    hook.describe_service_events_async.side_effect = PaiApiError("DescribeServiceEvent", "NoPermission", "no", "r", 403)
+    assert "grant the RAM action eas:DescribeServiceEvent" in warning_text(await EasHook.warning_events_async(hook, "svc"))
