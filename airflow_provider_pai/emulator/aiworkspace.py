@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -58,7 +59,7 @@ def _version(spec: dict, now_ms: int) -> dict:
 
 def init_state(scenario: dict, now_ms: int) -> dict:
     """Workspaces, models and versions of the scenario; model ids are ``model-<n>``."""
-    state = {"workspaces": {}, "models": {}, "next_id": 1}
+    state: dict[str, Any] = {"workspaces": {}, "models": {}, "next_id": 1}
     for ws in (scenario.get("aiworkspace") or {}).get("workspaces") or []:
         ws_id = str(ws["workspace_id"])
         state["workspaces"][ws_id] = {"workspace_id": ws_id}
@@ -119,8 +120,7 @@ def _body(raw: bytes) -> dict | web.Response:
 
 def _next_version_name(model: dict) -> str:
     """0.1.0 first, then the minor number of the highest numbered version plus one (F-AIW-4)."""
-    numbered = [tuple(int(x) for x in _AUTO.match(v["VersionName"]).groups())
-                for v in model["versions"] if _AUTO.match(v["VersionName"])]
+    numbered = [tuple(int(x) for x in m.groups()) for v in model["versions"] if (m := _AUTO.match(v["VersionName"]))]
     if not numbered:
         return "0.1.0"
     major, minor = max(numbered)

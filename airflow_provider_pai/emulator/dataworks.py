@@ -12,12 +12,15 @@ Invalid.Instance.Status (stop/restart in the wrong state) are plausible stand-in
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from . import dataworks_model as m
 from . import dataworks_runs as runs
 from .common import Ctx, acs_error, json_response, new_request_id
-from .dataworks_params import DwError, instance, integer, node, ok as _ok, paging, project, project_env
+from .dataworks_params import DwError, instance, integer, node, paging, project, project_env
+from .dataworks_params import ok as _ok
 from .state import object_bytes, split_oss_uri
 
 FIRST_ID = 11_700_000_001  # ids look like real ones and never collide across DAGs, instances, histories
@@ -46,7 +49,7 @@ def _node_spec(raw: dict, project_id: int) -> dict:
 
 def init_state(scenario: dict) -> dict:
     section = scenario.get("dataworks") or {}
-    state = {"projects": {}, "nodes": {}, "dags": {}, "instances": {}, "next_id": FIRST_ID,
+    state: dict[str, Any] = {"projects": {}, "nodes": {}, "dags": {}, "instances": {}, "next_id": FIRST_ID,
              "enum_suffixes": bool(section.get("enum_suffixes"))}
     for spec in section.get("projects", []):
         pid = int(spec["project_id"])
@@ -152,7 +155,7 @@ def _bizdate_param(params: dict, name: str) -> int | None:
     try:
         return m.parse_bizdate(params[name])
     except ValueError:
-        raise DwError(400, "InvalidParameter", f"The parameter {name} must look like yyyy-MM-dd HH:mm:ss.")
+        raise DwError(400, "InvalidParameter", f"The parameter {name} must look like yyyy-MM-dd HH:mm:ss.") from None
 
 
 def _get_instance(params, ctx):

@@ -30,15 +30,15 @@ def required(params: dict, name: str) -> str:
     return value
 
 
-def integer(params: dict, name: str, default: int | None = None) -> int | None:
-    if params.get(name, "") == "":
-        if default is None:
-            required(params, name)
+def integer(params: dict, name: str, default: int | None = None) -> int:
+    """The parameter as an int; absent: ``default``, or MissingParameter when there is none."""
+    if params.get(name, "") == "" and default is not None:
         return default
+    raw = required(params, name)
     try:
-        return int(params[name])
+        return int(raw)
     except ValueError:
-        raise DwError(400, "InvalidParameter", f"The parameter {name} must be an integer, got {params[name]!r}.")
+        raise DwError(400, "InvalidParameter", f"The parameter {name} must be an integer, got {raw!r}.") from None
 
 
 def boolean(params: dict, name: str, default: bool | None = None) -> bool:
@@ -64,7 +64,7 @@ def id_list(params: dict, name: str, must: bool = True) -> list[int]:
     try:
         return [int(x) for x in raw.split(",") if x.strip()]
     except ValueError:
-        raise DwError(400, "InvalidParameter", f"The parameter {name} must be comma-separated node ids, got {raw!r}.")
+        raise DwError(400, "InvalidParameter", f"The parameter {name} must be comma-separated node ids, got {raw!r}.") from None
 
 
 def json_param(params: dict, name: str, kind: type = dict, must: bool = False):

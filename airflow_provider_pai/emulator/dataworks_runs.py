@@ -9,7 +9,17 @@ from __future__ import annotations
 from . import dataworks_model as m
 from .common import json_response, new_request_id
 from .dataworks_params import (
-    DwError, boolean, id_list, instance, integer, json_param, node, ok, project, project_env, required,
+    DwError,
+    boolean,
+    id_list,
+    instance,
+    integer,
+    json_param,
+    node,
+    ok,
+    project,
+    project_env,
+    required,
 )
 
 
@@ -68,7 +78,7 @@ def _bizdate(params: dict, name: str) -> int:
     try:
         return m.parse_bizdate(value)
     except ValueError:
-        raise DwError(400, "InvalidParameter", f"The parameter {name} must look like yyyy-MM-dd 00:00:00, got {value!r}.")
+        raise DwError(400, "InvalidParameter", f"The parameter {name} must look like yyyy-MM-dd 00:00:00, got {value!r}.") from None
 
 
 def _bizdates(params: dict, start_name: str, end_name: str) -> list[int]:

@@ -172,12 +172,12 @@ def _bizdates(periods: dict) -> list[int]:
     ranges = periods.get("BizDates") or []
     if not ranges or len(ranges) > 7:
         raise DwError(400, "InvalidParameter", "Periods.BizDates must hold 1 to 7 date ranges.")
-    days = []
+    days: list[int] = []
     for r in ranges:
         try:
             start, end = m.parse_bizdate(r["StartBizDate"]), m.parse_bizdate(r["EndBizDate"])
         except (KeyError, TypeError, ValueError):
-            raise DwError(400, "InvalidParameter", "Periods.BizDates[] needs StartBizDate and EndBizDate as yyyy-mm-dd.")
+            raise DwError(400, "InvalidParameter", "Periods.BizDates[] needs StartBizDate and EndBizDate as yyyy-mm-dd.") from None
         days.extend(range(start, end + 1, m.DAY_MS))
     return sorted(set(days))
 

@@ -83,7 +83,9 @@ def _parse_config(body: bytes) -> dict | web.Response:
 async def handle(request: web.Request, body: bytes, ctx, action: str) -> web.Response:
     if request.path.startswith(T.GROUPS_PREFIX):  # DescribeGroup, ListGroups, UpdateGroup (eas_traffic.py)
         with ctx.lock:
-            return T.handle_group(request, body, ctx, _services(ctx), action)
+            answer = T.handle_group(request, body, ctx, _services(ctx), action)
+        if answer is not None:  # None: a longer path that only starts like the groups' one
+            return answer
     parts = _path_parts(request)
     if parts is None:
         return acs_error(404, "InvalidAction.NotFound", f"No EAS API at {request.method} {request.path}")

@@ -43,7 +43,8 @@ def _unpack(data: bytes, name: str) -> dict[str, bytes]:
             return {n.rsplit("/", 1)[-1]: z.read(n) for n in z.namelist() if not n.endswith("/")}
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as t:
-            return {m.name.rsplit("/", 1)[-1]: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
+            return {m.name.rsplit("/", 1)[-1]: f.read() for m in t.getmembers()
+                    if m.isfile() and (f := t.extractfile(m)) is not None}
     except tarfile.ReadError:
         pass  # a single compressed file, not a tar
     opener = bz2.decompress if name.lower().endswith(".bz2") else gzip.decompress

@@ -42,6 +42,7 @@ def parse_path(raw: Any, default_seconds: float, where: str) -> list[list]:
     if not isinstance(raw, list):
         raise ValueError(f"{where} must be a list of statuses, got {raw!r}")
     steps = []
+    seconds: float | None
     for step in raw:
         if isinstance(step, str):
             status, seconds = step, default_seconds

@@ -67,11 +67,11 @@ def _load_model(store, model_path: str) -> dict | str:
         except ValueError as exc:
             return f"model.json in {model_path} cannot be read: {exc}"
         return model if isinstance(model, dict) else f"model.json in {model_path} is not a JSON object"
-    keys = S.model_keys(store, model_path)
-    names = [k for k in keys if k.rsplit("/", 1)[-1] == "model.json"]
-    if not names:
+    where = S.split_oss(model_path)
+    names = [k for k in S.model_keys(store, model_path) if k.rsplit("/", 1)[-1] == "model.json"]
+    if where is None or not names:  # (model_keys finds nothing for a path that is not oss://)
         return f"no model.json under {model_path}"
-    bucket = S.split_oss(model_path)[0]
+    bucket = where[0]
     try:
         model = json.loads(store.get(bucket, min(names, key=len)))
     except (OSError, ValueError) as exc:
@@ -98,7 +98,7 @@ def _predict(model: dict, request_body: bytes) -> tuple[int, object]:
             return 400, f"instance {i} must be a list of numbers"
         if len(row) != len(weights):
             return 400, f"instance {i} has {len(row)} features, the model expects {len(weights)}"
-        z = sum(w * x for w, x in zip(weights, row)) + float(bias)
+        z = sum(w * x for w, x in zip(weights, row, strict=True)) + float(bias)  # lengths checked above
         predictions.append(1.0 / (1.0 + math.exp(-z)) if z >= -700 else 0.0)
     return 200, predictions
 

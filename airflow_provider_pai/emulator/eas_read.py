@@ -37,9 +37,10 @@ def int_param(value: Any, name: str, default: int) -> int | web.Response:
 def page(request, items: list, number_key: str, default_size: int = 100):
     number = int_param(request.query.get(number_key), number_key, 1)
     size = int_param(request.query.get("PageSize"), "PageSize", default_size)
-    for p in (number, size):
-        if isinstance(p, web.Response):
-            return p
+    if isinstance(number, web.Response):
+        return number
+    if isinstance(size, web.Response):
+        return size
     return items[(number - 1) * size: number * size], number, size
 
 

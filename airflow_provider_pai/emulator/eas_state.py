@@ -89,7 +89,7 @@ def start_seconds(value: Any) -> float:
 
 
 def total_instances(config: dict) -> int:
-    meta = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+    meta = m if isinstance(m := config.get("metadata"), dict) else {}
     try:
         return max(0, int(meta.get("instance", 1)))
     except (TypeError, ValueError):
@@ -270,6 +270,7 @@ def status(svc: dict, now: float) -> tuple[str, str, str]:
         return "Creating", "Service is being created", "Creating"
     if not rollout_done(r, now):
         step, _ = P.path_at(r.get("steps") or [[r["phase"], None]], r["start"], now)
+        assert step is not None  # the rollout is not done, so its path has not ended
         return step, f"{step} version {r['target']}: instances starting", step
     scaling = svc.get("scaling")
     if scaling and now < scaling["until"]:
@@ -293,7 +294,7 @@ def service_object(svc: dict, now: float, region: str, base_url: str) -> dict:
     total = total_instances(config)
     serving = serving_version(svc, now) is not None
     running = total if serving and state != "Stopped" else 0
-    meta = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+    meta = m if isinstance(m := config.get("metadata"), dict) else {}
     endpoint = f"{base_url}/api/predict/{svc['name']}"
     return {
         "AccessToken": svc["token"],

@@ -41,7 +41,7 @@ DEFAULT_TRAFFIC_SECONDS = 1.0
 def group_of(svc: dict) -> str:
     """The group a service is in: its current config's ``metadata.group``, else its own name."""
     cur = S.get_version(svc, svc["current"])["config"] if svc["current"] else {}
-    meta = cur.get("metadata") if isinstance(cur.get("metadata"), dict) else {}
+    meta = m if isinstance(m := cur.get("metadata"), dict) else {}
     group = meta.get("group")
     return group if isinstance(group, str) and group else svc["name"]
 

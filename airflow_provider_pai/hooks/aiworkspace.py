@@ -7,6 +7,8 @@ mutating calls take ``is_done`` so a retry first reads back whether the call alr
 
 from __future__ import annotations
 
+from functools import partial
+
 from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook
 
 # The SDK documents PageSize's default (10) but no maximum; 100 is what the other hooks page with.
@@ -45,7 +47,8 @@ class AiWorkspaceHook(AlibabaCloudBaseHook):
         while True:
             request = self._models().ListModelsRequest(workspace_id=str(workspace_id), model_name=model_name,
                                                        page_number=page, page_size=PAGE_SIZE)
-            body = self.call("ListModels", lambda: self.get_client().list_models(request).body.to_map())
+            # partial binds this page's request: a closure would see whatever the loop holds when called (B023)
+            body = self.call("ListModels", partial(lambda request: self.get_client().list_models(request).body.to_map(), request))
             batch = body.get("Models") or []
             models.extend(batch)
             if not batch or len(models) >= int(body.get("TotalCount") or 0):
@@ -87,7 +90,8 @@ class AiWorkspaceHook(AlibabaCloudBaseHook):
                 approval_status=approval_status, label=label, version_name=version_name, order=order,
                 sort_by="GmtCreateTime", page_number=page, page_size=size)
             body = self.call("ListModelVersions",
-                             lambda: self.get_client().list_model_versions(model_id, request).body.to_map())
+                             partial(lambda request: self.get_client().list_model_versions(model_id, request).body.to_map(),
+                                     request))
             batch = body.get("Versions") or []
             versions.extend(batch)
             if limit and len(versions) >= limit:

@@ -26,10 +26,14 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseHook, mask
 
 from airflow_provider_pai.hooks.credentials import AUTH_TYPES, OssCredentialsProvider, build_credential_client
 from airflow_provider_pai.hooks.endpoints import (
-    ENDPOINT_TYPES, SERVICES, EndpointError, default_endpoint, parse_endpoint,
+    ENDPOINT_TYPES,
+    SERVICES,
+    EndpointError,
+    default_endpoint,
+    parse_endpoint,
 )
-from airflow_provider_pai.hooks.extras import check_enumerated_extras, check_region
 from airflow_provider_pai.hooks.errors import PaiApiError, check_success, classify, error_hint, is_retryable
+from airflow_provider_pai.hooks.extras import check_enumerated_extras, check_region
 
 __all__ = ["AUTH_TYPES", "SERVICES", "AlibabaCloudBaseHook", "PaiApiError", "check_success"]
 
@@ -249,7 +253,7 @@ class AlibabaCloudBaseHook(BaseHook):
     @property
     def extras(self) -> dict[str, Any]:
         """The connection's extra as a dict (one clear error if it is not a JSON object)."""
-        self._connection
+        _ = self._connection  # reading the connection once parses its extra into self._extras
         return self._extras
 
     @property
@@ -435,6 +439,10 @@ class AlibabaCloudBaseHook(BaseHook):
                 delay = self._delay_or_raise(action, exc, attempt if retry else self.retry_max_attempts, started, slept)
                 self._sleep(delay)
                 slept += delay
+
+    def get_client(self) -> Any:
+        """The service's SDK client, built once: each service hook defines it (``ready_async`` builds it)."""
+        raise NotImplementedError(f"{type(self).__name__} defines no SDK client")
 
     async def ready_async(self) -> None:
         """Read the connection, import the SDK and build the client in a worker thread, once.

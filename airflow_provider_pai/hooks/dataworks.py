@@ -4,6 +4,7 @@ one retry policy."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook
@@ -170,7 +171,9 @@ class DataWorksHook(DataWorksRunsMixin, DataWorksV2024Mixin, AlibabaCloudBaseHoo
                 page_size=page_size,
             )
             data = self.call("ListInstances",
-                             lambda r=request: self._data("ListInstances", self.get_client().list_instances(r))) or {}
+                             # partial binds this page's request (B023: a closure would see the loop's last)
+                             partial(lambda r: self._data("ListInstances", self.get_client().list_instances(r)),
+                                     request)) or {}
             batch = data.get("Instances") or []
             instances.extend(batch)
             total = int(data.get("TotalCount") or 0)

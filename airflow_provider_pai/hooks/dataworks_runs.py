@@ -18,13 +18,16 @@ beyond the hook: the hook caches the choice and the nodes it has seen.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_pai.hooks.base import PaiApiError
 from airflow_provider_pai.hooks.dataworks_runs_v2024 import DataStudioRuns  # noqa: F401  (one per API)
 from airflow_provider_pai.hooks.dataworks_wire import API_VERSIONS, EXTRA, V2020, V2024, spec_command
+
+if TYPE_CHECKING:
+    from airflow.sdk.types import Logger
 
 
 class DataWorksRuns(Protocol):
@@ -154,6 +157,25 @@ class DataWorksRunsMixin:
 
     _dw_choices: dict | None = None
     _dw_nodes: dict | None = None
+
+    if TYPE_CHECKING:  # from the hook class: AlibabaCloudBaseHook, DataWorksHook (2020) and DataWorksV2024Mixin
+        pai_conn_id: str
+
+        @property
+        def extras(self) -> dict[str, Any]: ...
+
+        @property
+        def log(self) -> Logger: ...
+
+        def get_node(self, node_id: int, project_env: str = "PROD", *, retry: bool = True) -> dict: ...
+
+        def get_instance(self, instance_id: int, project_env: str = "PROD", *, retry: bool = True) -> dict: ...
+
+        def get_task(self, task_id: int, project_env: str = "PROD", *, retry: bool = True) -> dict: ...
+
+        def get_data_studio_node(self, node_id: Any, project_id: int, *, retry: bool = True) -> dict: ...
+
+        def get_task_instance(self, instance_id: int, *, retry: bool = True) -> dict: ...
 
     # ---- which API ------------------------------------------------------------------------------
 

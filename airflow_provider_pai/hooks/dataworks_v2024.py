@@ -9,7 +9,7 @@ section "DataWorks OpenAPI 2024-05-18" (rows F-DW24-n).
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pai.hooks.dataworks_wire import (  # noqa: F401  (re-exported: earlier home of these names)
     CST,
@@ -22,11 +22,29 @@ from airflow_provider_pai.hooks.dataworks_wire import (  # noqa: F401  (re-expor
     task_instance_as_v2020,
 )
 
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Awaitable, Callable
+
 _CLIENT_KEY = "dataworks_v2024"
 
 
 class DataWorksV2024Mixin:
     """The 2024-05-18 actions the provider uses. Needs AlibabaCloudBaseHook (call, tea_config, _clients)."""
+
+    if TYPE_CHECKING:  # from AlibabaCloudBaseHook, which DataWorksHook also derives from
+        _clients: dict[str, Any]
+        _client_lock: threading.Lock
+
+        def tea_config(self, service: str) -> Any: ...
+
+        def _cached_client(self, key: str, factory: Callable[[], Any]) -> Any: ...
+
+        def call(self, action: str, fn: Callable[[], Any], *, is_done: Callable[[], Any] | None = None,
+                 retry: bool = True) -> Any: ...
+
+        async def call_async(self, action: str, coro_fn: Callable[[], Awaitable[Any]], *,
+                             is_done: Callable[[], Any] | None = None, retry: bool = True) -> Any: ...
 
     def get_client_v2024(self):
         """The 2024-05-18 SDK client (cached per hook). Same endpoints as 2020-05-18 (F-DW24-15)."""
@@ -103,7 +121,7 @@ class DataWorksV2024Mixin:
             props.analysis = m.CreateWorkflowInstancesRequestDefaultRunPropertiesAnalysis(enabled=False, blocked=False)
         request = m.CreateWorkflowInstancesRequest(
             project_id=int(project_id), name=name, type="ManualWorkflow" if manual else "SupplementData",
-            workflow_id=int(workflow_id) if manual else 1,
+            workflow_id=int(workflow_id) if workflow_id is not None else 1,
             env_type=env_2024(project_env), task_parameters=task_params,
             comment="started by Apache Airflow (airflow-provider-pai)",
             periods=m.CreateWorkflowInstancesRequestPeriods(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from typing import Any
+from typing import Any, overload
 
 V2020 = "2020-05-18"
 V2024 = "2024-05-18"
@@ -18,8 +18,9 @@ API_VERSIONS = (V2020, V2024, "auto")
 EXTRA = "dataworks_api_version"  # the connection extra that picks the API
 CST = datetime.timezone(datetime.timedelta(hours=8))  # business dates are days in UTC+8 (F-DW24-5)
 ENVS_2024 = {"PROD": "Prod", "DEV": "Dev"}
-# 2024 WorkflowInstanceType -> the 2020 DagType the operators know (F-DW24-6).
-_DAG_TYPES = {"SupplementData": "SUPPLY_DATA", "ManualWorkflow": "MANUAL", "Normal": "DAILY",
+# 2024 WorkflowInstanceType -> the 2020 DagType the operators know (F-DW24-6); looked up with whatever
+# the answer holds (None too), hence Any keys.
+_DAG_TYPES: dict[Any, str] = {"SupplementData": "SUPPLY_DATA", "ManualWorkflow": "MANUAL", "Normal": "DAILY",
               "SmokeTest": "SMOKE_TEST", "Manual": "MANUAL"}
 _TASK_TYPE_CODES = {"NORMAL": 0, "MANUAL": 1, "PAUSE": 2, "SKIP": 3, "SKIP_UNCHOOSE": 4}
 # RunPolicy of a 2024 run: any time of any day, and started at once even if its run time is ahead
@@ -80,6 +81,10 @@ def node_params_to_wire(node_params: Any, node_id: Any = None) -> str | None:
     return json.dumps({str(node_id): flat(node_params)})
 
 
+@overload
+def snake_upper(value: str) -> str: ...
+@overload
+def snake_upper(value: Any) -> str | None: ...
 def snake_upper(value: Any) -> str | None:
     """``WaitResource`` -> ``WAIT_RESOURCE``: 2024 statuses are the 2020 ones in CamelCase (F-DW24-6)."""
     if value is None:

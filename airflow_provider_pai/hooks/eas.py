@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from typing import Any
 
 from airflow_provider_pai.hooks.base import AlibabaCloudBaseHook
@@ -127,7 +128,8 @@ class EasHook(AlibabaCloudBaseHook):
         page = 1
         while True:
             request = models.ListServicesRequest(page_number=page, page_size=page_size, **filters)
-            body = self.call("ListServices", lambda request=request: self.get_client().list_services(request).body.to_map())
+            # partial binds this page's request: a closure would see whatever the loop holds when called (B023)
+            body = self.call("ListServices", partial(lambda request: self.get_client().list_services(request).body.to_map(), request))
             batch = body.get("Services") or []
             services.extend(batch)
             if not batch or len(services) >= int(body.get("TotalCount") or 0):
@@ -142,7 +144,7 @@ class EasHook(AlibabaCloudBaseHook):
             request = models.ListServiceVersionsRequest(page_number=page, page_size=100)
             body = self.call(
                 "ListServiceVersions",
-                lambda request=request: self.get_client().list_service_versions(self.region_id, service_name, request).body.to_map(),
+                partial(lambda request: self.get_client().list_service_versions(self.region_id, service_name, request).body.to_map(), request),
             )
             batch = body.get("Versions") or []
             versions.extend(batch)
@@ -169,7 +171,7 @@ class EasHook(AlibabaCloudBaseHook):
             request = self._events_request(event_type, page)
             body = self.call(
                 "DescribeServiceEvent",
-                lambda request=request: self.get_client().describe_service_event(self.region_id, service_name, request).body.to_map(),
+                partial(lambda request: self.get_client().describe_service_event(self.region_id, service_name, request).body.to_map(), request),
             )
             events.extend(body.get("Events") or [])
             if page >= int(body.get("TotalPageNum") or 1) or not body.get("Events"):
@@ -205,7 +207,7 @@ class EasHook(AlibabaCloudBaseHook):
             request = self._instances_request(page)
             body = self.call(
                 "ListServiceInstances",
-                lambda request=request: self.get_client().list_service_instances(self.region_id, service_name, request).body.to_map(),
+                partial(lambda request: self.get_client().list_service_instances(self.region_id, service_name, request).body.to_map(), request),
             )
             batch = body.get("Instances") or []
             instances.extend(batch)
@@ -401,7 +403,7 @@ class EasHook(AlibabaCloudBaseHook):
                 raise PaiApiError("Predict", code, f"{service_name}: {text[:500]}", request_id, status,
                                   hint=_predict_hint(status, tls, url))
             self.log.warning("Predict %s answered %s (%s); retrying in %.1f s", service_name,
-                             status or "no connection", PREDICT_RETRY_STATUSES.get(status, "unreachable"), delay)
+                             status or "no connection", "unreachable" if status is None else PREDICT_RETRY_STATUSES.get(status), delay)
             self._sleep(delay)
             delay = min(delay * 2, _WARMUP_MAX_DELAY)
 
@@ -419,7 +421,7 @@ class EasHook(AlibabaCloudBaseHook):
         """ListServices with PageSize=1: cheap and read-only."""
         try:
             request = self._models().ListServicesRequest(page_number=1, page_size=1)
-            body = self.call("ListServices", lambda request=request: self.get_client().list_services(request).body.to_map())
+            body = self.call("ListServices", lambda: self.get_client().list_services(request).body.to_map())
             host, protocol = self.endpoint("eas")
             return True, f"PAI-EAS reachable at {protocol}://{host} ({body.get('TotalCount')} service(s) visible)"
         except Exception as exc:

@@ -15,6 +15,7 @@ from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_pai.hooks.error_codes import rule_for
 
+
 class PaiApiError(AirflowException):
     """A failed Alibaba Cloud call: what was called, what came back, and what to do next."""
 
@@ -32,7 +33,9 @@ class PaiApiError(AirflowException):
         self.code = code or "Unknown"
         self.message = message or ""
         self.request_id = request_id or None
-        self.status_code = status_code
+        # The cloud's HTTP status (None: no answer), documented in docs/troubleshooting.md. Airflow 3's
+        # AirflowException has a class attribute of that name typed HTTPStatus, for its own API server.
+        self.status_code = status_code  # type: ignore[assignment]
         self.hint = hint if hint is not None else error_hint(action, self.code, message=self.message)
         super().__init__(str(self))
 

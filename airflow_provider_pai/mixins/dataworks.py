@@ -31,7 +31,7 @@ from airflow_provider_pai.utils.polling import PollSchedule, PollTimeout, wait_u
 from airflow_provider_pai.version_compat import get_task_state_store
 
 if TYPE_CHECKING:
-    from logging import Logger
+    from airflow.sdk.types import Logger
 
     from airflow_provider_pai.hooks.dataworks import DataWorksHook
     from airflow_provider_pai.hooks.dataworks_runs import DataWorksRuns
@@ -68,7 +68,9 @@ class DataWorksWaitHost(Protocol):
     _project_id: Any
     _runs: DataWorksRuns | None
     _ti: Any
-    failure_exception: type[Exception]
+
+    @property  # read-only here: the sensor narrows it to AirflowFailException
+    def failure_exception(self) -> type[Exception]: ...
 
     def _persist_link(self, context: Any, instance_id: int, project_env: str, project_id: Any,
                       quiet: bool = False) -> str: ...
@@ -76,6 +78,18 @@ class DataWorksWaitHost(Protocol):
     def _expected_duration(self, project_id: Any, node_id: Any, project_env: str, bizdate: Any = None) -> float | None: ...
 
     def _runs_of(self, watch: InstanceWatch) -> DataWorksRuns: ...
+
+    def _poll_instance(self, watch: InstanceWatch, instance: dict | None = None) -> tuple[bool, bool, dict]: ...
+
+    def _finish(self, summary: dict, note: str | None, tail: list[str]) -> dict: ...
+
+    def _finish_instance(self, instance: dict, watch: InstanceWatch) -> dict: ...
+
+    def _wait_timed_out(self, watch: InstanceWatch, text: str) -> NoReturn: ...
+
+    def _stop_remote(self, watch: InstanceWatch | None, why: str) -> bool: ...
+
+    def _failure_log_tail(self, summary: dict, api_version: str | None = None) -> list[str]: ...
 
 
 class DataWorksInstanceWaitMixin:
@@ -222,11 +236,11 @@ class DataWorksInstanceWaitMixin:
             return summary
         raise self.failure_exception(failure_text(summary, note, tail, self._link_url))
 
-    def _finish_instance(self, instance: dict, watch: InstanceWatch) -> dict:
+    def _finish_instance(self: DataWorksWaitHost, instance: dict, watch: InstanceWatch) -> dict:
         summary = instance_summary(instance, watch.project_env, node_id=watch.node_id)
         return self._finish(summary, end_note(instance), log_tail(self._last_log))
 
-    def _wait_blocking(self, watch: InstanceWatch, timeout: float | None) -> dict:
+    def _wait_blocking(self: DataWorksWaitHost, watch: InstanceWatch, timeout: float | None) -> dict:
         """The worker-side wait of the operator: the adaptive schedule, one poll at the deadline."""
         try:
             instance = wait_until(
@@ -292,7 +306,7 @@ class DataWorksInstanceWaitMixin:
             kwargs={"result": result, "link_url": self._link_url},
         )
 
-    def execute_complete(self, context: Any, event: dict, result: Any = None, link_url: str = "") -> Any:
+    def execute_complete(self: DataWorksWaitHost, context: Any, event: dict, result: Any = None, link_url: str = "") -> Any:
         """Back from the trigger: the trigger streamed the log lines; check how the instance ended."""
         from airflow.providers.common.compat.sdk import BaseSensorOperator
 

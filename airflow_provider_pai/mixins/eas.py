@@ -37,9 +37,10 @@ from airflow_provider_pai.utils.polling import PollTimeout, wait_until
 from airflow_provider_pai.utils.validation import validate_positive
 
 if TYPE_CHECKING:
-    from logging import Logger
+    from collections.abc import Collection
 
-    from airflow.sdk import Context
+    from airflow.sdk import BaseOperatorLink, Context
+    from airflow.sdk.types import Logger
 
     from airflow_provider_pai.hooks.eas import EasHook
 
@@ -55,16 +56,18 @@ class EasServiceWaitMixin:
     """
 
     hook_class_path = EAS_HOOK
-    operator_extra_links = (EasServiceLink(),)
+    operator_extra_links: Collection[BaseOperatorLink] = (EasServiceLink(),)
     # Is a wait's own timeout retried? False ends the task for good at its timeout (the end is
     # final: what the wait must undo is undone there). Operators set it from their parameter.
     retry_on_timeout: bool = True
 
     if TYPE_CHECKING:
         hook: EasHook
-        log: Logger
         pai_conn_id: str
         region_id: str | None
+
+        @property
+        def log(self) -> Logger: ...
 
         def defer(self, *, trigger: Any, method_name: str, kwargs: dict | None = None, timeout: Any = None) -> Any: ...
 

@@ -20,9 +20,8 @@ from airflow_provider_pai.utils.eas_canary import (
 from airflow_provider_pai.utils.validation import PaiParameterError, validate_eas_service_name
 
 if TYPE_CHECKING:
-    from logging import Logger
-
     from airflow.sdk import Context
+    from airflow.sdk.types import Logger
 
     from airflow_provider_pai.hooks.eas import EasHook
 
@@ -36,11 +35,13 @@ class EasCanaryMixin:
 
     if TYPE_CHECKING:
         hook: EasHook
-        log: Logger
         service_name: str
         canary_service_name: str | None
         model_path: str | None
         stop_canary: bool
+
+        @property
+        def log(self) -> Logger: ...
 
         def wait_traffic(self, targets: dict[str, tuple[str, int]]) -> dict[str, dict]: ...
 

@@ -17,10 +17,13 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pai.utils.registry import LATEST_APPROVED, from_registry_uri, parse_model_version
 from airflow_provider_pai.utils.validation import PaiParameterError, is_runtime_value, parse_oss_uri
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 HEAD_TIMEOUT_S = 10.0
 
@@ -141,6 +144,16 @@ class ModelSourceMixin:
     :param check_model_path: check that the model path holds something before deploying (default True).
     """
 
+    if TYPE_CHECKING:
+        # From the EAS operator it is mixed into; model_path, service_config and canary_config are
+        # each on some of them only (hence the hasattr checks below).
+        template_fields: Collection[str]
+        pai_conn_id: str
+        region_id: str | None
+        model_path: str | None
+        service_config: Any
+        canary_config: dict
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Each EAS operator spells out its template_fields; model_version joins them here so the
         # operators' own lists stay as they are.
@@ -185,6 +198,6 @@ class ModelSourceMixin:
                 self.service_config = _merged(self.service_config, path, spec, "service_config")
         if not self.check_model_path:
             return
-        path, param = _configured_path(self)
-        if path:
-            check_model_present(self, path, param)
+        configured, param = _configured_path(self)
+        if configured:
+            check_model_present(self, configured, param)

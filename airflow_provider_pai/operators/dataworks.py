@@ -194,6 +194,8 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
     def _find_existing(self, p: dict, name: str, store: Any) -> dict | None:
         """This task's earlier run, unless it failed: from task_state_store, else by run name."""
         hook = self.hook
+        if TYPE_CHECKING:
+            assert self._runs is not None  # execute chose the run object first
         found = None
         saved = store.get(RUN_STATE_KEY) if store is not None else None
         if saved and saved.get("name") == name and (saved.get("dag_id") or saved.get("operation_id")):
@@ -283,18 +285,23 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
             context, instance_id, p["project_env"], self.poll_interval,
             project_id=p["project_id"], node_id=p["node_id"], bizdate=p["bizdate"],
         )
+        watch = self._watch
+        if TYPE_CHECKING:
+            assert watch is not None  # _start_watch set it up
         if self.deferrable:
-            done, _, instance = self._poll_instance(self._watch)
+            done, _, instance = self._poll_instance(watch)
             if done:
-                self._finish_instance(instance, self._watch)
+                self._finish_instance(instance, watch)
                 return result
-            self._defer_wait(context, self._watch, self.timeout, result=result)
-        self._wait_blocking(self._watch, self.timeout)
+            self._defer_wait(context, watch, self.timeout, result=result)
+        self._wait_blocking(watch, self.timeout)
         return result
 
     def _ids(self, p: dict, instance_id: int, dag_id: Any) -> dict:
         """The return value: where the run is, in the names of the API it runs on."""
         runs = self._runs
+        if TYPE_CHECKING:
+            assert runs is not None  # execute chose the run object first
         result = {
             "project_id": p["project_id"], "project_env": p["project_env"], "node_id": p["node_id"],
             "dag_id": dag_id, "instance_id": instance_id, "bizdate": p["bizdate"], "api_version": runs.version,

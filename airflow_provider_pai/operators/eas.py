@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 
     from airflow_provider_pai.hooks.eas import EasHook
 
+    # for __all__ and type checkers; at run time __getattr__ below imports it on first use
+    from airflow_provider_pai.operators.eas_rollback import EasRollbackOperator
+
+
 # task_state_store key: survives retries of the same task instance (XCom does not on Airflow 3).
 DEPLOY_STATE_KEY = "eas_deploy"
 CREATE_STATE_KEY = "eas_created"
@@ -106,7 +110,8 @@ class EasCreateServiceOperator(ModelSourceMixin, EasBaseOperator):
         config = check_config(parse_service_config(self.service_config))
         name = validate_eas_service_name(config.get("name"), "service_config['name']")
         store = get_task_state_store(context)
-        result = {"service_name": name, "region_id": self.hook.region_id, "version": None, "endpoint": None}
+        result: dict[str, Any] = {"service_name": name, "region_id": self.hook.region_id, "version": None,
+                                  "endpoint": None}
         existing = self._existing(name)
         created_by_us = store is not None and store.get(CREATE_STATE_KEY) == name
         if existing is None:
@@ -206,7 +211,7 @@ class EasModifyServiceOperator(ModelSourceMixin, EasBaseOperator):
         saved = store.get(DEPLOY_STATE_KEY) if store is not None else None
         if saved and (saved.get("service_name") != name or saved.get("wanted") != wanted):
             saved = None  # a different request (e.g. the DAG changed between tries)
-        result = {
+        result: dict[str, Any] = {
             "service_name": name,
             "region_id": self.hook.region_id,
             "previous_version": saved["previous_version"] if saved else current,

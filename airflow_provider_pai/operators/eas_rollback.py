@@ -83,11 +83,19 @@ class EasRollbackOperator(EasDeployWaitMixin, PaiBaseOperator["EasHook"]):
 
     # ---- what the deploy recorded ------------------------------------------------------------
 
+    @property
+    def _deploy_task(self) -> str:
+        """``deploy_task_id``, on the paths that read the deploy's record (``__init__`` requires it when
+        ``version`` is not given; only a version templated to "" gets here without it)."""
+        if not self.deploy_task_id:
+            raise PaiParameterError("EasRollbackOperator needs version or deploy_task_id (the EasModifyService task).")
+        return self.deploy_task_id
+
     def _where(self, up: Any) -> str:
         return f"task {self.deploy_task_id!r}" + (f" (map index {up.map_index})" if up.map_index >= 0 else "")
 
     def _nothing_recorded(self, context: Context, where: str, map_index: int) -> NoReturn:
-        state = upstream_state(context, self.deploy_task_id, map_index)
+        state = upstream_state(context, self._deploy_task, map_index)
         if state in NEVER_RAN:
             # Established: the deploy never ran its execute, so it deployed nothing. Logged too: Airflow
             # shows the skip exception's text only in the collapsed "Post Execute" group.
@@ -102,8 +110,8 @@ class EasRollbackOperator(EasDeployWaitMixin, PaiBaseOperator["EasHook"]):
 
     def deploy_targets(self, context: Context) -> list[tuple[str, dict]]:
         """[(service, deploy record)] this task must undo, from the deploy task's XCom."""
-        ret = upstream_records(context, self.deploy_task_id)
-        pushed = upstream_records(context, self.deploy_task_id, key=DEPLOY_XCOM_KEY)
+        ret = upstream_records(context, self._deploy_task)
+        pushed = upstream_records(context, self._deploy_task, key=DEPLOY_XCOM_KEY)
         where = self._where(ret)
         if ret.per_index:
             found = pushed.values or [v for v in ret.values if is_deploy_record(v)]

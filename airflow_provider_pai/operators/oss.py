@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_pai.hooks.oss import OssHook
 
+
 MANIFEST_NAME = "_manifest.json"
 GiB, MiB = 1024**3, 1024**2
 # OSS refuses a single CopyObject above 1 GB.

@@ -127,15 +127,20 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
                 self._stop_remote(self._watch, "the sensor timed out (final: sensor timeouts are not retried)")
                 raise
         first = self._ensure_watch(context)
-        done, _, instance = self._poll_instance(self._watch, first)
+        watch = self._watch
+        if TYPE_CHECKING:
+            assert watch is not None  # _ensure_watch set it up
+        done, _, instance = self._poll_instance(watch, first)
         if done:  # already over: no need to defer
-            return self._finish_instance(instance, self._watch)
-        self._defer_wait(context, self._watch, self.timeout)
+            return self._finish_instance(instance, watch)
+        self._defer_wait(context, watch, self.timeout)
 
     def poke(self, context: Any) -> bool | PokeReturnValue:
         self._context = context
         first = self._ensure_watch(context)
         watch = self._watch
+        if TYPE_CHECKING:
+            assert watch is not None  # _ensure_watch set it up
         done, self._last_changed, self._last_instance = self._poll_instance(watch, first)
         if done:
             return PokeReturnValue(is_done=True, xcom_value=self._finish_instance(self._last_instance, watch))
@@ -144,6 +149,8 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
     def _get_next_poke_interval(self, started_at: Any, run_duration: Any, poke_count: int) -> float:
         """The adaptive schedule instead of a fixed poke_interval; bounded by what is left of timeout."""
         watch = self._watch
+        if TYPE_CHECKING:
+            assert watch is not None  # poke, which runs first, set it up
         interval = watch.schedule.next_interval(watch.elapsed(self._last_instance), self._last_changed)
         interval = max(min(interval, self.timeout - run_duration()), 1.0)
         if self.reschedule:

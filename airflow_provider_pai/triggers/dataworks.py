@@ -30,7 +30,6 @@ from airflow_provider_pai.utils.dataworks import (  # noqa: F401  (re-exported: 
 )
 from airflow_provider_pai.utils.polling import PollTimeout, end_time_epoch, time_left, wait_until_async
 
-
 # Below Airflow's default [triggerer] on_kill_timeout (30 s), so the error is ours to log.
 ON_KILL_STOP_TIMEOUT = 25.0
 

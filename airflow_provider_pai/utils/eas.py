@@ -85,7 +85,8 @@ def service_progress(
         return "waiting", where
     meaning = eas_meaning(status, target_status)
     # A failure of another version than the awaited one: the service has not switched yet.
-    if meaning is Meaning.FAIL and (on_version or status != EasServiceStatus.FAILED.value):
+    # (FAIL comes only from a table entry, so status is then one of its str keys.)
+    if meaning is Meaning.FAIL and isinstance(status, str) and (on_version or status != EasServiceStatus.FAILED.value):
         detail = " ".join(str(service.get(k)) for k in ("Reason", "Message") if service.get(k))
         return "failed", f"{where}: {status}, {EAS_STATUS_MEANINGS[status][1]}{': ' + detail if detail else ''}"
     if status == target_status == EasServiceStatus.RUNNING.value and not on_version:

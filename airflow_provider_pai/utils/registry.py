@@ -101,7 +101,7 @@ def to_registry_uri(model_uri: str, oss_host: str, param: str = "model_uri") -> 
     return f"oss://{bucket}.{oss_host}/{key}"
 
 
-def from_registry_uri(uri: str) -> str:
+def from_registry_uri(uri: str | None) -> str:
     """A version's ``Uri`` as the EAS operators take it: ``oss://bucket.endpoint/path`` -> ``oss://bucket/path``."""
     if not isinstance(uri, str) or not uri:
         raise PaiParameterError(f"The model version has no Uri ({uri!r}): it cannot be deployed.")
