@@ -405,12 +405,21 @@ class AlibabaCloudBaseHook(BaseHook):
         )
         return delay
 
-    def _delay_or_raise(self, action: str, exc: Exception, attempt: int, started: float, slept: float) -> float:
+    # A probe (``retry=False``) must say at once that it cannot answer: a server error (5xx) gets this
+    # many quick attempts, not the policy's two minutes. Throttling and resets keep the policy: they
+    # say "ask again shortly", and a probe that gave up on them would fail runs the policy rides out.
+    probe_server_error_attempts = 3
+
+    def _delay_or_raise(
+        self, action: str, exc: Exception, attempt: int, started: float, slept: float, retry: bool = True
+    ) -> float:
         """Seconds to wait before the next attempt; else raise (a ``PaiApiError`` for API errors)."""
         found = self._to_error(action, exc)
         if found is None:
             raise exc
         err, retryable, retry_after = found
+        if not retry and (err.status_code or 0) >= 500 and attempt >= self.probe_server_error_attempts:
+            raise err from None
         delay = self._next_delay(action, attempt, started, slept, err, retryable, retry_after)
         if delay is None:
             raise err from None
@@ -421,8 +430,9 @@ class AlibabaCloudBaseHook(BaseHook):
     ) -> Any:
         """Run ``fn()`` under the retry policy; for a mutating call, ``is_done()`` is asked before each retry.
 
-        ``retry=False``: one attempt, its error classified and raised at once (a probe that must
-        answer now or say it cannot; the policy itself stays the one here).
+        ``retry=False``: a probe that must answer now or say it cannot: a server error (5xx) is
+        raised after ``probe_server_error_attempts`` quick attempts (seconds, not the policy's two
+        minutes); throttling and resets are retried as everywhere (one policy, one classification).
         """
         started, slept = time.monotonic(), 0.0
         attempt = 0
@@ -436,7 +446,7 @@ class AlibabaCloudBaseHook(BaseHook):
                         return done
                 return fn()
             except Exception as exc:
-                delay = self._delay_or_raise(action, exc, attempt if retry else self.retry_max_attempts, started, slept)
+                delay = self._delay_or_raise(action, exc, attempt, started, slept, retry)
                 self._sleep(delay)
                 slept += delay
 
@@ -475,6 +485,6 @@ class AlibabaCloudBaseHook(BaseHook):
                         return done
                 return await coro_fn()
             except Exception as exc:
-                delay = self._delay_or_raise(action, exc, attempt if retry else self.retry_max_attempts, started, slept)
+                delay = self._delay_or_raise(action, exc, attempt, started, slept, retry)
                 await self._async_sleep(delay)
                 slept += delay

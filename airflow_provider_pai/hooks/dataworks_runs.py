@@ -253,8 +253,9 @@ class DataWorksRunsMixin:
     def _detect(self, project_id, node_id, instance_id, env) -> tuple[str, str]:
         """(version, why) from probes; each probe's answer is kept for the calls that follow.
 
-        A probe is one attempt (``retry=False``): an answer that says "not here" is evidence, one
-        that says "cannot answer now" (5xx, throttling) ends the detection at once, naming the extra.
+        A probe runs with ``retry=False``: an answer that says "not here" is evidence; a server error
+        (5xx) left after a few quick attempts ends the detection at once, naming the extra (throttling
+        and resets are retried as everywhere).
         """
         notes: list[str] = []
 

@@ -90,14 +90,28 @@ def _server_error():
     return TeaException({"code": "ServiceUnavailable", "message": "busy", "data": {"statusCode": 503}})
 
 
-@pytest.mark.parametrize("retry, attempts", [(True, 3), (False, 1)])
-def test_retry_false_is_one_attempt_under_the_same_classification(retry, attempts):
+def _throttled():
+    from Tea.exceptions import TeaException
+
+    return TeaException({"code": "Throttling.User", "message": "slow down", "data": {"statusCode": 400}})
+
+
+@pytest.mark.parametrize("retry, attempts", [(True, 5), (False, 3)])
+def test_retry_false_gives_up_on_server_errors_after_a_few_quick_attempts(retry, attempts):
     hook, client = hook_with_client()
     ok = mock.Mock(body=mock.Mock(to_map=mock.Mock(return_value={"Task": {"Id": 7}})))
-    client.get_task.side_effect = [_server_error(), _server_error(), ok]
+    client.get_task.side_effect = [_server_error()] * 4 + [ok]
     if retry:
         assert hook.get_task(7) == {"Id": 7}
     else:
         with pytest.raises(PaiApiError, match="ServiceUnavailable"):
             hook.get_task(7, retry=False)
     assert client.get_task.call_count == attempts
+
+
+def test_retry_false_still_rides_out_throttling():
+    hook, client = hook_with_client()
+    ok = mock.Mock(body=mock.Mock(to_map=mock.Mock(return_value={"Task": {"Id": 7}})))
+    client.get_task.side_effect = [_throttled()] * 4 + [ok]
+    assert hook.get_task(7, retry=False) == {"Id": 7}
+    assert client.get_task.call_count == 5
