@@ -80,3 +80,14 @@ def test_calendar_kinds_of_2024_are_a_skip_and_a_named_pause():
     assert instance_summary(skip, "PROD")["skipped"] is True and "SKIPPED" in end_note(skip)
     pause = {"InstanceId": 5, "TaskType": "PAUSE_CALENDAR", "Status": "FAILURE"}
     assert "PAUSED BY THE SCHEDULING CALENDAR" in end_note(pause) and "PauseCalendar" in end_note(pause)
+
+
+def test_a_templated_log_interval_is_checked_once_rendered():
+    """``log_interval="{{ params.log_interval }}"`` (the example DAG's param) renders text."""
+    from airflow_provider_pai.utils.dataworks_runs import rendered_log_interval
+
+    assert rendered_log_interval("None") is None and rendered_log_interval("") is None
+    assert rendered_log_interval("15") == 15.0 and rendered_log_interval(20) == 20.0
+    for bad in ("4", "soon"):
+        with pytest.raises(PaiParameterError, match="log_interval.*>= 5"):
+            rendered_log_interval(bad)
