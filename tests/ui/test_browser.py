@@ -24,6 +24,7 @@ from tests.reliability.conftest import SECRETS, reliability_scenario
 from tests.ui.conftest import take_premigrated_cluster
 from tests.ui.stack import (
     CONN_ID, DAG_ID, UiStack, UserView, add_connection_in_form, browser_page, missing_browser, press_test,
+    triggered_only,
 )
 
 pytestmark = [
@@ -100,12 +101,8 @@ def session(tmp_path_factory, ui_artifacts):
     if why:
         pytest.fail(f"the browser tests need Chromium and playwright: {why}")
     root = tmp_path_factory.mktemp("ui-stack")
-    accept_dag = root / f"{ACCEPT_DAG_ID}.py"  # runs only when triggered, like the story's copy of the example
-    source = (Path(__file__).parents[2] / "example_dags" / accept_dag.name).read_text()
-    assert 'schedule="@daily"' in source
-    accept_dag.write_text(source.replace('schedule="@daily"', "schedule=None"))
     with UiStack(root, scenario=ui_scenario(), cluster=take_premigrated_cluster(), max_active_runs=4,
-                 extra_dags=(accept_dag,)) as ui:
+                 extra_dags=(triggered_only(ACCEPT_DAG_ID, root),)) as ui:
         ui.af.wait_for_dag(ACCEPT_DAG_ID)
         with browser_page(ui.base_url, ui.af.password) as page:
             yield ui, UserView(page, ui_artifacts)
