@@ -41,7 +41,7 @@ LONG_RUN_S = 240
 LOG_INTERVAL = 10
 # Issue 27 item 5: a run of the asset pair's producer beside the story (its own DAG, services and model).
 ACCEPT_DAG_ID, ACCEPT_DATE = "pai_train_accept", "2026-11-06T00:00:00Z"
-ACCEPTED_ASSET_URI = "oss://pai-demo/models/churn/"
+ACCEPTED_ASSET_URI = "oss://pai-demo/models/churn"  # as Airflow stores it (no trailing slash)
 # The runs go side by side (the DAG copy allows 4 active runs): each deploys to a service of its
 # own, so they cannot overtake each other's deployments.
 RUNS = {
@@ -341,6 +341,8 @@ def test_accepted_model_is_named_in_the_accept_log_and_the_asset_event(story):
     assert next(iter(event["extra"])) == "summary" and event["extra"]["summary"] == model_uri, event["extra"]
     text = user.visit(f"/assets/{asset['id']}", "asset-accepted-event", wait_for=ACCEPT_DAG_ID)
     assert ACCEPT_DAG_ID in text
+    text = user.visit(f"{path}/asset_events", "accept-asset-events", wait_for=ACCEPT_DAG_ID)
+    print("ASSET PAGE\n", user.pages[list(user.pages)[-2]][0][-2000:], "\nTASK TAB\n", text[-2000:])
 
 
 # --- the connection ----------------------------------------------------------------------------------
