@@ -287,7 +287,7 @@ def waiting_text(watch: InstanceWatch, step: NextStep, instance: dict, now: floa
            else "none written yet" if watch.log_fetches
            # Not read yet: lines may be written already, say when they will show instead.
            else f"read every {watch.log_interval:.0f} s while it runs" if watch.log_interval
-           else "read once it has run a minute")
+           else "read within its first minute of running")
     return (f"DataWorks instance {watch.instance_id} is {watch.status}: no log yet ({why}); "
             f"next check in {upcoming:.0f} s.")
 

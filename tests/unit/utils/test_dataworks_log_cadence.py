@@ -75,7 +75,7 @@ def test_no_log_yet_does_not_claim_none_was_written_before_the_log_was_read():
     assert "no log yet (read every 30 s while it runs)" in text and "none written" not in text
     default = InstanceWatch(6, schedule=PollSchedule(5.0, min_latency=5.0))
     text = waiting_text(default, after_get_instance(default, running(1)), {}, now=1000.0)
-    assert "no log yet (read once it has run a minute)" in text
+    assert "no log yet (read within its first minute of running)" in text
     watch.new_lines("")  # read, and empty: now it is true that none was written
     assert "no log yet (none written yet)" in waiting_text(watch, step, {}, now=1100.0)
 
