@@ -38,7 +38,7 @@ from airflow_provider_pai.emulator.scenario import DEMO_SCENARIO, load_scenario 
 GOOD = ("2026-11-20T00:00:00Z", {"log_interval": 5})
 BROKEN = ("2026-11-21T00:00:00Z", {"node_id": 700002, "output_prefix": "oss://pai-demo/designer/churn_broken/"})
 ACCEPT = ("pai_train_accept", "2026-11-22T00:00:00Z")  # the asset pair's producer: the "model ready" event
-ACCEPTED_ASSET_URI = "oss://pai-demo/models/churn/"
+ACCEPTED_ASSET_URI = "oss://pai-demo/models/churn"  # as Airflow stores it (no trailing slash)
 
 
 EXAMPLES = ROOT / "example_dags"
