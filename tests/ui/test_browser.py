@@ -1,8 +1,10 @@
 """The Airflow 3 UI as a user sees it, in headless Chromium, on a real multi-process Airflow
 (api-server, scheduler, triggerer, dag-processor) running the example DAG against the emulator.
 
-One module-scoped story: three runs of the example DAG (a good model, a broken model that is rolled
-back, a training run that fails), watched in the browser while they go, then checked page by page.
+One module-scoped story: four runs of the example DAG (a good model whose 4-minute training log is
+watched at a tighter log cadence, a broken model that is rolled back, a training run that fails, a
+train task that fails) and a pai_train_accept run beside them, watched in the browser while they
+go, then checked page by page.
 Every browser step is screenshotted; a failure prints where (see conftest.py).
 """
 
