@@ -4,7 +4,8 @@ The Airflow retelling of two Alibaba Cloud guides: "Schedule a PAI Designer pipe
 DataWorks" (train, export the model to OSS) and "scheduled model deployment with EAS"
 (`eascmd modify`, a hand-written test, `eascmd version -f <service> 1` to roll back).
 The defaults in ``params`` match the emulator's demo scenario; override them per run with
-``airflow dags test pai_train_deploy -c '{"node_id": 700002}'`` or in the trigger form.
+``airflow dags test pai_train_deploy -c '{"node_id": 700002}'`` or in the trigger form
+(``log_interval``: watch the training's log with lines at most that many seconds late).
 The same DAG runs on a workspace on the new Data Studio (DataWorks OpenAPI 2024-05-18, picked by
 the connection's ``dataworks_api_version=auto``): ``-c '{"project_id": 20001, "node_id": 900001,
 "output_prefix": "oss://pai-demo/designer/churn_studio/"}'`` in the emulator.
@@ -46,6 +47,13 @@ with DAG(
         ),
         "release_prefix": Param("oss://pai-demo/models/churn/", type="string"),
         "service_name": Param("churn_model", type="string", description="The PAI-EAS service to update"),
+        "log_interval": Param(
+            None,
+            type=["null", "integer"],
+            minimum=5,
+            description="Seconds: copy the training's DataWorks log into wait_for_training's log at least "
+            "this often while it runs (a status and a log call each time). Empty: max(60 s, two polls)",
+        ),
     },
     tags=["pai", "example"],
 ) as dag:
@@ -62,6 +70,7 @@ with DAG(
         instance_id="{{ ti.xcom_pull(task_ids='train')['instance_id'] }}",
         poke_interval=5,
         timeout=3 * 3600,
+        log_interval="{{ params.log_interval }}",  # a tighter log cadence for runs someone watches
         deferrable=True,
     )
     # --8<-- [end:howto_train]

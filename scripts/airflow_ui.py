@@ -7,9 +7,9 @@
         process it started.
 
     .venv/bin/python scripts/airflow_ui.py screenshots [--out docs/img]
-        The same stack, a good and a broken run of the example DAG, screenshots of both and of the
-        connection form and its Test notice in headless Chromium (docs/img/ui-*.png), then
-        everything stopped. `scripts/setup.sh` installs Chromium
+        The same stack, a good and a broken run of the example DAG and a run of pai_train_accept,
+        screenshots of them (the wait's log, the accept log, the asset event), of the connection
+        form and its Test notice in headless Chromium (docs/img/ui-*.png), then everything stopped. `scripts/setup.sh` installs Chromium
         and playwright.
 
 Both need Airflow 3 (the .venv leg) and run from the checkout (they reuse tests/ui/stack.py).
@@ -33,8 +33,12 @@ sys.path.insert(0, str(ROOT))
 from airflow_provider_pai.emulator.process import PROXY_VARS  # noqa: E402
 from airflow_provider_pai.emulator.scenario import DEMO_SCENARIO, load_scenario  # noqa: E402
 
-GOOD = ("2026-11-20T00:00:00Z", {})
+# The good run's wait copies the training log every 5 s (the example's log_interval param), so its
+# log shows the first status, "no log yet" and the lines in batches.
+GOOD = ("2026-11-20T00:00:00Z", {"log_interval": 5})
 BROKEN = ("2026-11-21T00:00:00Z", {"node_id": 700002, "output_prefix": "oss://pai-demo/designer/churn_broken/"})
+ACCEPT = ("pai_train_accept", "2026-11-22T00:00:00Z")  # the asset pair's producer: the "model ready" event
+ACCEPTED_ASSET_URI = "oss://pai-demo/models/churn"  # as Airflow stores it (no trailing slash)
 
 
 EXAMPLES = ROOT / "example_dags"
@@ -97,7 +101,16 @@ def up(args) -> int:
 
 
 def screenshots(args) -> int:
-    from tests.ui.stack import DAG_ID, UiStack, UserView, add_connection_in_form, browser_page, missing_browser, press_test
+    from tests.ui.stack import (
+        DAG_ID,
+        UiStack,
+        UserView,
+        add_connection_in_form,
+        browser_page,
+        missing_browser,
+        press_test,
+        triggered_only,
+    )
 
     why = missing_browser()
     if why:
@@ -107,12 +120,16 @@ def screenshots(args) -> int:
     root = Path(tempfile.mkdtemp(prefix="pai-airflow-ui-"))
     _stop_on_sigterm()
     try:
-        with UiStack(root, scenario=demo_scenario()) as stack:
+        accept_dag, accept_date = ACCEPT
+        with UiStack(root, scenario=demo_scenario(), extra_dags=(triggered_only(accept_dag, root),)) as stack:
             af = stack.af
+            af.wait_for_dag(accept_dag)
+            accept_run = af.trigger(accept_dag, logical_date=accept_date)
             runs = {name: af.trigger(DAG_ID, logical_date=date, conf=conf)
                     for name, (date, conf) in (("good", GOOD), ("broken", BROKEN))}
             states = {name: af.wait_for_run(DAG_ID, run_id, timeout=600) for name, run_id in runs.items()}
-            if states != {"good": "success", "broken": "failed"}:
+            states["accept"] = af.wait_for_run(accept_dag, accept_run, timeout=600)
+            if states != {"good": "success", "broken": "failed", "accept": "success"}:
                 sys.exit(f"unexpected run states {states}; see {af.home}/*.out")
             with browser_page(stack.base_url, af.password) as page:
                 user = UserView(page, root / "steps")
@@ -126,6 +143,17 @@ def screenshots(args) -> int:
                         user.visit(path, file, wait_for=text)
                         page.screenshot(path=str(out / file))
                         print(out / file)
+                # The accepting task's log line, and the "model ready" asset's page with its event.
+                asset = next(a for a in af.api("GET", "/assets")["assets"] if a["uri"] == ACCEPTED_ASSET_URI)
+                pictures = {
+                    "ui-accept-log.png": (f"/dags/{accept_dag}/runs/{urllib.parse.quote(accept_run, safe='')}"
+                                          "/tasks/accept", "Accepted oss://"),
+                    "ui-asset-event.png": (f"/assets/{asset['id']}", accept_dag),
+                }
+                for file, (path, text) in pictures.items():
+                    user.visit(path, file, wait_for=text)
+                    page.screenshot(path=str(out / file))
+                    print(out / file)
                 # The Add Connection form filled in, and the Test notice for a wrong secret.
                 emu = stack.emu
                 add_connection_in_form(user, emu, "pai_from_form", emu.access_key_secret, out / "ui-connection-form.png")

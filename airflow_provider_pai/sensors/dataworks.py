@@ -20,6 +20,7 @@ from airflow_provider_pai.mixins.dataworks import (  # noqa: F401  (re-exported:
 from airflow_provider_pai.mixins.hook import DATAWORKS_HOOK
 from airflow_provider_pai.sensors.base import PaiBaseSensorOperator, pai_template_fields
 from airflow_provider_pai.utils.dataworks import parse_instance_target, validate_log_interval
+from airflow_provider_pai.utils.dataworks_runs import rendered_log_interval
 from airflow_provider_pai.utils.validation import (
     is_runtime_value,
     validate_int_id,
@@ -51,14 +52,15 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
     :param log_interval: a tighter log cadence (seconds, >= 5) while the instance runs: poll and read
         the log at least that often, so lines are at most ``log_interval`` late. Costs up to
         60 / ``log_interval`` GetInstance calls a minute until the end, plus as many log calls while
-        it runs (12 calls a minute at 10 s). Default None: max(60 s, two polls).
+        it runs (12 calls a minute at 10 s). Default None: max(60 s, two polls). Templated
+        (``"{{ params.log_interval }}"``: a DAG param lets each run choose; checked once rendered).
 
     ``pai_conn_id``, ``region_id`` and ``deferrable`` (wait in the triggerer with
     ``DataWorksInstanceTrigger``): see ``PaiBaseSensorOperator``.
     """
 
     hook_class_path = DATAWORKS_HOOK
-    template_fields: Sequence[str] = pai_template_fields("instance_id", "project_env", "project_id")
+    template_fields: Sequence[str] = pai_template_fields("instance_id", "project_env", "project_id", "log_interval")
     operator_extra_links = (DataWorksInstanceLink(),)
     failure_exception = AirflowFailException
 
@@ -75,7 +77,8 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
     ) -> None:
         super().__init__(**kwargs)
         validate_positive(self.poke_interval, "poke_interval")
-        self.log_interval = validate_log_interval(log_interval)
+        # A template is checked once rendered (_ensure_watch); a value now (DAG parse time).
+        self.log_interval = log_interval if is_runtime_value(log_interval) else validate_log_interval(log_interval)
         self.instance_id = instance_id
         self.project_env = project_env
         self.project_id = project_id
@@ -109,6 +112,7 @@ class WaitForInstanceSensor(DataWorksInstanceWaitMixin, PaiBaseSensorOperator["D
         if self._watch is not None:
             return None
         t = self._target()
+        self.log_interval = rendered_log_interval(self.log_interval)
         if t["api_version"]:  # from the operator's XCom: no need to probe which API again
             self._runs = self.hook.runs(t["api_version"], project_id=t["project_id"], instance_id=t["instance_id"],
                                         project_env=t["project_env"])

@@ -283,7 +283,11 @@ def waiting_text(watch: InstanceWatch, step: NextStep, instance: dict, now: floa
     watch.said_at = now
     upcoming = watch.upcoming_sleep(watch.elapsed(instance), False)
     why = ("DataWorks writes it once the instance runs" if not DataWorksInstanceStatus.is_running(watch.status)
-           else "none written yet" if watch.stream_log else "stream_log=False: it is fetched once, at the end")
+           else "stream_log=False: it is fetched once, at the end" if not watch.stream_log
+           else "none written yet" if watch.log_fetches
+           # Not read yet: lines may be written already, say when they will show instead.
+           else f"read every {watch.log_interval:.0f} s while it runs" if watch.log_interval
+           else "read within its first minute of running")
     return (f"DataWorks instance {watch.instance_id} is {watch.status}: no log yet ({why}); "
             f"next check in {upcoming:.0f} s.")
 

@@ -55,6 +55,20 @@ def validate_log_interval(value: Any, param: str = "log_interval") -> float | No
     return float(value)
 
 
+def rendered_log_interval(value: Any, param: str = "log_interval") -> float | None:
+    """``log_interval`` once its template is rendered (``"{{ params.log_interval }}"`` renders text:
+    ``"None"`` or ``""`` is the default cadence, ``"15"`` is 15 s), then checked as at parse time."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text in ("", "None", "null"):
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            pass  # not a number: validate_log_interval names the parameter and the fix
+    return validate_log_interval(value, param)
+
+
 def validate_node_params(value: Any, param: str = "node_params") -> dict | None:
     """``{name: value}`` for the node's scheduling parameters (DataWorks joins them as ``k=v k2=v2``)."""
     if value is None or value == {}:

@@ -37,6 +37,16 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1440, "height": 900}
 
 
+def triggered_only(example: str, into: Path) -> Path:
+    """A copy of ``example_dags/<example>.py`` in ``into`` that runs only when triggered (no
+    ``@daily`` run the moment it is unpaused), for a UiStack's ``extra_dags``."""
+    source = (REPO / "example_dags" / f"{example}.py").read_text()
+    assert 'schedule="@daily"' in source, example
+    path = Path(into) / f"{example}.py"
+    path.write_text(source.replace('schedule="@daily"', "schedule=None"))
+    return path
+
+
 def missing_browser() -> str | None:
     """Why the browser cannot run here, or None."""
     try:

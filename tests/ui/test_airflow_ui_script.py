@@ -27,7 +27,7 @@ pytestmark = [
 ]
 
 EXAMPLE_DAG_IDS = {"pai_train_deploy", "pai_canary_release", "pai_train_accept", "pai_deploy_accepted",
-                   "pai_initial_deploy"}
+                   "pai_initial_deploy", "pai_train_register", "pai_deploy_approved"}
 MARKER_NODE = {"node_id": 777777, "node_name": "from_the_scenario_file", "program_type": "PAI_STUDIO",
                "run_seconds": 30, "outcome": "SUCCESS", "log": ["a line"]}
 

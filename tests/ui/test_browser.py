@@ -1,8 +1,10 @@
 """The Airflow 3 UI as a user sees it, in headless Chromium, on a real multi-process Airflow
 (api-server, scheduler, triggerer, dag-processor) running the example DAG against the emulator.
 
-One module-scoped story: three runs of the example DAG (a good model, a broken model that is rolled
-back, a training run that fails), watched in the browser while they go, then checked page by page.
+One module-scoped story: four runs of the example DAG (a good model whose 4-minute training log is
+watched at a tighter log cadence, a broken model that is rolled back, a training run that fails, a
+train task that fails) and a pai_train_accept run beside them, watched in the browser while they
+go, then checked page by page.
 Every browser step is screenshotted; a failure prints where (see conftest.py).
 """
 
@@ -24,6 +26,7 @@ from tests.reliability.conftest import SECRETS, reliability_scenario
 from tests.ui.conftest import take_premigrated_cluster
 from tests.ui.stack import (
     CONN_ID, DAG_ID, UiStack, UserView, add_connection_in_form, browser_page, missing_browser, press_test,
+    triggered_only,
 )
 
 pytestmark = [
@@ -37,10 +40,16 @@ GOOD_NODE, BROKEN_NODE, NOT_DESIGNER_NODE, FAILING_NODE = 700006, 700002, 700003
 # enough to watch its log while it runs. Once that is seen, the test moves the emulator clock past
 # the end instead of waiting.
 LONG_RUN_S = 240
+LOG_INTERVAL = 10
+# Issue 27 item 5: a run of the asset pair's producer beside the story (its own DAG, services and model).
+ACCEPT_DAG_ID, ACCEPT_DATE = "pai_train_accept", "2026-11-06T00:00:00Z"
+ACCEPTED_ASSET_URI = "oss://pai-demo/models/churn"  # as Airflow stores it (no trailing slash)
 # The runs go side by side (the DAG copy allows 4 active runs): each deploys to a service of its
 # own, so they cannot overtake each other's deployments.
 RUNS = {
-    "good": ("2026-11-02T00:00:00Z", {"node_id": GOOD_NODE, "output_prefix": "oss://pai-demo/designer/churn_long/"}),
+    # A tighter log cadence than the node's line every 15 s (issue 27 item 4: the example's param).
+    "good": ("2026-11-02T00:00:00Z", {"node_id": GOOD_NODE, "output_prefix": "oss://pai-demo/designer/churn_long/",
+                                      "log_interval": LOG_INTERVAL}),
     "broken": ("2026-11-03T00:00:00Z", {"node_id": BROKEN_NODE, "service_name": "churn_model_b",
                                         "output_prefix": "oss://pai-demo/designer/churn_broken/"}),
     "training_fails": ("2026-11-04T00:00:00Z", {"node_id": FAILING_NODE, "service_name": "churn_model_c"}),
@@ -94,7 +103,9 @@ def session(tmp_path_factory, ui_artifacts):
     if why:
         pytest.fail(f"the browser tests need Chromium and playwright: {why}")
     root = tmp_path_factory.mktemp("ui-stack")
-    with UiStack(root, scenario=ui_scenario(), cluster=take_premigrated_cluster(), max_active_runs=4) as ui:
+    with UiStack(root, scenario=ui_scenario(), cluster=take_premigrated_cluster(), max_active_runs=4,
+                 extra_dags=(triggered_only(ACCEPT_DAG_ID, root),)) as ui:
+        ui.af.wait_for_dag(ACCEPT_DAG_ID)
         with browser_page(ui.base_url, ui.af.password) as page:
             yield ui, UserView(page, ui_artifacts)
 
@@ -105,29 +116,38 @@ def story(session):
     (stack, user, run ids by name, what was seen mid-run)."""
     ui, user = session
     runs = {name: ui.af.trigger(DAG_ID, logical_date=date, conf=conf) for name, (date, conf) in RUNS.items()}
+    runs["accept"] = ui.af.trigger(ACCEPT_DAG_ID, logical_date=ACCEPT_DATE)
     seen = watch_deferred_wait(ui, user, runs["good"])
-    for run_id in runs.values():
-        ui.af.wait_for_run(DAG_ID, run_id, timeout=420)
+    for name, run_id in runs.items():
+        ui.af.wait_for_run(ACCEPT_DAG_ID if name == "accept" else DAG_ID, run_id, timeout=420)
     return ui, user, runs, seen
 
 
 def watch_deferred_wait(ui: UiStack, user: UserView, run_id: str) -> dict:
     """While the good run's wait is deferred and its DataWorks instance runs: its links, and its log
-    reloaded until the node's first log line shows (or 150 s pass). Then end the instance."""
+    reloaded every few seconds until the node's log lines have come in several batches (or 210 s
+    pass). Then end the instance. ``reloads``: (seconds since the deferral was seen, page text,
+    the log as the API served it at that moment) per reload."""
     af, emu = ui.af, ui.emu
     af.wait_for_task_state(DAG_ID, run_id, "wait_for_training", ("deferred",), timeout=180)
-    seen: dict = {"state_at_links": af.task_instance(DAG_ID, run_id, "wait_for_training")["state"]}
+    deferred_at = time.monotonic()
+    seen: dict = {"state_at_links": af.task_instance(DAG_ID, run_id, "wait_for_training")["state"], "reloads": []}
     user.visit(task_path(run_id, "wait_for_training", "details"), "deferred-wait-details", wait_for="Extra Links")
     seen["links"] = user.link_hrefs()
-    deadline = time.monotonic() + 150
-    while time.monotonic() < deadline:
+    batches: set[int] = set()  # the distinct numbers of [dataworks] lines seen so far
+    while time.monotonic() < deferred_at + 210 and len(batches) < 3:
         text = user.visit(task_path(run_id, "wait_for_training"), "deferred-wait-log", wait_for="Pre Execute")
-        if STREAMED_LINE in text:
-            seen.update(log=text, instance=running_instance(emu),
-                        state_at_log=af.task_instance(DAG_ID, run_id, "wait_for_training")["state"])
+        state = af.task_instance(DAG_ID, run_id, "wait_for_training")["state"]
+        if state != "deferred":
             break
-        time.sleep(10)
-    emu.advance_clock(LONG_RUN_S + 60)  # the training ends now, whether or not the line was seen
+        seen["reloads"].append((time.monotonic() - deferred_at, text, af.task_log(DAG_ID, run_id, "wait_for_training")))
+        count = text.count("[dataworks]")
+        if count:
+            batches.add(count)
+        if STREAMED_LINE in text and "log" not in seen:
+            seen.update(log=text, instance=running_instance(emu), state_at_log=state)
+        time.sleep(4)
+    emu.advance_clock(LONG_RUN_S + 60)  # the training ends now, whether or not the lines were seen
     return seen
 
 
@@ -194,6 +214,52 @@ def test_wait_log_reads_well(story):
                          for line in fired), fired
 
 
+def log_events(api_log: str) -> list[tuple[datetime, str]]:
+    """(when, text) of each structured line of a task log as the API serves it (AirflowCluster.task_log)."""
+    events = []
+    for line in api_log.splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue  # a plain-text line: no stamp
+        if isinstance(item, dict) and item.get("timestamp") and "event" in item:
+            stamp = datetime.fromisoformat(str(item["timestamp"]).replace("Z", "+00:00"))
+            events.append((stamp, str(item["event"])))
+    return events
+
+
+def test_a_tighter_log_cadence_streams_the_log_in_batches_with_no_silent_minute(story):
+    """Issue 27 item 4, with the example's ``log_interval`` param at 10 s (the node writes a line
+    every 15 s): the wait's log, reloaded in the browser while the wait is deferred."""
+    _, _, _, seen = story
+    reloads = seen["reloads"]
+    assert reloads, "the wait was no longer deferred at the first reload of its log"
+    # Soon after the deferral, the first reload already states the first status and that no log came yet.
+    first_at, first_text, _ = reloads[0]
+    assert first_at < 30, first_at
+    assert re.search(r"DataWorks instance \d+: (NOT_RUN|WAIT_TIME|WAIT_RESOURCE|WAIT_TRIGGER|RUNNING)\n", first_text), \
+        first_text[-3000:]
+    # ... and then either the lines it already read or that none came yet: never a silent wait.
+    assert (re.search(r"DataWorks instance \d+ is \w+: no log yet \(", first_text)
+            or "[dataworks]" in first_text), first_text[-3000:]
+    # The node's lines come in several batches while the wait is deferred, not all at once at the end.
+    counts = [text.count("[dataworks]") for _, text, _ in reloads]
+    assert len(set(c for c in counts if c)) >= 3, counts
+    assert counts == sorted(counts), counts  # a reload never shows fewer lines than the one before
+    # Each [dataworks] line once: on every reload's page and in the whole log the page was built from.
+    for _, text, api_log in reloads:
+        on_page = [line.split("[dataworks]", 1)[1] for line in text.splitlines() if "[dataworks]" in line]
+        in_log = [event for _, event in log_events(api_log) if "[dataworks]" in event]
+        for lines in (on_page, in_log):
+            assert len(lines) == len(set(lines)), sorted(lines)
+    # Never a silent minute while waiting: between consecutive lines, from the first to the last
+    # reload's last line (the trigger's, while deferred).
+    events = log_events(reloads[-1][2])
+    assert len(events) > 5 and any("[dataworks]" in event for _, event in events), reloads[-1][2][-3000:]
+    gaps = [((later - earlier).total_seconds(), event) for (earlier, _), (later, event) in zip(events, events[1:])]
+    assert max(gaps)[0] <= 60, (max(gaps), reloads[-1][2][-4000:])
+
+
 # --- extra links ------------------------------------------------------------------------------------
 
 def test_links_of_a_deferred_task(story):
@@ -254,6 +320,41 @@ def test_skip_reason_is_in_the_visible_log(story):
     _, user, runs, _ = story
     text = user.visit(task_path(runs["training_fails"], "rollback"), "rollback-skipped", wait_for="Pre Execute")
     assert "Nothing to roll back" in text
+
+
+# --- the accepted model (issue 27 item 5) ------------------------------------------------------------
+
+def test_accepted_model_is_named_in_the_accept_log_and_the_asset_event(story):
+    """The accept task's visible log line names the model; the "model ready" asset's event carries it
+    under ``summary``, the first line of the event's extra once unfolded.
+
+    Airflow 3.3.2 shows an event, unexpanded, as its time, its source DAG, the runs it triggered and
+    its partition key; the extra is a JSON editor folded to ``{…}`` whatever its keys. The model
+    cannot go into the partition key: an event with one does not trigger the DAGs scheduled on the
+    asset that are not partition-aware, such as pai_deploy_accepted (airflow/assets/manager.py,
+    ``_queue_dagruns``). See docs/operators/accept.md."""
+    ui, user, runs, _ = story
+    af = ui.af
+    assert af.wait_for_run(ACCEPT_DAG_ID, runs["accept"], timeout=60) == "success"
+    model_uri = af.xcoms(ACCEPT_DAG_ID, runs["accept"], "accept")["return_value"]
+    assert model_uri == "oss://pai-demo/models/churn/20261106/", model_uri
+    path = f"/dags/{ACCEPT_DAG_ID}/runs/{urllib.parse.quote(runs['accept'], safe='')}/tasks/accept"
+    text = user.visit(path, "accept-log", wait_for="Pre Execute")
+    assert f"Accepted {model_uri} (_accepted.json written); asset {ACCEPTED_ASSET_URI} emitted." in text, text[-3000:]
+    asset = next(a for a in af.api("GET", "/assets")["assets"] if a["uri"] == ACCEPTED_ASSET_URI)
+    events = af.api("GET", f"/assets/events?asset_id={asset['id']}")["asset_events"]
+    (event,) = [e for e in events if e["source_run_id"] == runs["accept"]]
+    assert next(iter(event["extra"])) == "summary" and event["extra"]["summary"] == model_uri, event["extra"]
+    # The asset's page: the event, folded; unfolded, its first line names the model.
+    text = user.visit(f"/assets/{asset['id']}", "asset-accepted-event", wait_for=ACCEPT_DAG_ID)
+    assert "1 Asset Event" in text and f"Source:\n{ACCEPT_DAG_ID}" in text, text[-1500:]
+    page = user.page
+    page.locator(".monaco-editor .codicon-folding-collapsed").first.click(force=True)
+    page.get_by_text('"summary"').first.wait_for(timeout=15_000)
+    lines = page.locator(".monaco-editor .view-lines").first.inner_text().replace("\u00a0", " ").splitlines()
+    user.snap("asset-accepted-event-unfolded")
+    unwrapped = "".join(line.strip() for line in lines)  # the editor wraps long lines
+    assert unwrapped.startswith(f'{{"summary": "{model_uri}",'), lines
 
 
 # --- the connection ----------------------------------------------------------------------------------

@@ -66,6 +66,20 @@ def test_the_wait_says_no_log_yet_at_the_first_poll_and_after_each_silent_minute
     assert waiting_text(watch, step, {}, now=2000.0) is None
 
 
+def test_no_log_yet_does_not_claim_none_was_written_before_the_log_was_read():
+    """A running instance whose log the wait has not read yet may have lines already (issue 27 item 4)."""
+    watch = InstanceWatch(5, schedule=PollSchedule(5.0, min_latency=5.0), log_interval=30)
+    step = after_get_instance(watch, running(1))
+    assert step.fetch_log is False
+    text = waiting_text(watch, step, {}, now=1000.0)
+    assert "no log yet (read every 30 s while it runs)" in text and "none written" not in text
+    default = InstanceWatch(6, schedule=PollSchedule(5.0, min_latency=5.0))
+    text = waiting_text(default, after_get_instance(default, running(1)), {}, now=1000.0)
+    assert "no log yet (read within its first minute of running)" in text
+    watch.new_lines("")  # read, and empty: now it is true that none was written
+    assert "no log yet (none written yet)" in waiting_text(watch, step, {}, now=1100.0)
+
+
 def test_summary_node_id_is_the_node_the_task_was_given_and_the_task_id_its_own_key():
     v2024 = {"InstanceId": 5, "NodeId": 910001, "TaskId": 910001, "Status": "SUCCESS"}
     assert instance_summary(v2024, "PROD", node_id=900001)["node_id"] == 900001
@@ -80,3 +94,14 @@ def test_calendar_kinds_of_2024_are_a_skip_and_a_named_pause():
     assert instance_summary(skip, "PROD")["skipped"] is True and "SKIPPED" in end_note(skip)
     pause = {"InstanceId": 5, "TaskType": "PAUSE_CALENDAR", "Status": "FAILURE"}
     assert "PAUSED BY THE SCHEDULING CALENDAR" in end_note(pause) and "PauseCalendar" in end_note(pause)
+
+
+def test_a_templated_log_interval_is_checked_once_rendered():
+    """``log_interval="{{ params.log_interval }}"`` (the example DAG's param) renders text."""
+    from airflow_provider_pai.utils.dataworks_runs import rendered_log_interval
+
+    assert rendered_log_interval("None") is None and rendered_log_interval("") is None
+    assert rendered_log_interval("15") == 15.0 and rendered_log_interval(20) == 20.0
+    for bad in ("4", "soon"):
+        with pytest.raises(PaiParameterError, match="log_interval.*>= 5"):
+            rendered_log_interval(bad)
