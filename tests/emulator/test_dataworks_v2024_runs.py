@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulator.test_dataworks_v2024 import AK, SK, at, day, day_ms, error_of, get, now_ms, result
+from tests.emulator.test_dataworks_v2024 import (  # noqa: F401  (client: the same SDK client fixture)
+    AK, SK, M, at, client, day, day_ms, error_of, get, now_ms, result,
+)
 
 NEW = 20001
 TASK, MANUAL_TASK, UNDEPLOYED, SKIPPED, PAUSED = 910001, 930001, 940001, 950001, 960001
@@ -34,19 +36,6 @@ def pai_emulator_scenario():
     return SCENARIO
 
 
-def M():
-    from alibabacloud_dataworks_public20240518 import models
-
-    return models
-
-
-@pytest.fixture
-def client(pai_emulator):
-    from alibabacloud_dataworks_public20240518.client import Client
-    from alibabacloud_tea_openapi.utils_models import Config
-
-    return Client(Config(access_key_id=AK, access_key_secret=SK, protocol="http",
-                         endpoint=pai_emulator.url.removeprefix("http://")))
 
 
 def create(client, task_id, bizdate, *, policy=None, kind="SupplementData", workflow_id=1):
