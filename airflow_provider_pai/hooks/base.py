@@ -184,15 +184,34 @@ class AlibabaCloudBaseHook(BaseHook):
             self._clients = {}
         return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
 
+    # A shared hook serves every wait of a triggerer: one read at a time, and an error or a
+    # contradicting answer re-reads at most this often (1,000 waits under faults must not read the
+    # connection 1,000 times a minute).
+    connection_recheck_interval = 5.0
+    _refreshing: asyncio.Future | None = None
+    _generation = 0  # counts the edits adopted: a poll that began before one is asked again
+
     async def keep_current_async(self, *, now: bool = False) -> bool:
-        """Re-read the connection if the last read is ``connection_check_interval`` old (or ``now``);
-        True when it changed, after which every call goes to the connection as it is now."""
+        """Re-read the connection if the last read is ``connection_check_interval`` old (or, with
+        ``now``, ``connection_recheck_interval``); True when it changed, after which every call goes to
+        the connection as it is now. Waits that ask while a read is under way share it."""
         if "_connection" not in self.__dict__:
             return False  # not read yet: the first call reads it as it is
-        if not now and time.monotonic() - self._read_at < self.connection_check_interval:
+        if self._refreshing is not None:
+            return await asyncio.shield(self._refreshing)
+        interval = self.connection_recheck_interval if now else self.connection_check_interval
+        if time.monotonic() - self._read_at < interval:
             return False
+        self._refreshing = asyncio.ensure_future(self._refresh_async())
+        try:
+            return await asyncio.shield(self._refreshing)
+        finally:
+            self._refreshing = None
+
+    async def _refresh_async(self) -> bool:
         changed = await asyncio.to_thread(self.refresh_connection)
         if changed:
+            self._generation += 1
             # Field names only: the values may be secrets.
             self.log.warning("Connection '%s' was edited (%s) while this wait ran: it goes on with the connection "
                              "as it is now", self.pai_conn_id, ", ".join(changed))
@@ -205,19 +224,24 @@ class AlibabaCloudBaseHook(BaseHook):
 
         The connection is re-read every ``connection_check_interval``. An error, or a result that
         ``contradicts`` what the task recorded (a newer EAS version than the one it deployed), is
-        only believed once the connection was re-read and found unchanged; when it changed, the
-        poll is asked again through the new one: the old answer came from the old endpoint or keys.
+        only believed once the connection was re-read and found unchanged since the poll began; when
+        it changed, the poll is asked again through the new one: the old answer came from the old
+        endpoint or keys.
         """
         async def current() -> Any:
             await self.keep_current_async()
+            generation = self._generation
             try:
                 result = await poll()
             except Exception:
-                if await self.keep_current_async(now=True):
+                await self.keep_current_async(now=True)
+                if self._generation != generation:
                     return await poll()
                 raise
-            if contradicts is not None and contradicts(result) and await self.keep_current_async(now=True):
-                return await poll()
+            if contradicts is not None and contradicts(result):
+                await self.keep_current_async(now=True)
+                if self._generation != generation:
+                    return await poll()
             return result
 
         return current

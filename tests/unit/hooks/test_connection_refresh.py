@@ -17,7 +17,8 @@ NEW_SECRET = "NewSecretAfterRotation0123"
 def hook_on(monkeypatch, **extra) -> EasHook:
     set_conn(monkeypatch, eas_endpoint="http://127.0.0.1:1001", **extra)
     hook = EasHook(pai_conn_id="pai_test")
-    hook.connection_check_interval = 0.0  # every check re-reads (the interval is tested below)
+    hook.connection_check_interval = 0.0  # every check re-reads (the intervals are tested below)
+    hook.connection_recheck_interval = 0.0
     return hook
 
 
@@ -114,3 +115,28 @@ def test_shared_hooks_of_a_connection_share_the_refresh(monkeypatch):
     assert hook.refresh_connection() == ["extra eas_endpoint"]
     assert EasHook.shared("pai_test").endpoint("eas")[0] == "127.0.0.1:1002"
     AlibabaCloudBaseHook.clear_shared()
+
+
+async def test_many_waits_share_one_read_and_errors_reread_at_most_every_recheck_interval(monkeypatch):
+    """1,000 waits on one shared hook under faults: concurrent checks share one read, and errors re-read
+    the connection at most every connection_recheck_interval, not once per error."""
+    import asyncio
+
+    hook = hook_on(monkeypatch)
+    hook.get_client()
+    reads = []
+    real = hook.refresh_connection
+    monkeypatch.setattr(hook, "refresh_connection", lambda: reads.append(1) or real())
+    hook._read_at = 0.0  # the last read is old: the next check reads
+    assert await asyncio.gather(*(hook.keep_current_async() for _ in range(50))) == [False] * 50
+    assert len(reads) == 1
+    hook.connection_check_interval = hook.connection_recheck_interval = 3600.0
+
+    async def failing():
+        raise RuntimeError("InvalidInstance.NotFound")
+
+    current = hook.current_poll(failing)
+    for _ in range(20):
+        with pytest.raises(RuntimeError):
+            await current()
+    assert len(reads) == 1  # read moments ago: the errors are believed without reading again
