@@ -254,7 +254,7 @@ class DataWorksRunsMixin:
         """(version, why) from probes; each probe's answer is kept for the calls that follow.
 
         A probe runs with ``retry=False``: an answer that says "not here" is evidence; a server error
-        (5xx) left after a few quick attempts ends the detection at once, naming the extra (throttling
+        (5xx), at the fifth, ends the detection at once, naming the extra (throttling
         and resets are retried as everywhere).
         """
         notes: list[str] = []

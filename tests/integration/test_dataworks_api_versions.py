@@ -251,5 +251,5 @@ def test_an_auto_probe_that_gets_a_5xx_says_so_at_once(pai_emulator):
     pai_emulator.fault(service="dataworks", action="GetNode", kind="error", count=20)
     with pytest.raises(Exception, match="probe 2024-05-18 GetNode got no answer.*dataworks_api_version"):
         DataWorksHook().api_version(project_id=NEW, node_id=900001)
-    # a few quick attempts (seconds), not the policy's eight over two minutes
-    assert dw_calls(pai_emulator)["GetNode"] == DataWorksHook.probe_server_error_attempts == 3
+    # a few attempts (seconds), not the policy's eight over two minutes
+    assert dw_calls(pai_emulator)["GetNode"] == DataWorksHook.probe_server_error_attempts == 5

@@ -96,11 +96,11 @@ def _throttled():
     return TeaException({"code": "Throttling.User", "message": "slow down", "data": {"statusCode": 400}})
 
 
-@pytest.mark.parametrize("retry, attempts", [(True, 5), (False, 3)])
+@pytest.mark.parametrize("retry, attempts", [(True, 7), (False, 5)])
 def test_retry_false_gives_up_on_server_errors_after_a_few_quick_attempts(retry, attempts):
     hook, client = hook_with_client()
     ok = mock.Mock(body=mock.Mock(to_map=mock.Mock(return_value={"Task": {"Id": 7}})))
-    client.get_task.side_effect = [_server_error()] * 4 + [ok]
+    client.get_task.side_effect = [_server_error()] * 6 + [ok]
     if retry:
         assert hook.get_task(7) == {"Id": 7}
     else:
