@@ -148,6 +148,8 @@ def request_fields(key: str, entry: dict | None = None) -> dict[str, str]:
     ``"fields": {field: "the API reference's description (URL)"}`` and that is the list."""
     if entry is not None and "fields" in entry:
         return dict(entry["fields"])
+    if entry is not None and "fields_model" in entry:  # a generic call that sends what an SDK model has
+        key = entry["fields_model"]
     target = resolve(key.split("#", 1)[0])
     if inspect.isclass(target):
         return {path: entry.doc for path, entry in flatten(model_fields(target)).items()}
@@ -189,6 +191,8 @@ _RAM_API = {"eas": "PAI-EAS 2021-07-01", "dataworks": "DataWorks", "paiworkspace
 
 def _api_title(key: str, entry: dict) -> str:
     if ":Client.call_api#" in key:
+        if "fields_model" in entry:
+            return _API[entry["fields_model"].split(".")[0]]
         return _RAM_API.get(entry["ram_action"].split(":", 1)[0], "generic call")
     return _API.get(key.split(":")[0].split(".")[0], "OSS (oss2)")
 

@@ -1,7 +1,9 @@
 """Default endpoints per service and region, from the SDKs' own endpoint tables.
 
-Pure functions of (service, region): no connection, no network. SDK modules are imported only
-inside ``sdk_endpoint_map`` (DAG files importing operators must parse fast).
+Pure functions of (service, region): no connection, no network. The region tables come from
+``sdk_endpoints.py`` (the pinned SDKs' tables as data); SDK modules are imported only inside
+``sdk_endpoint_map``, for a region missing there: importing both DataWorks SDKs to check a region
+cost every task process about 0.5 s (docs/benchmarks.md, "End to end").
 """
 
 from __future__ import annotations
@@ -22,6 +24,20 @@ _SDK_CLIENTS: dict[str, tuple[tuple[str, str], ...]] = {
 # Services whose SDK endpoint rule is "regional": the table lists only exceptions, every other region
 # is served at the pattern, so a region missing from the table needs no warning (F-END-AIW1).
 _REGIONAL_RULE = {"aiworkspace"}
+
+
+def endpoint_host(service: str, region: str) -> str | None:
+    """The SDK table's host for ``region``: the shipped copy, else the installed SDKs (a newer region).
+
+    A "regional" service's table lists exceptions only, so a region missing there is the usual case
+    and is not looked up again (it is served at the pattern).
+    """
+    from airflow_provider_pai.hooks.sdk_endpoints import SDK_ENDPOINT_MAPS
+
+    host = SDK_ENDPOINT_MAPS.get(service, {}).get(region)
+    if host is None and service in _SDK_CLIENTS and service not in _REGIONAL_RULE:
+        host = sdk_endpoint_map(service).get(region)
+    return host
 
 
 @functools.cache
@@ -88,15 +104,15 @@ def default_endpoint(service: str, region: str, endpoint_type: str = "public") -
     pattern = _PATTERNS[(service, endpoint_type)].format(region=region)
     if service == "oss":  # one documented pattern for every region; oss2 has no table
         return pattern, None
-    table = sdk_endpoint_map(service)
-    known = table.get(region)
+    known = endpoint_host(service, region)
     if known is None and service in _REGIONAL_RULE:
         return pattern, None
     if known is None:
         if region in _DOCUMENTED_REGIONS.get(service, ()):
             return pattern, None
         return pattern, (
-            f"region {region!r} is in no {service} SDK endpoint table (known: {', '.join(sorted(table))}); "
+            f"region {region!r} is in no {service} SDK endpoint table (known: "
+            f"{', '.join(sorted(sdk_endpoint_map(service)))}); "
             f"using the documented pattern {pattern}: set {service}_endpoint if that host does not answer"
         )
     if endpoint_type == "public":

@@ -27,7 +27,8 @@ To add a request: copy an entry (key ``"<sdk>.models:<XxxRequest>"``), set ``sen
 ``python scripts/gen_request_fields.py``. A call without a request model is keyed
 ``"<sdk>.client:Client.<method>"`` (its parameters are the fields); a generic ``call_api`` call
 (e.g. EAS UpdateGroup) is keyed ``"alibabacloud_tea_openapi.client:Client.call_api#<Action>"`` and
-lists the API reference's parameters itself in ``"fields"``. A new hook file's SDK goes into
+lists the API reference's parameters itself in ``"fields"``, or names the SDK request model whose
+fields it sends in ``"fields_model"`` (DataWorks 2024-05-18 GetNode). A new hook file's SDK goes into
 ``HOOK_SDKS`` in ``tests/contracts/test_request_fields.py``.
 """
 
@@ -169,9 +170,11 @@ REQUESTS: dict[str, dict] = {
         "response": f"{DW24}:GetTaskResponseBody",
         "reads": ["Task.Id", "Task.Name", "Task.Type", "Task.ProjectId", "Task.WorkflowId"],
     },
-    f"{DW24}:GetNodeRequest": {
+    # Sent with call_api (no 2024-05-18 SDK import for auto's first probe), as the SDK's get_node builds it:
+    # its fields are the SDK model's, so an SDK upgrade that adds one is still reported.
+    f"{CALL_API}#GetNode": {
         "action": "GetNode", "ram_action": "dataworks:GetNode", "hook": "DataWorksHook.get_data_studio_node",
-        "example_policy": _EXAMPLE_NO_2024,
+        "example_policy": _EXAMPLE_NO_2024, "fields_model": f"{DW24}:GetNodeRequest",
         "sent": {"Id": "node_id as a string (SDK >= 8.0.0)", "ProjectId": "project_id"}, "omitted": {},
         "response": f"{DW24}:GetNodeResponseBody",
         "reads": ["Node.Name", "Node.ProjectId", "Node.TaskId", "Node.Spec"],

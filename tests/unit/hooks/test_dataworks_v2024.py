@@ -70,9 +70,16 @@ def test_lists_page_until_the_total_and_filter_by_the_day_in_utc_plus_8():
 
 
 def test_get_node_sends_the_id_as_a_string_and_get_task_the_env_in_2024_spelling():
-    hook, client = hook_with_client(get_node={"Node": {"Id": "9", "TaskId": 7}}, get_task={"Task": {"Id": 7}})
+    hook, client = hook_with_client(get_task={"Task": {"Id": 7}})
+    generic = mock.Mock()
+    generic.call_api.return_value = {"body": {"Node": {"Id": "9", "TaskId": 7}, "RequestId": "r"}}
+    hook._clients["dataworks_openapi"] = generic
     assert hook.get_data_studio_node(9, 1) == {"Id": "9", "TaskId": 7}
-    assert sent(client, "get_node") == {"Id": "9", "ProjectId": 1}
+    params, request, _ = generic.call_api.call_args.args
+    # what the 2024-05-18 SDK's get_node sends: an RPC GET of version 2024-05-18 with Id and ProjectId
+    assert (params.action, params.version, params.style, params.method, params.pathname) == (
+        "GetNode", "2024-05-18", "RPC", "GET", "/")
+    assert request.query == {"Id": "9", "ProjectId": "1"}
     assert hook.get_task(7, project_env="PROD") == {"Id": 7}
     assert sent(client, "get_task") == {"Id": 7, "ProjectEnv": "Prod"}
 
@@ -115,3 +122,28 @@ def test_retry_false_still_rides_out_throttling():
     client.get_task.side_effect = [_throttled()] * 4 + [ok]
     assert hook.get_task(7, retry=False) == {"Id": 7}
     assert client.get_task.call_count == 5
+
+
+PROBE_CHILD = """
+import sys
+from unittest import mock
+from airflow_provider_pai.hooks.dataworks import DataWorksHook
+hook = DataWorksHook(sleep=lambda s: None)
+hook.__dict__["_connection"] = mock.Mock(schema=None)
+hook._extras = {"region_id": "cn-shanghai"}
+generic = mock.Mock()
+generic.call_api.return_value = {"body": {"Node": {"Id": "9", "TaskId": 7}}}
+hook._clients["dataworks_openapi"] = generic
+assert hook.get_data_studio_node(9, 1)["TaskId"] == 7
+print(sorted(m for m in sys.modules if m.startswith("alibabacloud_dataworks")))
+"""
+
+
+def test_the_2024_getnode_probe_imports_no_dataworks_sdk():
+    """auto's first probe on a legacy workspace must not pay the 2024-05-18 SDK's import (about 0.2 s)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", PROBE_CHILD], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"

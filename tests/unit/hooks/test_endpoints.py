@@ -53,3 +53,47 @@ def test_a_region_in_no_table_still_warns_naming_the_fix():
     assert "xx-nowhere-1" in warning and "eas_endpoint" in warning
     # the documented regions are EAS's: DataWorks does not inherit them
     assert default_endpoint("dataworks", "xx-nowhere-1", "public")[1]
+
+
+@pytest.mark.parametrize("service", ["dataworks", "eas", "aiworkspace"])
+def test_the_shipped_tables_are_the_pinned_sdks_tables(service):
+    """``hooks/sdk_endpoints.py`` is what the installed SDKs ship; regenerate it after an SDK upgrade."""
+    from airflow_provider_pai.hooks.sdk_endpoints import SDK_ENDPOINT_MAPS
+
+    assert SDK_ENDPOINT_MAPS[service] == sdk_endpoint_map(service), (
+        "hooks/sdk_endpoints.py is stale: run python scripts/gen_sdk_endpoints.py")
+
+
+NO_SDK_CHILD = """
+import sys
+from airflow_provider_pai.hooks.endpoints import default_endpoint
+from airflow_provider_pai.hooks.extras import check_region
+check_region("pai_default", "cn-shanghai", "the connection")
+check_region("pai_default", "cn-wulanchabu", "the connection")
+hosts = [default_endpoint(s, "cn-shanghai", t)[0] for s in ("dataworks", "eas", "oss", "aiworkspace")
+         for t in ("public", "vpc")]
+print(hosts[0], sorted({m.split(".")[0] for m in sys.modules if m.startswith(("alibabacloud", "Tea", "oss2"))}))
+"""
+
+
+def test_checking_a_region_and_resolving_an_endpoint_import_no_sdk():
+    """Every task process checks its region and resolves endpoints: importing both DataWorks SDKs for
+    that cost about 0.5 s each time (docs/benchmarks.md, "End to end")."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", NO_SDK_CHILD], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "dataworks.cn-shanghai.aliyuncs.com []"
+
+
+def test_a_region_only_a_newer_sdk_knows_is_still_found_in_the_installed_sdks(monkeypatch):
+    """A region missing from the shipped copy is looked up in the installed SDKs, as before the copy."""
+    from airflow_provider_pai.hooks import sdk_endpoints
+    from airflow_provider_pai.hooks.endpoints import default_endpoint
+    from airflow_provider_pai.hooks.extras import check_region
+
+    monkeypatch.setitem(sdk_endpoints.SDK_ENDPOINT_MAPS, "eas", {})
+    monkeypatch.setitem(sdk_endpoints.SDK_ENDPOINT_MAPS, "dataworks", {})
+    assert default_endpoint("eas", "cn-zhangjiakou", "public") == ("pai-eas.cn-zhangjiakou.aliyuncs.com", None)
+    check_region("pai_default", "cn-north-2-gov-1", "the connection")  # in the EAS SDK's table only
