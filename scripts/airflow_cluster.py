@@ -56,6 +56,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_process_groups(procs, timeout: float = 30) -> None:
+    """SIGTERM each still-running process's group (its children too), then SIGKILL what outlives ``timeout``."""
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def celery_settings(*, sql_alchemy_conn: str, result_backend: str, broker_url: str, base_url: str,
                     jwt_secret: str, api_secret_key: str, worker_concurrency: int = 8,
                     recovery: dict[str, str] | None = None) -> dict[str, str]:
@@ -248,14 +261,7 @@ def up(args) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop_process_groups(procs.values())
         redis.stop()
         postgres.cleanup()
 

@@ -10,10 +10,7 @@ manager, a user ``admin`` with a password file written here), as a user's toolin
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -22,6 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from scripts.airflow_cluster import free_port, stop_process_groups
 from tests.airflow_harness import AIRFLOW_BIN, AirflowEnv
 
 COMPONENTS = ("api-server", "scheduler", "triggerer", "dag-processor")
@@ -29,12 +27,6 @@ TERMINAL_RUN_STATES = ("success", "failed")
 ADMIN_USER = "admin"
 
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ApiError(RuntimeError):
@@ -158,15 +150,7 @@ class AirflowCluster(AirflowEnv):
             self._migration.kill()
             self._migration.wait()
         procs, self._procs = self._procs, {}
-        for proc in procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process_groups(procs.values(), timeout=20)
 
     def __enter__(self) -> AirflowCluster:
         return self.start()
