@@ -58,9 +58,10 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
     :param project_env: ``PROD`` or ``DEV``.
     :param node_params: ``{name: value}`` scheduling parameters for the node. Templated.
     :param run_mode: ``backfill`` (RunCycleDagNodes, for auto-triggered nodes) or ``manual``
-        (RunManualDagNodes, needs ``project_name`` and ``flow_name``).
-    :param project_name: the workspace name (``run_mode='manual'``). Templated.
-    :param flow_name: the manually triggered workflow (``run_mode='manual'``). Templated.
+        (RunManualDagNodes, needs ``project_name`` and ``flow_name``; on 2024-05-18 the node's task runs
+        in its own manually triggered workflow, and neither is needed).
+    :param project_name: the workspace name (``run_mode='manual'`` on 2020-05-18). Templated.
+    :param flow_name: the manually triggered workflow (``run_mode='manual'`` on 2020-05-18). Templated.
     :param wait_for_completion: wait until the instance ends, as WaitForInstanceSensor does.
     :param poll_interval: first interval (seconds) of the adaptive poll schedule.
     :param timeout: seconds to wait for completion; then the task fails like any failure: retried
@@ -162,15 +163,21 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
             "node_params": validate_node_params(self.node_params),
             "run_mode": self.run_mode,
         }
-        if params["run_mode"] == "manual":
-            for name in ("project_name", "flow_name"):
-                value = getattr(self, name)
-                if not isinstance(value, str) or not value.strip():
-                    raise PaiParameterError(
-                        f"Invalid {name}={value!r}: run_mode='manual' runs the node inside a manually "
-                        f"triggered workflow and needs its {name.replace('_', ' ')} (a non-empty string)."
-                    )
         return params
+
+    def _check_manual_names(self, p: dict, runs: Any) -> None:
+        """2020-05-18 names the manually triggered workflow by project and flow name; 2024-05-18 takes
+        the task's own workflow (GetTask ``WorkflowId``), so there they are not needed."""
+        if p["run_mode"] != "manual" or runs.new_console:
+            return
+        for name in ("project_name", "flow_name"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise PaiParameterError(
+                    f"Invalid {name}={value!r}: run_mode='manual' on DataWorks OpenAPI 2020-05-18 runs the node "
+                    f"inside a manually triggered workflow and needs its {name.replace('_', ' ')} (a non-empty "
+                    "string)."
+                )
 
     def _check_designer_node(self, p: dict) -> None:
         """Refuse a node of another engine; run an unknown or non-Designer PAI type with a warning (F-DW-6)."""
@@ -248,6 +255,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
         p = self._validated()
         # The run object of the DataWorks OpenAPI the workspace needs (the connection's dataworks_api_version).
         self._runs = self.hook.runs(project_id=p["project_id"], node_id=p["node_id"], project_env=p["project_env"])
+        self._check_manual_names(p, self._runs)
         if self.check_node_type:
             self._check_designer_node(p)
         ti = context["ti"]

@@ -211,3 +211,20 @@ def test_on_kill_stops_a_running_instance(hook):
     op._watch.status = "SUCCESS"
     op.on_kill()
     assert hook["stop_instance"].call_count == 1
+
+
+def test_manual_mode_on_2024_needs_no_project_or_flow_name():
+    """2024-05-18 runs the task's own manually triggered workflow: the 2020 names are not asked for."""
+    runs = mock.Mock(version="2024-05-18", new_console=True)
+    runs.describe_node.return_value = {**DESIGNER, "TaskId": 910005}
+    with mock.patch.multiple(DataWorksHook, region_id=mock.PropertyMock(return_value="cn-shanghai"),
+                             runs=mock.DEFAULT, describe_node=mock.DEFAULT, find_run_by_name=mock.DEFAULT,
+                             start_run=mock.DEFAULT, find_run_instance=mock.DEFAULT) as hook:
+        hook["runs"].return_value = runs
+        hook["describe_node"].return_value = {**DESIGNER, "TaskId": 910005}
+        hook["find_run_by_name"].return_value = None
+        hook["start_run"].return_value = {"api_version": "2024-05-18", "dag_id": 77, "operation_id": "op"}
+        hook["find_run_instance"].return_value = {"dag_id": 77, "instance_id": 5, "status": "RUNNING"}
+        result = _op(run_mode="manual").execute(_context())
+    assert hook["start_run"].call_args.kwargs["run_mode"] == "manual"
+    assert (result["instance_id"], result["task_id"]) == (5, 910005)
