@@ -28,6 +28,7 @@ BENCHMARKS = {  # name -> script, in the order they are run and shown
     "triggerer": "bench_triggerer.py",
     "export": "bench_export.py",
     "e2e": "bench_e2e.py",
+    "task_start": "bench_task_start.py",
     "distributed": "bench_distributed.py",  # Airflow 3 only; about 20 minutes
 }
 

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "benchmarks"
 ROW_KEYS = {"metric", "baseline", "ours", "ratio", "target", "met", "note"}
-FAST = ["parse", "polling", "triggerer", "export"]
+FAST = ["parse", "polling", "triggerer", "export", "task_start"]
 
 
 def run_quick(names: list[str], tmp_path: Path) -> dict[str, dict]:
@@ -110,6 +110,14 @@ def test_export_benchmark_copies_verified_and_ours_reads_no_object(quick_results
             assert "GetObject" not in r["oss_calls"] and r["worker_bytes"] < details["size"]
         else:
             assert r["oss_calls"].get("GetObject") == 1 and r["worker_bytes"] >= 2 * details["size"]
+
+
+def test_task_start_benchmark_times_each_task_and_says_what_it_loaded(quick_results):
+    rows = {r["metric"].split(":")[0]: r for r in quick_results["task_start"]["rows"]}
+    assert set(rows) == {"train", "wait", "export", "deploy"}
+    assert all(float(r["ours"]) > 0 for r in rows.values())
+    # the export task's process loads oss2 and no other SDK (no DataWorks SDK for its region check)
+    assert "SDKs loaded: oss2" in rows["export"]["note"] and "dataworks" not in rows["export"]["note"]
 
 
 def test_run_all_renders_a_table_per_benchmark(quick_results):
