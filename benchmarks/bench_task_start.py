@@ -3,8 +3,8 @@ runs in its own process, so the hook's imports, the connection and region checks
 are paid once per task, not once per ``airflow dags test`` (which runs every task in one process and
 so hides it from ``bench_e2e.py``).
 
-Method: each sample is a fresh Python process that has imported ``airflow.sdk`` (as a task process
-has) and then times, against the emulator, from importing the hook module to the first answer of
+Method: each sample is a fresh Python process that has imported Airflow's ``DAG`` and
+``BaseOperator`` (as a task process has) and then times, against the emulator, from importing the hook module to the first answer of
 the demo flow's task: ``train`` (DataWorksHook: the ``auto`` API choice, GetNode), ``wait``
 (DataWorksHook: the ``auto`` choice for an instance, GetInstance), ``export`` (OssHook: HeadObject),
 ``deploy`` (EasHook: DescribeService). ``--vs TREE`` runs the same children with another checkout
@@ -29,7 +29,7 @@ from common import ROOT, emit, emulator, median, row
 TASKS = ("train", "wait", "export", "deploy")
 CHILD = """
 import json, sys, time
-import airflow.sdk  # what a task process has before the task's own code
+from airflow.providers.common.compat.sdk import DAG, BaseOperator  # a task process has these
 kind, instance = sys.argv[1], int(sys.argv[2])
 start = time.perf_counter()
 if kind in ("train", "wait"):
