@@ -10,7 +10,6 @@ import hashlib
 import re
 from typing import Any
 
-from airflow_provider_pai.utils.status_meanings import enum_name
 from airflow_provider_pai.utils.validation import PaiParameterError, refuse_list
 
 # ---- runs the operator starts ------------------------------------------------------------------
@@ -23,6 +22,8 @@ SUPPLY_DATA = "SUPPLY_DATA"
 
 
 def is_backfill_dag(instance: dict) -> bool:
+    from airflow_provider_pai.utils.status_meanings import enum_name
+
     dag_type = instance.get("DagType")
     return dag_type is None or enum_name(dag_type) == SUPPLY_DATA
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 SDK_PREFIXES = ("oss2", "alibabacloud", "Tea", "darabonba")
 OPERATORS_AND_SENSORS = (
@@ -46,6 +47,36 @@ def test_operator_and_sensor_modules_import_no_sdk_hook_or_trigger():
     assert not [m for m in loaded if m.split(".")[0].startswith(SDK_PREFIXES)]
     heavy = [m for m in loaded if m.startswith(("airflow_provider_pai.triggers", "airflow_provider_pai.hooks"))]
     assert not heavy, f"loaded at DAG-parse time, only needed when a task runs or defers: {heavy}"
+
+
+# The provider's modules only a running task needs (its wait, its result, its checks against the
+# service): the methods that use them import them, so that a DAG file does not (issue 24).
+RUN_TIME_ONLY = (
+    "airflow_provider_pai.utils.dataworks", "airflow_provider_pai.utils.dataworks_nodes",
+    "airflow_provider_pai.utils.eas", "airflow_provider_pai.utils.eas_canary", "airflow_provider_pai.utils.ends",
+    "airflow_provider_pai.utils.polling", "airflow_provider_pai.utils.registry",
+    "airflow_provider_pai.utils.status_meanings", "airflow_provider_pai.utils.xcom",
+)
+
+
+def test_operator_and_sensor_modules_do_not_import_what_only_a_running_task_needs():
+    loaded = _loaded_after("\n".join(f"import {m}" for m in OPERATORS_AND_SENSORS))
+    assert set(OPERATORS_AND_SENSORS) <= set(loaded)
+    early = sorted(set(RUN_TIME_ONLY) & set(loaded))
+    assert not early, f"loaded at DAG-parse time, only needed when a task runs: {early}"
+
+
+def test_the_re_exported_names_still_import_from_the_operator_modules():
+    """Names these modules re-export keep working, although their modules now load on first access."""
+    from airflow_provider_pai.operators import dataworks, eas
+    from airflow_provider_pai.utils import dataworks_nodes
+    from airflow_provider_pai.utils import eas as utils_eas
+
+    for name in eas._FROM_UTILS_EAS:
+        assert getattr(eas, name) is getattr(utils_eas, name), name
+    for name in ("DESIGNER_FILE_TYPE", "DESIGNER_PROGRAM_TYPE", "designer_check"):
+        assert getattr(dataworks, name) is getattr(dataworks_nodes, name), name
+    from airflow_provider_pai.operators.eas import DEPLOY_XCOM_KEY, parse_service_config  # noqa: F401
 
 
 # Every operator and sensor, with the arguments it requires (templates, as in a DAG file).
@@ -120,8 +151,6 @@ class _MyHook:
 
 def test_parsing_the_example_dags_loads_no_sdk_hook_or_trigger():
     """The example DAG files import ``EasHook`` inside the task that calls it, not at parse time."""
-    from pathlib import Path
-
     examples = sorted(str(p) for p in (Path(__file__).resolve().parents[2] / "example_dags").glob("*.py"))
     loaded = _loaded_after("import runpy\n" + "\n".join(
         f"assert runpy.run_path({path!r})['dag'].task_ids" for path in examples))
@@ -129,3 +158,10 @@ def test_parsing_the_example_dags_loads_no_sdk_hook_or_trigger():
     assert not [m for m in loaded if m.split(".")[0].startswith(SDK_PREFIXES)]
     heavy = [m for m in loaded if m.startswith(("airflow_provider_pai.triggers", "airflow_provider_pai.hooks"))]
     assert not heavy, f"loaded when the example DAGs are parsed: {heavy}"
+
+
+def test_parsing_the_main_example_loads_nothing_only_a_running_task_needs():
+    example = Path(__file__).resolve().parents[2] / "example_dags" / "pai_train_deploy.py"
+    loaded = _loaded_after(f"import runpy\nassert len(runpy.run_path({str(example)!r})['dag'].task_ids) == 7")
+    early = sorted(set(RUN_TIME_ONLY) & set(loaded))
+    assert not early, f"loaded when pai_train_deploy.py is parsed, only needed when a task runs: {early}"
