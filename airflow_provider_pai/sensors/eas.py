@@ -66,9 +66,9 @@ class EasServiceSensor(EasServiceWaitMixin, PaiBaseSensorOperator["EasHook"]):
         return None if self.version in (None, "") else validate_version(self.version)
 
     def _check(self) -> bool:
-        # one watch per sensor run (poke mode keeps it across pokes: a stall is counted)
         from airflow_provider_pai.utils.eas import ServiceWatch
 
+        # one watch per sensor run (poke mode keeps it across pokes: a stall is counted)
         watch = self.__dict__.setdefault("_watch", ServiceWatch(target_status=self.target_status,
                                                                  version=self._version()))
         state, where, _, _ = self.poll_service(watch, self.service_name)
