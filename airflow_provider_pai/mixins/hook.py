@@ -55,10 +55,11 @@ class PaiHookMixin(Generic[HookT]):
 
     @classmethod
     def default_conn_name(cls) -> str:
-        known = DEFAULT_CONN_NAMES.get(cls.hook_class_path)
-        if known is not None:
-            return known
-        return cls.hook_class().default_conn_name  # type: ignore[attr-defined]  # a user's own hook
+        own_lookup = getattr(cls.hook_class, "__func__", None) is getattr(PaiHookMixin.hook_class, "__func__", None)
+        if own_lookup and cls.hook_class_path in DEFAULT_CONN_NAMES:
+            return DEFAULT_CONN_NAMES[cls.hook_class_path]
+        # a user's own hook (its path, or a hook_class() of its own): ask the class
+        return cls.hook_class().default_conn_name  # type: ignore[attr-defined]
 
     def _set_connection(self, pai_conn_id: str | None, region_id: str | None) -> None:
         self.pai_conn_id = self.default_conn_name() if pai_conn_id is None else pai_conn_id

@@ -165,3 +165,17 @@ def test_parsing_the_main_example_loads_nothing_only_a_running_task_needs():
     loaded = _loaded_after(f"import runpy\nassert len(runpy.run_path({str(example)!r})['dag'].task_ids) == 7")
     early = sorted(set(RUN_TIME_ONLY) & set(loaded))
     assert not early, f"loaded when pai_train_deploy.py is parsed, only needed when a task runs: {early}"
+
+
+def test_a_subclass_with_its_own_hook_class_gets_that_hooks_default_conn_name():
+    """``DEFAULT_CONN_NAMES`` stands in only for the path lookup: an overridden ``hook_class()`` is asked."""
+    from airflow_provider_pai.mixins.hook import EAS_HOOK, PaiHookMixin
+
+    class _Overridden(PaiHookMixin):
+        hook_class_path = EAS_HOOK
+
+        @classmethod
+        def hook_class(cls):
+            return _MyHook
+
+    assert _Overridden.default_conn_name() == "my_conn"
