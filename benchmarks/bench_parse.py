@@ -262,8 +262,8 @@ def main() -> None:
                    "imports (wall clock; CPU time as a reference); the package's bytecode is written first, as an "
                    "installed package has it. Figures are medians, ratio = median(ours) / median(baseline), with "
                    "min / median / max of each side in the note. The module rows time imports only; the whole-file "
-                   f"rows exec `example_dags/pai_train_deploy.py` (imports and task construction, which imports the "
-                   f"hook modules) against a DAG of the same shape built of PythonOperators, {rounds} interleaved "
+                   f"rows exec `example_dags/pai_train_deploy.py` (imports and task construction; neither loads a "
+                   f"hook module) against a DAG of the same shape built of PythonOperators, {rounds} interleaved "
                    "pairs of fresh processes over airflow.sdk. Per-module rows whose interquartile ranges overlap "
                    "(noise decides which side is cheaper) are dropped"
                    + (f": {', '.join(dropped)}" if dropped else "") + ". Triggers load only when a task defers."),

@@ -228,7 +228,8 @@ def main() -> None:
         real_elapsed = dataworks.instance_elapsed
         stack.enter_context(mock.patch("airflow_provider_pai.utils.dataworks.instance_elapsed",
                                        lambda inst, now=None: real_elapsed(inst, vt.now() if now is None else now)))
-        stack.enter_context(mock.patch("airflow_provider_pai.mixins.dataworks.wait_until",
+        # at its source: the worker wait imports it when it runs (not at DAG-parse time)
+        stack.enter_context(mock.patch("airflow_provider_pai.utils.polling.wait_until",
                                        functools.partial(polling.wait_until, clock=vt.now, sleep=vt.sleep)))
         stack.enter_context(mock.patch("airflow_provider_pai.triggers.dataworks.wait_until_async",
                                        functools.partial(polling.wait_until_async, clock=vt.now,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import pendulum
 
 from airflow.providers.common.compat.sdk import DAG, Param, task
-from airflow_provider_pai.hooks.eas import EasHook
 from airflow_provider_pai.operators.dataworks import TriggerDesignerNodeOperator
 from airflow_provider_pai.operators.eas_canary import (
     EasCanaryAbortOperator,
@@ -78,6 +77,9 @@ with DAG(
             {"tenure": 2, "monthly_charges": 95.0, "contract": "month-to-month"},  # churns
             {"tenure": 60, "monthly_charges": 25.0, "contract": "two_year"},  # stays
         ]
+        # Imported here, not at the top: a DAG file's imports run at every parse, this only when the task runs.
+        from airflow_provider_pai.hooks.eas import EasHook
+
         answer = EasHook().predict(started["canary_service_name"], customers)
         churner, loyal = (row["probability(1)"] for row in answer)
         if not churner > 0.5 > loyal:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import pendulum
 
 from airflow.providers.common.compat.sdk import DAG, Asset, Param, task
-from airflow_provider_pai.hooks.eas import EasHook
 from airflow_provider_pai.operators.accept import AcceptModelOperator
 from airflow_provider_pai.operators.dataworks import TriggerDesignerNodeOperator
 from airflow_provider_pai.operators.eas import EasCreateServiceOperator, EasModifyServiceOperator
@@ -62,6 +61,9 @@ with DAG(
         """The candidate, on staging, must tell a likely churner from a loyal customer."""
         customers = [{"tenure": 2, "monthly_charges": 95.0, "contract": "month-to-month"},
                      {"tenure": 60, "monthly_charges": 25.0, "contract": "two_year"}]
+        # Imported here, not at the top: a DAG file's imports run at every parse, this only when the task runs.
+        from airflow_provider_pai.hooks.eas import EasHook
+
         answer = EasHook().predict(staged["service_name"], customers)
         churner, loyal = (row["probability(1)"] for row in answer)
         if not churner > 0.5 > loyal:

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Field names the secrets masker treats as secret: such values never belong in a link.
-_SECRET_NAME = re.compile(r"secret|token|password|passwd|access_key|credential", re.IGNORECASE)
+# Field names the secrets masker treats as secret: such values never belong in a link. (A pattern,
+# compiled on first use.)
+_SECRET_NAME = r"(?i)secret|token|password|passwd|access_key|credential"
 
 
 class PaiBaseLink(BaseOperatorLink):
@@ -59,7 +60,7 @@ class PaiBaseLink(BaseOperatorLink):
     @classmethod
     def persist(cls, context: Any, **fields: Any) -> str:
         """Store the link's fields (never secrets) in XCom now; return the URL for the task log."""
-        leaked = sorted(k for k in fields if _SECRET_NAME.search(k))
+        leaked = sorted(k for k in fields if re.search(_SECRET_NAME, k))
         if leaked:
             raise ValueError(f"{cls.__name__}.persist() refuses secret-looking fields: {leaked}")
         ti = context["ti"]

@@ -13,21 +13,6 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_pai.links.dataworks import DataWorksInstanceLink
-from airflow_provider_pai.utils.dataworks import (
-    DataWorksInstanceStatus,
-    InstanceWatch,
-    after_get_instance,
-    end_note,
-    expected_duration_from_history,
-    failure_text,
-    instance_summary,
-    log_lines_to_show,
-    log_tail,
-    transition_text,
-    waiting_text,
-)
-from airflow_provider_pai.utils.ends import WaitTimeout, next_try_follows, stop_on_kill, wait_end
-from airflow_provider_pai.utils.polling import PollSchedule, PollTimeout, wait_until
 from airflow_provider_pai.version_compat import get_task_state_store
 
 if TYPE_CHECKING:
@@ -35,6 +20,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_pai.hooks.dataworks import DataWorksHook
     from airflow_provider_pai.hooks.dataworks_runs import DataWorksRuns
+    from airflow_provider_pai.utils.dataworks import InstanceWatch
 
 # task_state_store key (Airflow 3.3+) holding the wait's InstanceWatch between reschedules, so
 # the poll schedule and the count of log lines already shown survive the worker going away.
@@ -128,6 +114,8 @@ class DataWorksInstanceWaitMixin:
         self: DataWorksWaitHost, project_id: Any, node_id: Any, project_env: str, bizdate: Any = None
     ) -> float | None:
         """Median duration of the node's finished successful runs, to sleep through the expected run."""
+        from airflow_provider_pai.utils.dataworks import expected_duration_from_history
+
         if project_id is None or node_id is None:
             return None
         runs = self._runs or self.hook.runs(project_id=project_id, node_id=node_id, project_env=project_env)
@@ -152,6 +140,9 @@ class DataWorksInstanceWaitMixin:
 
         Returns the GetInstance answer when one was needed to find the node (the first poll uses it).
         """
+        from airflow_provider_pai.utils.dataworks import InstanceWatch
+        from airflow_provider_pai.utils.polling import PollSchedule
+
         self._ti = context.get("ti") if context else None  # on_kill decides with it (utils/ends.py)
         store = get_task_state_store(context)
         try_number = getattr(context.get("ti"), "try_number", None) if context else None
@@ -202,6 +193,13 @@ class DataWorksInstanceWaitMixin:
 
     def _poll_instance(self: DataWorksWaitHost, watch: InstanceWatch, instance: dict | None = None) -> tuple[bool, bool, dict]:
         """GetInstance (unless just fetched), and the log when it is worth a call; (done, changed, instance)."""
+        from airflow_provider_pai.utils.dataworks import (
+            after_get_instance,
+            log_lines_to_show,
+            transition_text,
+            waiting_text,
+        )
+
         runs = self._runs_of(watch)
         if instance is None:
             instance = runs.get_instance(watch.instance_id, watch.project_env)
@@ -226,6 +224,8 @@ class DataWorksInstanceWaitMixin:
 
     def _finish(self: DataWorksWaitHost, summary: dict, note: str | None, tail: list[str]) -> dict:
         """Return the summary of a SUCCESS; raise with the log's last lines and the link otherwise."""
+        from airflow_provider_pai.utils.dataworks import DataWorksInstanceStatus, failure_text
+
         if note:
             self.log.warning(note)
         if DataWorksInstanceStatus.is_success(summary.get("status")):
@@ -237,11 +237,15 @@ class DataWorksInstanceWaitMixin:
         raise self.failure_exception(failure_text(summary, note, tail, self._link_url))
 
     def _finish_instance(self: DataWorksWaitHost, instance: dict, watch: InstanceWatch) -> dict:
+        from airflow_provider_pai.utils.dataworks import end_note, instance_summary, log_tail
+
         summary = instance_summary(instance, watch.project_env, node_id=watch.node_id)
         return self._finish(summary, end_note(instance), log_tail(self._last_log))
 
     def _wait_blocking(self: DataWorksWaitHost, watch: InstanceWatch, timeout: float | None) -> dict:
         """The worker-side wait of the operator: the adaptive schedule, one poll at the deadline."""
+        from airflow_provider_pai.utils.polling import PollTimeout, wait_until
+
         try:
             instance = wait_until(
                 lambda: self._poll_instance(watch), watch.schedule, timeout=timeout, elapsed_fn=watch.elapsed
@@ -256,6 +260,8 @@ class DataWorksInstanceWaitMixin:
     def _wait_timed_out(self: DataWorksWaitHost, watch: InstanceWatch, text: str) -> NoReturn:
         """The operator's own wait timeout (docs/timeouts-kills-retries.md): retried unless the last
         try or a hard stop (``retry_on_timeout=False``), which stop the run (``cancel_on_kill``)."""
+        from airflow_provider_pai.utils.ends import WaitTimeout, next_try_follows
+
         link = f" Operation Center: {self._link_url}" if self._link_url else ""
         hard = not getattr(self, "retry_on_timeout", True)
         if not hard and next_try_follows(self._ti):
@@ -280,6 +286,7 @@ class DataWorksInstanceWaitMixin:
         from airflow.providers.common.compat.sdk import BaseSensorOperator
 
         from airflow_provider_pai.triggers.dataworks import DataWorksInstanceTrigger  # the deferred path only
+        from airflow_provider_pai.utils.ends import next_try_follows, wait_end
 
         # The trigger ends the wait at the earlier of timeout and execution_timeout (Airflow 3.3 does
         # not apply execution_timeout to a deferred task) and stops the run there if no try follows.
@@ -310,6 +317,9 @@ class DataWorksInstanceWaitMixin:
         """Back from the trigger: the trigger streamed the log lines; check how the instance ended."""
         from airflow.providers.common.compat.sdk import BaseSensorOperator
 
+        from airflow_provider_pai.utils.dataworks import DataWorksInstanceStatus
+        from airflow_provider_pai.utils.ends import WaitTimeout
+
         self._link_url = link_url or self._link_url
         status = (event or {}).get("status")
         if status == "timeout":
@@ -338,6 +348,8 @@ class DataWorksInstanceWaitMixin:
     def _failure_log_tail(self: DataWorksWaitHost, summary: dict, api_version: str | None = None) -> list[str]:
         """The last lines for the failure message (the trigger streamed them into this log already;
         one GetInstanceLog here, only when the instance failed)."""
+        from airflow_provider_pai.utils.dataworks import log_tail
+
         try:
             runs = self.hook.runs(api_version, instance_id=summary["instance_id"],
                                   project_env=summary.get("project_env", "PROD"))
@@ -349,6 +361,8 @@ class DataWorksInstanceWaitMixin:
 
     def _stop_on_kill(self: DataWorksWaitHost) -> None:
         """``on_kill``: stop the run only when no try of this task follows (utils/ends.py)."""
+        from airflow_provider_pai.utils.ends import stop_on_kill
+
         watch = self._watch
         if not self.cancel_on_kill or watch is None or watch.done:
             return

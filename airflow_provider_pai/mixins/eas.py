@@ -16,24 +16,6 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 
 from airflow_provider_pai.links.eas import EasServiceLink
 from airflow_provider_pai.mixins.hook import EAS_HOOK
-from airflow_provider_pai.utils.eas import (
-    ServiceWatch,
-    after_describe_service,
-    eas_schedule,
-    endpoint_of,
-    failure_message,
-    warning_text,
-)
-from airflow_provider_pai.utils.eas_canary import traffic_of
-from airflow_provider_pai.utils.ends import (
-    WaitTimeout,
-    defer_backstop,
-    next_try_follows,
-    stop_on_kill,
-    wait_end,
-    wait_is_final,
-)
-from airflow_provider_pai.utils.polling import PollTimeout, wait_until
 from airflow_provider_pai.utils.validation import validate_positive
 
 if TYPE_CHECKING:
@@ -43,6 +25,7 @@ if TYPE_CHECKING:
     from airflow.sdk.types import Logger
 
     from airflow_provider_pai.hooks.eas import EasHook
+    from airflow_provider_pai.utils.eas import ServiceWatch
 
 # XCom key of the deferred wait's pending result: `airflow dags test` (3.3) resumes with only
 # {"event": ...}, dropping the defer kwargs; the triggerer keeps them.
@@ -77,6 +60,8 @@ class EasServiceWaitMixin:
     def poll_service(self, watch: ServiceWatch, service_name: str) -> tuple[str, str, bool, dict]:
         """One DescribeService and its step: ``(state, where, changed, service)``; on ``check``
         (Running on another version: did EAS abandon the update? F-EAS-6) with the evidence weighed."""
+        from airflow_provider_pai.utils.eas import after_describe_service
+
         service = self.hook.describe_service(service_name)
         step = after_describe_service(watch, service)
         state, where = step.state, step.where
@@ -85,6 +70,8 @@ class EasServiceWaitMixin:
         return state, where, step.changed, service
 
     def failure_text(self, service_name: str, where: str) -> str:
+        from airflow_provider_pai.utils.eas import failure_message, warning_text
+
         return failure_message(service_name, where, warning_text(self.hook.warning_events(service_name)))
 
     def defer_wait(
@@ -96,6 +83,7 @@ class EasServiceWaitMixin:
         execution_timeout (Airflow 3.3 does not apply execution_timeout to a deferred task) and
         puts ``rollback_to`` back there if that end is final (docs/timeouts-kills-retries.md)."""
         from airflow_provider_pai.triggers.eas import EasServiceTrigger  # the deferred path only
+        from airflow_provider_pai.utils.ends import defer_backstop, wait_end, wait_is_final
 
         context = context or {}
         end_time, cause = wait_end(context, timeout)
@@ -145,10 +133,17 @@ class EasDeployWaitMixin(EasServiceWaitMixin):
     # ---- waiting -------------------------------------------------------------------------------
 
     def _wait(self, poll: Callable[[], tuple[bool, bool, Any]], poll_interval: float) -> Any:
+        from airflow_provider_pai.utils.eas import eas_schedule
+        from airflow_provider_pai.utils.polling import wait_until
+
         return wait_until(poll, eas_schedule(poll_interval), timeout=self.timeout)
 
     def wait_running(self, service_name: str, version: int | None, newest: bool = False) -> dict:
         """Block until Running on ``version`` with all instances ready; raise with events on Failed."""
+        from airflow_provider_pai.utils.eas import ServiceWatch
+        from airflow_provider_pai.utils.ends import WaitTimeout
+        from airflow_provider_pai.utils.polling import PollTimeout
+
         watch = ServiceWatch(version=version, newest=newest)
 
         def poll():
@@ -171,6 +166,9 @@ class EasDeployWaitMixin(EasServiceWaitMixin):
 
     def wait_traffic(self, targets: dict[str, tuple[str, int]]) -> dict[str, dict]:
         """Block until every member of ``targets`` shows its (TrafficState, Weight) in DescribeService."""
+
+        from airflow_provider_pai.utils.eas_canary import traffic_of
+        from airflow_provider_pai.utils.polling import PollTimeout
 
         def poll():
             seen = {name: traffic_of(self.hook.describe_service(name)) for name in targets}
@@ -200,6 +198,9 @@ class EasDeployWaitMixin(EasServiceWaitMixin):
 
         ``newest``: ``version`` is the one this task just deployed (see ``utils.eas.service_progress``).
         """
+        from airflow_provider_pai.utils.eas import ServiceWatch, after_describe_service
+        from airflow_provider_pai.utils.ends import WaitTimeout
+
         if not self.wait_for_completion:
             return result
         if self.deferrable:
@@ -235,6 +236,8 @@ class EasDeployWaitMixin(EasServiceWaitMixin):
 
     def on_timeout(self, context: Context, result: dict, message: str) -> dict:
         """The wait ``timeout``: retried (the retry reattaches) unless the end is final."""
+        from airflow_provider_pai.utils.ends import WaitTimeout, wait_is_final
+
         if not wait_is_final(context.get("ti"), "timeout", self.retry_on_timeout):
             raise WaitTimeout(f"{message} A retry follows and reattaches to the rollout; nothing was rolled back.")
         try:
@@ -246,6 +249,8 @@ class EasDeployWaitMixin(EasServiceWaitMixin):
 
     def on_kill(self) -> None:
         """Put the previous version back when the task is stopped and no try of it follows."""
+        from airflow_provider_pai.utils.ends import stop_on_kill
+
         if self._inflight is None:
             return
         context, result = self._inflight
@@ -263,6 +268,8 @@ class EasDeployWaitMixin(EasServiceWaitMixin):
         return dict(value) if isinstance(value, dict) else {}
 
     def execute_complete(self, context: Context, event: dict[str, Any], result: dict | None = None) -> dict:
+        from airflow_provider_pai.utils.ends import WaitTimeout, next_try_follows
+
         result = dict(result or self.unstash(context))
         result.pop("failure", None)
         if event.get("status") == "success":
@@ -281,6 +288,8 @@ class EasDeployWaitMixin(EasServiceWaitMixin):
         return self.on_failed(context, result, message)
 
     def on_running(self, result: dict, service: dict) -> dict:
+        from airflow_provider_pai.utils.eas import endpoint_of
+
         self._lineage_result = result  # OpenLineage reads it after the task (in a fork: no XCom calls there)
         if service.get("CurrentVersion") is not None:
             result["version"] = service["CurrentVersion"]

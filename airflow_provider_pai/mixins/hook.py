@@ -16,6 +16,10 @@ HookT = TypeVar("HookT")
 DATAWORKS_HOOK = "airflow_provider_pai.hooks.dataworks.DataWorksHook"
 EAS_HOOK = "airflow_provider_pai.hooks.eas.EasHook"
 OSS_HOOK = "airflow_provider_pai.hooks.oss.OssHook"
+AIWORKSPACE_HOOK = "airflow_provider_pai.hooks.aiworkspace.AiWorkspaceHook"
+# ``default_conn_name`` of the provider's own hooks, so that constructing a task (at DAG-parse time)
+# does not import its hook module; a unit test checks it against each hook class.
+DEFAULT_CONN_NAMES = {path: "pai_default" for path in (DATAWORKS_HOOK, EAS_HOOK, OSS_HOOK, AIWORKSPACE_HOOK)}
 
 
 def pai_template_fields(*fields: str) -> tuple[str, ...]:
@@ -34,7 +38,8 @@ class PaiHookMixin(Generic[HookT]):
     """Owns ``pai_conn_id`` and ``region_id`` and the one way to the hook: ``self.hook``.
 
     Subclasses name their hook with ``hook_class_path`` (a dotted path, imported on first use);
-    ``pai_conn_id`` defaults to that hook's ``default_conn_name``. Triggers set ``shared_hook``:
+    ``pai_conn_id`` defaults to that hook's ``default_conn_name`` (``DEFAULT_CONN_NAMES`` for the
+    provider's own hooks, without importing them). Triggers set ``shared_hook``:
     triggers of one connection in one triggerer share one hook and its SDK client.
     """
 
@@ -50,6 +55,10 @@ class PaiHookMixin(Generic[HookT]):
 
     @classmethod
     def default_conn_name(cls) -> str:
+        own_lookup = getattr(cls.hook_class, "__func__", None) is getattr(PaiHookMixin.hook_class, "__func__", None)
+        if own_lookup and cls.hook_class_path in DEFAULT_CONN_NAMES:
+            return DEFAULT_CONN_NAMES[cls.hook_class_path]
+        # a user's own hook (its path, or a hook_class() of its own): ask the class
         return cls.hook_class().default_conn_name  # type: ignore[attr-defined]
 
     def _set_connection(self, pai_conn_id: str | None, region_id: str | None) -> None:

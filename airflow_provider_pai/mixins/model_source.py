@@ -19,7 +19,6 @@ import urllib.request
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pai.utils.registry import LATEST_APPROVED, from_registry_uri, parse_model_version
 from airflow_provider_pai.utils.validation import PaiParameterError, is_runtime_value, parse_oss_uri
 
 if TYPE_CHECKING:
@@ -88,6 +87,7 @@ def resolve_registered(task: Any) -> tuple[str, dict]:
     """(model path, InferenceSpec) of ``task.model_version``; a version that is not Approved is refused."""
     from airflow_provider_pai.hooks.aiworkspace import AiWorkspaceHook
     from airflow_provider_pai.hooks.errors import PaiApiError
+    from airflow_provider_pai.utils.registry import LATEST_APPROVED, from_registry_uri, parse_model_version
 
     ref = parse_model_version(task.model_version)
     hook = AiWorkspaceHook(pai_conn_id=task.pai_conn_id, region_id=task.region_id)
@@ -166,6 +166,8 @@ class ModelSourceMixin:
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if model_version is not None and not is_runtime_value(model_version):
+            from airflow_provider_pai.utils.registry import parse_model_version  # only tasks that name a version
+
             parse_model_version(model_version)
         self.model_version = model_version
         self.allow_unapproved = allow_unapproved

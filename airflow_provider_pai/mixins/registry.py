@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException
 
+from airflow_provider_pai.mixins.hook import AIWORKSPACE_HOOK  # noqa: F401  (re-exported: its earlier home)
 from airflow_provider_pai.utils.registry import (
     LATEST_APPROVED,
     from_registry_uri,
@@ -21,7 +22,6 @@ from airflow_provider_pai.utils.validation import PaiParameterError
 if TYPE_CHECKING:
     from airflow_provider_pai.hooks.aiworkspace import AiWorkspaceHook
 
-AIWORKSPACE_HOOK = "airflow_provider_pai.hooks.aiworkspace.AiWorkspaceHook"
 
 
 def set_approval(hook: AiWorkspaceHook, model_version: Any, approval_status: str, *, model_uri: str | None = None,

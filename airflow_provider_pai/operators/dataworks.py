@@ -11,14 +11,11 @@ from airflow_provider_pai.links.dataworks import DataWorksInstanceLink
 from airflow_provider_pai.mixins.dataworks import DataWorksInstanceWaitMixin
 from airflow_provider_pai.mixins.hook import DATAWORKS_HOOK
 from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
-from airflow_provider_pai.utils.dataworks import (  # noqa: F401  (run_name, validate_node_params: re-exported)
-    DataWorksInstanceStatus,
+from airflow_provider_pai.utils.dataworks_runs import (  # noqa: F401  (run_name, validate_node_params: re-exported)
     run_name,
     validate_log_interval,
     validate_node_params,
 )
-from airflow_provider_pai.utils.dataworks_nodes import DESIGNER_FILE_TYPE, DESIGNER_PROGRAM_TYPE, designer_check  # noqa: F401
-from airflow_provider_pai.utils.polling import PollSchedule, PollTimeout, wait_until
 from airflow_provider_pai.utils.validation import (
     PaiParameterError,
     is_runtime_value,
@@ -181,6 +178,8 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
 
     def _check_designer_node(self, p: dict) -> None:
         """Refuse a node of another engine; run an unknown or non-Designer PAI type with a warning (F-DW-6)."""
+        from airflow_provider_pai.utils.dataworks_nodes import designer_check
+
         # GetNode (2020-05-18), or the node's FlowSpec / GetTask type (2024-05-18, F-DW24-9)
         node = self.hook.describe_node(p["node_id"], project_id=p["project_id"], project_env=p["project_env"])
         warning, refusal = designer_check(node, p["node_id"])
@@ -200,6 +199,8 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
 
     def _find_existing(self, p: dict, name: str, store: Any) -> dict | None:
         """This task's earlier run, unless it failed: from task_state_store, else by run name."""
+        from airflow_provider_pai.utils.dataworks import DataWorksInstanceStatus
+
         hook = self.hook
         if TYPE_CHECKING:
             assert self._runs is not None  # execute chose the run object first
@@ -235,6 +236,8 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
 
     def _resolve_instance(self, p: dict, run: dict) -> dict:
         """Wait (on the one poll schedule) until the run's instance of our node is listed."""
+
+        from airflow_provider_pai.utils.polling import PollSchedule, PollTimeout, wait_until
 
         def poll():
             found = self.hook.find_run_instance(
@@ -334,3 +337,19 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
 
     def on_kill(self) -> None:
         self._stop_on_kill()
+
+
+# Names re-exported from here whose module a DAG file need not load: imported on first access.
+_REEXPORTED = {
+    "DESIGNER_FILE_TYPE": "airflow_provider_pai.utils.dataworks_nodes",
+    "DESIGNER_PROGRAM_TYPE": "airflow_provider_pai.utils.dataworks_nodes",
+    "designer_check": "airflow_provider_pai.utils.dataworks_nodes",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REEXPORTED:
+        from importlib import import_module
+
+        return getattr(import_module(_REEXPORTED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,17 +17,6 @@ from airflow.providers.common.compat.sdk import AirflowException
 from airflow_provider_pai.mixins.eas import PENDING_XCOM_KEY, EasDeployWaitMixin  # noqa: F401  (re-exported)
 from airflow_provider_pai.mixins.model_source import ModelSourceMixin
 from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
-from airflow_provider_pai.utils.eas import (  # noqa: F401  (the config helpers are re-exported: their earlier home)
-    DEPLOY_XCOM_KEY,
-    TOKEN_KEYS,
-    ServiceWatch,
-    config_contains,
-    current_config,
-    eas_schedule,
-    endpoint_of,
-    parse_service_config,
-    service_progress,
-)
 from airflow_provider_pai.utils.validation import (
     PaiParameterError,
     is_runtime_value,
@@ -106,6 +95,8 @@ class EasCreateServiceOperator(ModelSourceMixin, EasBaseOperator):
         return self.hook.describe_or_none(name)
 
     def execute(self, context: Context) -> dict:
+        from airflow_provider_pai.utils.eas import endpoint_of, parse_service_config
+
         self.resolve_model_source()  # model_version / the model is there: before anything changes
         config = check_config(parse_service_config(self.service_config))
         name = validate_eas_service_name(config.get("name"), "service_config['name']")
@@ -184,6 +175,8 @@ class EasModifyServiceOperator(ModelSourceMixin, EasBaseOperator):
         if model_path is not None and not is_runtime_value(model_path):
             validate_model_path(model_path)
         if service_config is not None and not is_runtime_value(service_config):
+            from airflow_provider_pai.utils.eas import parse_service_config  # only tasks given a config
+
             check_config(parse_service_config(service_config), service_name)
         self.service_name = service_name
         self.model_path = model_path
@@ -192,6 +185,8 @@ class EasModifyServiceOperator(ModelSourceMixin, EasBaseOperator):
         self.rollback_on_failure = rollback_on_failure
 
     def requested_config(self) -> dict:
+        from airflow_provider_pai.utils.eas import parse_service_config
+
         config = parse_service_config(self.service_config) if self.service_config is not None else {}
         config = check_config(config, self.service_name)
         if self.model_path is not None:
@@ -202,6 +197,14 @@ class EasModifyServiceOperator(ModelSourceMixin, EasBaseOperator):
         return config
 
     def execute(self, context: Context) -> dict:
+        from airflow_provider_pai.utils.eas import (
+            DEPLOY_XCOM_KEY,
+            config_contains,
+            current_config,
+            endpoint_of,
+            service_progress,
+        )
+
         name = validate_eas_service_name(self.service_name)
         self.resolve_model_source()  # model_version / the model is there: before anything changes
         wanted = self.requested_config()
@@ -338,6 +341,14 @@ def check_config(config: dict, service_name: Any = None) -> dict:
     return config
 
 
+# The config helpers of ``utils.eas``, re-exported from here (their earlier home): imported on first
+# access, so that a DAG file importing this module does not load ``utils.eas``.
+_FROM_UTILS_EAS = frozenset({
+    "DEPLOY_XCOM_KEY", "TOKEN_KEYS", "ServiceWatch", "config_contains", "current_config", "eas_schedule",
+    "endpoint_of", "parse_service_config", "service_progress",
+})
+
+
 def __getattr__(name: str) -> Any:
     """``EasRollbackOperator`` lives in its own module (this one is long enough); importable from here
     as DESIGN.md names it. That module imports nothing of this one: what both use is below them."""
@@ -345,6 +356,10 @@ def __getattr__(name: str) -> Any:
         from airflow_provider_pai.operators.eas_rollback import EasRollbackOperator
 
         return EasRollbackOperator
+    if name in _FROM_UTILS_EAS:
+        from airflow_provider_pai.utils import eas
+
+        return getattr(eas, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

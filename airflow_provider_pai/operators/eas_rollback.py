@@ -13,14 +13,12 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipExc
 
 from airflow_provider_pai.mixins.eas import EasDeployWaitMixin
 from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
-from airflow_provider_pai.utils.eas import DEPLOY_XCOM_KEY, endpoint_of, service_progress
 from airflow_provider_pai.utils.validation import (
     PaiParameterError,
     is_runtime_value,
     validate_eas_service_name,
     validate_version,
 )
-from airflow_provider_pai.utils.xcom import NEVER_RAN, UpstreamError, describe, upstream_records, upstream_state
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -95,6 +93,8 @@ class EasRollbackOperator(EasDeployWaitMixin, PaiBaseOperator["EasHook"]):
         return f"task {self.deploy_task_id!r}" + (f" (map index {up.map_index})" if up.map_index >= 0 else "")
 
     def _nothing_recorded(self, context: Context, where: str, map_index: int) -> NoReturn:
+        from airflow_provider_pai.utils.xcom import NEVER_RAN, UpstreamError, upstream_state
+
         state = upstream_state(context, self._deploy_task, map_index)
         if state in NEVER_RAN:
             # Established: the deploy never ran its execute, so it deployed nothing. Logged too: Airflow
@@ -110,6 +110,9 @@ class EasRollbackOperator(EasDeployWaitMixin, PaiBaseOperator["EasHook"]):
 
     def deploy_targets(self, context: Context) -> list[tuple[str, dict]]:
         """[(service, deploy record)] this task must undo, from the deploy task's XCom."""
+        from airflow_provider_pai.utils.eas import DEPLOY_XCOM_KEY
+        from airflow_provider_pai.utils.xcom import UpstreamError, describe, upstream_records
+
         ret = upstream_records(context, self._deploy_task)
         pushed = upstream_records(context, self._deploy_task, key=DEPLOY_XCOM_KEY)
         where = self._where(ret)
@@ -158,6 +161,8 @@ class EasRollbackOperator(EasDeployWaitMixin, PaiBaseOperator["EasHook"]):
     # ---- rolling back --------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict:
+        from airflow_provider_pai.utils.xcom import UpstreamError
+
         if self.version not in (None, ""):
             name = validate_eas_service_name(self.service_name)
             target = validate_version(self.version)
@@ -179,6 +184,8 @@ class EasRollbackOperator(EasDeployWaitMixin, PaiBaseOperator["EasHook"]):
         return {"services": results}
 
     def roll_back(self, context: Context, name: str, target: int, record: dict | None, wait: bool = True) -> dict:
+        from airflow_provider_pai.utils.eas import endpoint_of, service_progress
+
         service = self.hook.describe_service(name)
         current, latest = service.get("CurrentVersion"), service.get("LatestVersion") or 0
         if not 1 <= target <= latest:

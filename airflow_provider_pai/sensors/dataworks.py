@@ -19,8 +19,11 @@ from airflow_provider_pai.mixins.dataworks import (  # noqa: F401  (re-exported:
 )
 from airflow_provider_pai.mixins.hook import DATAWORKS_HOOK
 from airflow_provider_pai.sensors.base import PaiBaseSensorOperator, pai_template_fields
-from airflow_provider_pai.utils.dataworks import parse_instance_target, validate_log_interval
-from airflow_provider_pai.utils.dataworks_runs import rendered_log_interval
+from airflow_provider_pai.utils.dataworks_runs import (
+    parse_instance_target,
+    rendered_log_interval,
+    validate_log_interval,
+)
 from airflow_provider_pai.utils.validation import (
     is_runtime_value,
     validate_int_id,

@@ -8,8 +8,6 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 
 from airflow_provider_pai.mixins.eas import EasServiceWaitMixin
 from airflow_provider_pai.sensors.base import PaiBaseSensorOperator, pai_template_fields
-from airflow_provider_pai.utils.eas import ServiceWatch
-from airflow_provider_pai.utils.ends import WaitTimeout
 from airflow_provider_pai.utils.validation import (
     EAS_STATUSES,
     is_runtime_value,
@@ -68,6 +66,8 @@ class EasServiceSensor(EasServiceWaitMixin, PaiBaseSensorOperator["EasHook"]):
         return None if self.version in (None, "") else validate_version(self.version)
 
     def _check(self) -> bool:
+        from airflow_provider_pai.utils.eas import ServiceWatch
+
         # one watch per sensor run (poke mode keeps it across pokes: a stall is counted)
         watch = self.__dict__.setdefault("_watch", ServiceWatch(target_status=self.target_status,
                                                                  version=self._version()))
@@ -94,6 +94,8 @@ class EasServiceSensor(EasServiceWaitMixin, PaiBaseSensorOperator["EasHook"]):
                         timeout=self.timeout, version=self._version(), target_status=self.target_status)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
+        from airflow_provider_pai.utils.ends import WaitTimeout
+
         status = event.get("status")
         if status == "success":
             self.log.info("%s", event.get("message"))

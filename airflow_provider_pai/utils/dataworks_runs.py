@@ -10,19 +10,20 @@ import hashlib
 import re
 from typing import Any
 
-from airflow_provider_pai.utils.status_meanings import enum_name
 from airflow_provider_pai.utils.validation import PaiParameterError, refuse_list
 
 # ---- runs the operator starts ------------------------------------------------------------------
 
 _NAME_MAX = 128
-_UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
-_PARAM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+_UNSAFE = r"[^A-Za-z0-9_]+"  # patterns compiled on first use (see utils/validation.py)
+_PARAM_KEY = r"^[A-Za-z_][A-Za-z0-9_.]*$"
 # Backfill runs are SUPPLY_DATA DAGs (DagType); older answers may leave DagType out.
 SUPPLY_DATA = "SUPPLY_DATA"
 
 
 def is_backfill_dag(instance: dict) -> bool:
+    from airflow_provider_pai.utils.status_meanings import enum_name
+
     dag_type = instance.get("DagType")
     return dag_type is None or enum_name(dag_type) == SUPPLY_DATA
 
@@ -35,7 +36,7 @@ def run_name(dag_id: str, run_id: str, task_id: str, map_index: int | None = Non
     """
     parts = [dag_id, run_id, task_id] + ([str(map_index)] if map_index is not None and map_index >= 0 else [])
     digest = hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()[:10]
-    readable = "__".join(_UNSAFE.sub("_", p).strip("_") for p in parts)
+    readable = "__".join(re.sub(_UNSAFE, "_", p).strip("_") for p in parts)
     readable = readable[: _NAME_MAX - len("airflow____") - len(digest)]
     return f"airflow__{readable}__{digest}"
 
@@ -78,7 +79,7 @@ def validate_node_params(value: Any, param: str = "node_params") -> dict | None:
             f"Invalid {param}={value!r}: expected a dict of scheduling parameters, e.g. {{'alpha': '0.1'}}."
         )
     for key, val in value.items():
-        if not isinstance(key, str) or not _PARAM_KEY.match(key):
+        if not isinstance(key, str) or not re.match(_PARAM_KEY, key):
             raise PaiParameterError(f"Invalid {param} key {key!r}: use a parameter name such as 'alpha'.")
         if not isinstance(val, (str, int, float)) or isinstance(val, bool) or re.search(r"[\s=]", str(val)):
             raise PaiParameterError(

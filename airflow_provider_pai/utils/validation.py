@@ -10,15 +10,17 @@ import datetime
 import re
 from typing import Any
 
+# The patterns of this package stay strings: ``re`` compiles (and caches) one on its first use,
+# not when a DAG file imports the module.
 # OSS bucket naming rules: 3-63 characters, lowercase letters, digits and hyphens, starting and
 # ending with a lowercase letter or digit.
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_BUCKET_RE = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
 # OSS object keys: 1-1023 bytes of UTF-8, not starting with "/" or "\".
 _MAX_KEY_BYTES = 1023
 # EAS service names (PAI console rule): a lowercase letter first, then lowercase letters, digits
 # and underscores; at most 64 characters. The name is part of the endpoint path
 # (/api/predict/<name>), hence no hyphens, dots or spaces.
-_EAS_SERVICE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_EAS_SERVICE_RE = r"^[a-z][a-z0-9_]{0,63}$"
 
 PROJECT_ENVS = ("PROD", "DEV")
 RUN_MODES = ("backfill", "manual")
@@ -36,7 +38,7 @@ def _fail(param: str, value: Any, fix: str) -> PaiParameterError:
 
 
 def validate_bucket_name(bucket: Any, param: str = "bucket") -> str:
-    if not isinstance(bucket, str) or not _BUCKET_RE.fullmatch(bucket):
+    if not isinstance(bucket, str) or not re.fullmatch(_BUCKET_RE, bucket):
         raise _fail(
             param,
             bucket,
@@ -68,7 +70,7 @@ def parse_oss_uri(uri: Any, param: str = "source") -> tuple[str, str]:
 
 
 def validate_eas_service_name(name: Any, param: str = "service_name") -> str:
-    if not isinstance(name, str) or not _EAS_SERVICE_RE.fullmatch(name):
+    if not isinstance(name, str) or not re.fullmatch(_EAS_SERVICE_RE, name):
         raise _fail(
             param,
             name,
@@ -223,7 +225,7 @@ def is_runtime_value(value: Any) -> bool:
     return "XComArg" in name or name in ("MappedArgument", "MappedArgumentRef") or hasattr(value, "resolve")
 
 
-_LAZY_ITEMS = re.compile(r"^Lazy\w*Sequence\(\[(\d+) items?\]\)$")
+_LAZY_ITEMS = r"^Lazy\w*Sequence\(\[(\d+) items?\]\)$"
 
 
 def list_length(value: Any) -> int | None:
@@ -234,7 +236,7 @@ def list_length(value: Any) -> int | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    lazy = _LAZY_ITEMS.match(text)
+    lazy = re.match(_LAZY_ITEMS, text)
     if lazy:
         return int(lazy.group(1))
     if text.startswith("[") and text.endswith("]"):
