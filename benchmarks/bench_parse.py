@@ -13,13 +13,10 @@ written before measuring, as an installed package has it (the baseline's always 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from common import ROOT, emit, machine, median, parse_args, row
+from common import ROOT, emit, machine, median, parse_args, row, run_child
 
 BASELINE = "airflow.providers.standard.operators.python"
 OPERATORS_AND_SENSORS = [
@@ -117,12 +114,7 @@ print("RESULT " + json.dumps({{"s": elapsed, "cpu": cpu, "tasks": len(dag.task_i
 
 def measure_file(path: str) -> dict:
     """Exec one DAG file (imports and task construction) in a fresh process over airflow.sdk."""
-    proc = subprocess.run([sys.executable, "-c", FILE_CHILD, path], capture_output=True, text=True,
-                          cwd=ROOT, timeout=600)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"parsing {path} failed:\n{proc.stderr[-2000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return run_child(FILE_CHILD, path, what=f"parsing {path}")
 
 
 def spread(values: list[float]) -> str:
@@ -147,12 +139,7 @@ def noise_decides(a: list[float], b: list[float]) -> bool:
 
 def measure(modules: str) -> dict:
     """Import ``modules`` ("a+b") in a fresh process over airflow.sdk: seconds and what it loaded."""
-    proc = subprocess.run([sys.executable, "-c", CHILD, modules], capture_output=True, text=True,
-                          cwd=ROOT, timeout=600)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"measuring {modules} failed:\n{proc.stderr[-2000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return run_child(CHILD, modules, what=f"measuring {modules}")
 
 
 def interleaved(name: str, rounds: int, samples: dict[str, list[float]], seen: dict[str, dict],

@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from common import ROOT, emit, emulator, median, row
+from common import ROOT, emit, emulator, median, row, run_child
 
 TASKS = ("train", "wait", "export", "deploy")
 CHILD = """
@@ -54,12 +51,7 @@ print("RESULT " + json.dumps({"s": elapsed, "sdks": sdks}))
 
 def one(tree: Path, kind: str, instance: int) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run([sys.executable, "-c", CHILD, kind, str(instance)], capture_output=True, text=True,
-                          cwd=tree, env=env, timeout=300)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"{kind} in {tree} failed:\n{proc.stderr[-2000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return run_child(CHILD, kind, str(instance), what=f"{kind} in {tree}", cwd=tree, env=env, timeout=300)
 
 
 def spread(values: list[float]) -> str:

@@ -55,6 +55,19 @@ def row(metric: str, baseline: Any, ours: Any, *, ratio: float | None = None, ta
             "met": met, "note": note}
 
 
+def run_child(program: str, *args: str, what: str, cwd: Path = ROOT, env: dict | None = None,
+              timeout: float = 600) -> dict:
+    """Run ``program`` (``python -c``) in a fresh process; the JSON it printed after ``RESULT ``."""
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", program, *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=timeout)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{what} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
