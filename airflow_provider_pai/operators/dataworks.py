@@ -12,6 +12,7 @@ from airflow_provider_pai.mixins.dataworks import DataWorksInstanceWaitMixin
 from airflow_provider_pai.mixins.hook import DATAWORKS_HOOK
 from airflow_provider_pai.operators.base import PaiBaseOperator, pai_template_fields
 from airflow_provider_pai.utils.dataworks_runs import (  # noqa: F401  (run_name, validate_node_params: re-exported)
+    rendered_log_interval,
     run_name,
     validate_log_interval,
     validate_node_params,
@@ -74,7 +75,8 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
     :param log_interval: a tighter log cadence (seconds, >= 5) while the instance runs: poll and read
         the log at least that often, so lines are at most ``log_interval`` late. Costs up to
         60 / ``log_interval`` GetInstance calls a minute until the end, plus as many log calls while
-        it runs (12 calls a minute at 10 s). Default None: max(60 s, two polls).
+        it runs (12 calls a minute at 10 s). Default None: max(60 s, two polls). Templated
+        (``"{{ params.log_interval }}"``: checked once rendered).
     :param lineage_outputs: ``oss://`` URIs the node writes (e.g. its Model Export path), reported
         as the run's OpenLineage outputs (docs/lineage.md); DataWorks does not say. Templated.
 
@@ -85,7 +87,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
     hook_class_path = DATAWORKS_HOOK
     template_fields: Sequence[str] = pai_template_fields(
         "project_id", "dataworks_node_id", "bizdate", "node_params", "project_name", "flow_name", "project_env",
-        "lineage_outputs",
+        "lineage_outputs", "log_interval",
     )
     template_fields_renderers = {"node_params": "json"}
     operator_extra_links = (DataWorksInstanceLink(),)
@@ -114,7 +116,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.log_interval = validate_log_interval(log_interval)
+        self.log_interval = log_interval if is_runtime_value(log_interval) else validate_log_interval(log_interval)
         self.lineage_outputs = lineage_outputs
         self.project_id = project_id
         # ``node_id`` is taken: BaseOperator.node_id is the task's id in the DAG graph.
@@ -256,6 +258,7 @@ class TriggerDesignerNodeOperator(DataWorksInstanceWaitMixin, PaiBaseOperator["D
 
     def execute(self, context: Any) -> dict:
         p = self._validated()
+        self.log_interval = rendered_log_interval(self.log_interval)
         # The run object of the DataWorks OpenAPI the workspace needs (the connection's dataworks_api_version).
         self._runs = self.hook.runs(project_id=p["project_id"], node_id=p["node_id"], project_env=p["project_env"])
         self._check_manual_names(p, self._runs)

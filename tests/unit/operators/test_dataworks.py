@@ -228,3 +228,17 @@ def test_manual_mode_on_2024_needs_no_project_or_flow_name():
         result = _op(run_mode="manual").execute(_context())
     assert hook["start_run"].call_args.kwargs["run_mode"] == "manual"
     assert (result["instance_id"], result["task_id"]) == (5, 910005)
+
+
+def test_log_interval_is_templated_and_checked_once_rendered_before_any_remote_call(hook):
+    op = _op(log_interval="{{ params.log_interval }}")
+    assert "log_interval" in op.template_fields
+    op.log_interval = "2"  # rendered: below the 5 s minimum
+    with pytest.raises(PaiParameterError, match="log_interval"):
+        op.execute(_context())
+    assert not any(m.called for m in hook.values())
+    op = _op(log_interval="{{ params.log_interval }}")
+    op.log_interval = "None"  # an empty param: the default cadence
+    hook["list_instances"].side_effect = [[], [{"InstanceId": 5, "NodeId": 700001}]]
+    hook["run_cycle_dag_nodes"].return_value = [9]
+    assert op.execute(_context())["instance_id"] == 5 and op.log_interval is None
