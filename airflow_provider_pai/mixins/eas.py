@@ -285,6 +285,11 @@ class EasDeployWaitMixin(EasServiceWaitMixin):
                     raise WaitTimeout(f"execution_timeout: {message} The retry reattaches to the rollout.")
                 return self.on_failed(context, result, f"execution_timeout: {message}")
             return self.on_timeout(context, result, message)
+        if event.get("status") == "error" and next_try_follows(context.get("ti")):
+            # The wait could not see the rollout (e.g. throttling outlasted the retries): that is no
+            # evidence it failed, so nothing is undone and the retry reattaches to it.
+            raise AirflowException(f"{message} How the rollout went is not known; a retry follows and "
+                                   "reattaches to it: nothing was rolled back.")
         return self.on_failed(context, result, message)
 
     def on_running(self, result: dict, service: dict) -> dict:

@@ -422,3 +422,23 @@ def test_execute_complete_without_defer_kwargs_uses_the_stash():
     resumed = make_context(xcoms={("deploy", "eas_pending"): stash})
     out = op.execute_complete(resumed, {"status": "success", "service": svc("Running", 2, 2, NEW)})
     assert (out["previous_version"], out["version"], out["model_path"]) == (1, 2, NEW)
+
+
+def test_an_error_event_with_a_retry_to_follow_rolls_nothing_back():
+    """The trigger could not see the rollout (faults outlasted the retries): no evidence it failed,
+    so the retry must reattach to it; rolling back made the retry deploy a second version."""
+    from airflow_provider_pai.utils import ends
+
+    op = modify(deferrable=True)
+    hook = with_hook(op, [svc("Updating", 2, 2, NEW)])
+    result = {"service_name": "churn_model", "previous_version": 1, "version": 2}
+    with mock.patch.object(ends, "next_try_follows", return_value=True):
+        with pytest.raises(AirflowException, match="retry follows and reattaches to it: nothing was rolled back"):
+            op.execute_complete(make_context(), {"status": "error", "message": "throttled"}, result=result)
+    hook.update_service_version.assert_not_called()
+    # with no try to follow, the end is final: rolled back as before
+    with mock.patch.object(ends, "next_try_follows", return_value=False):
+        with pytest.raises(TaskDeferred) as deferred:
+            op.execute_complete(make_context(), {"status": "error", "message": "throttled"}, result=result)
+    hook.update_service_version.assert_called_once()
+    assert deferred.value.method_name == "rollback_complete"
