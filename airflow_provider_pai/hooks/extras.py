@@ -3,8 +3,8 @@
 A typo in an enumerated extra (``endpoint_type='vcp'``) or in ``region_id`` (``cn-hangzou``) must fail
 before the first remote call, naming the extra, its valid values and the closest one: with endpoint
 overrides nothing else would notice (the emulator, a private endpoint), and without them the typo
-only shows as a DNS failure. Pure functions; SDK modules are imported only inside ``known_regions``,
-which ``check_region`` asks only about a region the shipped tables (``sdk_endpoints.py``) do not list.
+only shows as a DNS failure. Pure functions; a known region is checked against the shipped tables
+(``endpoints.endpoint_host``); the SDK modules are imported only for a region missing there.
 """
 
 from __future__ import annotations
@@ -76,13 +76,12 @@ def known_regions() -> frozenset[str]:
 
 def check_region(conn_id: str, region: str, source: str) -> None:
     """Refuse a region id that no SDK table and no documented list knows (``source``: where it was set)."""
-    from airflow_provider_pai.hooks.sdk_endpoints import SDK_ENDPOINT_MAPS
+    from airflow_provider_pai.hooks.endpoints import endpoint_host
 
-    if region in DOCUMENTED_REGIONS or any(region in SDK_ENDPOINT_MAPS[s] for s in ("dataworks", "eas")):
-        return  # without importing the SDKs (known_regions does, for a region newer than these tables)
-    regions = known_regions()
-    if region in regions:
+    # endpoint_host reads the shipped tables, and the installed SDKs only for a region missing there
+    if region in DOCUMENTED_REGIONS or any(endpoint_host(s, region) for s in ("dataworks", "eas")):
         return
+    regions = known_regions()
     public = sorted(r for r in regions if r in DOCUMENTED_REGIONS)
     raise AirflowException(
         f"Connection '{conn_id}': region_id {region!r} ({source}) is not an Alibaba Cloud region"
