@@ -198,6 +198,7 @@ class EasDeployWaitMixin(EasServiceWaitMixin):
 
         ``newest``: ``version`` is the one this task just deployed (see ``utils.eas.service_progress``).
         """
+        from airflow_provider_pai.hooks.errors import PaiApiError
         from airflow_provider_pai.utils.eas import ServiceWatch, after_describe_service
         from airflow_provider_pai.utils.ends import WaitTimeout
 
@@ -222,6 +223,9 @@ class EasDeployWaitMixin(EasServiceWaitMixin):
         except WaitTimeout as exc:
             self._inflight = None
             return self.on_timeout(context, result, str(exc))
+        except PaiApiError as exc:  # the wait could not see the rollout: not evidence that it failed
+            self._inflight = None
+            return self.on_unseen(context, result, str(exc))
         except AirflowException as exc:
             self._inflight = None
             return self.on_failed(context, result, str(exc))
@@ -285,9 +289,17 @@ class EasDeployWaitMixin(EasServiceWaitMixin):
                     raise WaitTimeout(f"execution_timeout: {message} The retry reattaches to the rollout.")
                 return self.on_failed(context, result, f"execution_timeout: {message}")
             return self.on_timeout(context, result, message)
-        if event.get("status") == "error" and next_try_follows(context.get("ti")):
-            # The wait could not see the rollout (e.g. throttling outlasted the retries): that is no
-            # evidence it failed, so nothing is undone and the retry reattaches to it.
+        if event.get("status") == "error":
+            return self.on_unseen(context, result, message)
+        return self.on_failed(context, result, message)
+
+    def on_unseen(self, context: Context, result: dict, message: str) -> dict:
+        """The wait could not see the rollout (e.g. throttling outlasted the retries), blocking or in
+        the trigger: that is no evidence it failed, so with a retry to follow nothing is undone and
+        the retry reattaches; on the last try the end is final, as a failure."""
+        from airflow_provider_pai.utils.ends import next_try_follows
+
+        if next_try_follows(context.get("ti")):
             raise AirflowException(f"{message} How the rollout went is not known; a retry follows and "
                                    "reattaches to it: nothing was rolled back.")
         return self.on_failed(context, result, message)

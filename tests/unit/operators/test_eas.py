@@ -442,3 +442,25 @@ def test_an_error_event_with_a_retry_to_follow_rolls_nothing_back():
             op.execute_complete(make_context(), {"status": "error", "message": "throttled"}, result=result)
     hook.update_service_version.assert_called_once()
     assert deferred.value.method_name == "rollback_complete"
+
+
+def test_a_blocking_wait_that_cannot_see_the_rollout_rolls_nothing_back_when_a_retry_follows():
+    """The blocking twin of the error event: DescribeService fails for good mid-wait (faults)."""
+    from airflow_provider_pai.hooks.errors import PaiApiError
+    from airflow_provider_pai.utils import ends
+
+    throttled = PaiApiError("DescribeService", "Throttling.User", "slow down", "r1", 400)
+    op = modify()
+    hook = with_hook(op, [svc(), svc("Updating", 2, 2, NEW), throttled])
+    with mock.patch.object(ends, "next_try_follows", return_value=True):
+        with pytest.raises(AirflowException, match="retry follows and reattaches to it: nothing was rolled back"):
+            op.execute(make_context())
+    hook.update_service_version.assert_not_called()
+    # the last try: final, rolled back as before
+    op = modify()
+    hook = with_hook(op, [svc(), svc("Updating", 2, 2, NEW), throttled, svc("Updating", 2, 2, NEW),
+                          svc("Running", 1, 2, OLD)])
+    with mock.patch.object(ends, "next_try_follows", return_value=False):
+        with pytest.raises(AirflowException, match="Rolled back: version 1"):
+            op.execute(make_context())
+    hook.update_service_version.assert_called_once()
