@@ -485,17 +485,24 @@ class AlibabaCloudBaseHook(BaseHook):
         """The service's SDK client, built once: each service hook defines it (``ready_async`` builds it)."""
         raise NotImplementedError(f"{type(self).__name__} defines no SDK client")
 
+    # The _clients key of calls_client(); None: the service's name (the SDK client's key).
+    calls_client_key: str | None = None
+
+    def calls_client(self) -> Any:
+        """The client the hook's own calls go through: its SDK client, unless the hook says otherwise."""
+        return self.get_client()
+
     async def ready_async(self) -> None:
         """Read the connection, import the SDK and build the client in a worker thread, once.
 
         They block for seconds the first time; a triggerer's event loop serves every other trigger.
         """
-        if not self._clients:
+        if (self.calls_client_key or getattr(self, "service", "")) not in self._clients:
             await asyncio.to_thread(self._build_client_once)
 
     def _build_client_once(self) -> None:
         with self._client_lock:
-            self.get_client()
+            self.calls_client()
 
     async def call_async(
         self, action: str, coro_fn: Callable[[], Awaitable[Any]], *, is_done: Callable[[], Any] | None = None,

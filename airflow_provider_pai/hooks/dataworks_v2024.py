@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
 _CLIENT_KEY = "dataworks_v2024"
-_GENERIC_KEY = "dataworks_openapi"
 
 
 class DataWorksV2024Mixin:
@@ -40,6 +39,9 @@ class DataWorksV2024Mixin:
         def tea_config(self, service: str) -> Any: ...
 
         def _cached_client(self, key: str, factory: Callable[[], Any]) -> Any: ...
+
+        def openapi(self, action: str, fields: dict[str, Any], *, version: str = ..., method: str = ...,
+                    in_query: bool = ...) -> dict: ...
 
         def call(self, action: str, fn: Callable[[], Any], *, is_done: Callable[[], Any] | None = None,
                  retry: bool = True) -> Any: ...
@@ -98,31 +100,13 @@ class DataWorksV2024Mixin:
         while the node is not deployed, F-DW24-10).
 
         Sent with the Tea OpenAPI client's generic ``call_api``, as exactly the request the 2024-05-18
-        SDK's ``get_node`` builds (RPC GET, query ``Id`` and ``ProjectId``, the same signature): it is
+        SDK's ``get_node`` builds (RPC GET, query ``Id`` and ``ProjectId``, the same signature; ``openapi``): it is
         ``auto``'s first probe, and importing that SDK (its models, about 0.2 s) only to hear "not
         here" from a legacy workspace cost every DataWorks task process that much.
         """
-        from alibabacloud_tea_openapi import utils_models
-        from alibabacloud_tea_openapi.utils import Utils
-        from darabonba.runtime import RuntimeOptions
-
-        client = self._cached_client(_GENERIC_KEY, self._generic_client)
-        params = utils_models.Params(action="GetNode", version=V2024, protocol="HTTPS", pathname="/",
-                                     method="GET", auth_type="AK", style="RPC", req_body_type="formData",
-                                     body_type="json")
-
-        def run() -> Any:
-            query = Utils.query({"Id": str(node_id), "ProjectId": int(project_id)})
-            answer = client.call_api(params, utils_models.OpenApiRequest(query=query), RuntimeOptions())
-            return dict((answer or {}).get("body") or {}).get("Node")
-
-        return self.call("GetNode", run, retry=retry) or {}
-
-    def _generic_client(self) -> Any:
-        """The Tea OpenAPI client without a product SDK (no models imported), for ``call_api``."""
-        from alibabacloud_tea_openapi.client import Client
-
-        return Client(self.tea_config("dataworks"))
+        fields = {"Id": str(node_id), "ProjectId": int(project_id)}
+        return self.call("GetNode", lambda: self.openapi("GetNode", fields, version=V2024, method="GET",
+                                                         in_query=True).get("Node"), retry=retry) or {}
 
     # ---- starting a run (F-DW24-2, F-DW24-3) --------------------------------------------------------
 

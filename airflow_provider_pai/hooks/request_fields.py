@@ -28,7 +28,9 @@ To add a request: copy an entry (key ``"<sdk>.models:<XxxRequest>"``), set ``sen
 ``"<sdk>.client:Client.<method>"`` (its parameters are the fields); a generic ``call_api`` call
 (e.g. EAS UpdateGroup) is keyed ``"alibabacloud_tea_openapi.client:Client.call_api#<Action>"`` and
 lists the API reference's parameters itself in ``"fields"``, or names the SDK request model whose
-fields it sends in ``"fields_model"`` (DataWorks 2024-05-18 GetNode). A new hook file's SDK goes into
+fields it sends in ``"fields_model"`` (DataWorks 2024-05-18 GetNode). The DataWorks 2020-05-18 actions
+are sent with ``call_api`` too (``DataWorksHook._call20``), with exactly their SDK request model's fields:
+they keep the model's key (``generic_key``). A new hook file's SDK goes into
 ``HOOK_SDKS`` in ``tests/contracts/test_request_fields.py``.
 """
 
@@ -497,3 +499,10 @@ REQUESTS: dict[str, dict] = {
 from airflow_provider_pai.hooks.request_fields_registry import REGISTRY_REQUESTS  # noqa: E402
 
 REQUESTS.update(REGISTRY_REQUESTS)
+
+
+def generic_key(action: str, version: str) -> str:
+    """The spec key of a generic ``call_api`` call: a DataWorks 2020-05-18 action's is its SDK request
+    model's (the hook sends that model's fields), any other's ``call_api#<Action>``."""
+    modelled = f"{DW20}:{action}Request"
+    return modelled if version == "2020-05-18" and modelled in REQUESTS else f"{CALL_API}#{action}"

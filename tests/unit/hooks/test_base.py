@@ -531,14 +531,31 @@ async def test_async_calls_build_the_client_off_the_event_loop():
     built_in = []
 
     class Probe(DataWorksHook):
-        def get_client(self):
+        def calls_client(self):  # the client DataWorks calls go through (Tea OpenAPI, call_api)
             built_in.append(threading.get_ident())
-            return self._cached_client("dataworks", object)
+            return self._cached_client(self.calls_client_key, object)
 
     hook = Probe()
     await hook.ready_async()
     await hook.ready_async()  # built once
     assert len(built_in) == 1 and built_in[0] != loop_thread
+
+
+async def test_ready_async_is_keyed_on_the_client_the_calls_use():
+    """Another client already cached (the 2020-05-18 SDK client a user asked for) does not count as ready."""
+    from airflow_provider_pai.hooks.dataworks import DataWorksHook
+
+    built = []
+
+    class Probe(DataWorksHook):
+        def calls_client(self):
+            built.append(1)
+            return self._cached_client(self.calls_client_key, object)
+
+    hook = Probe()
+    hook._cached_client("dataworks", object)  # as get_client() leaves it
+    await hook.ready_async()
+    assert built == [1] and hook.calls_client_key in hook._clients
 
 
 def test_shared_hooks_are_one_per_connection_until_cleared():

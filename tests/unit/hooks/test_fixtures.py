@@ -27,8 +27,9 @@ def connection(monkeypatch):
 
 
 def answering(hook, body: dict):
-    """The hook's real SDK client, answering every call with ``body``."""
-    client = hook.get_client()
+    """The client the hook's calls go through (its SDK client; DataWorks' Tea OpenAPI client), answering
+    every call with ``body``."""
+    client = hook.calls_client()
     client.call_api = lambda *args, **kwargs: {"body": body, "headers": {}, "statusCode": 200}
     return hook
 
