@@ -7,9 +7,9 @@ does at every parse) loads.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.fresh_python import run_python
 
 SDK_PREFIXES = ("oss2", "alibabacloud", "Tea", "darabonba")
 OPERATORS_AND_SENSORS = (
@@ -25,9 +25,7 @@ def _loaded_after(imports: str) -> list[str]:
         f"{imports}\n"
         "print('\\n'.join(sorted(sys.modules)))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.split()
+    return run_python(code).split()
 
 
 def test_hook_modules_import_no_sdk():

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from airflow_provider_pai.utils.openlineage import eas_dataset_name, oss_dataset_name
+from tests.fresh_python import last_line
 
 
 @pytest.mark.parametrize("uri, expected", [
@@ -38,6 +36,4 @@ def test_importing_the_operators_loads_no_openlineage_module():
         "import airflow_provider_pai.operators.accept\n"
         "print(sorted({m for m in sys.modules if 'openlineage' in m} - before))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert last_line(code) == "[]"
