@@ -69,34 +69,36 @@ class DataWorksHook(DataWorksRunsMixin, DataWorksV2024Mixin, AlibabaCloudBaseHoo
         return self._cached_client(OPENAPI_KEY, build)
 
     @staticmethod
-    def _openapi_request(action: str, fields: dict[str, Any], version: str, method: str, in_query: bool):
-        """The ``Params`` and ``OpenApiRequest`` the SDK's typed method builds for ``action``."""
+    def _openapi_args(action: str, fields: dict[str, Any], version: str, method: str, in_query: bool):
+        """The ``call_api`` arguments (``Params``, ``OpenApiRequest``, runtime) the SDK's typed method
+        builds for ``action``."""
         from alibabacloud_tea_openapi import utils_models
         from alibabacloud_tea_openapi.utils import Utils
+        from darabonba.runtime import RuntimeOptions
 
         params = utils_models.Params(action=action, version=version, protocol="HTTPS", pathname="/", method=method,
                                      auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
         sent = {k: v for k, v in fields.items() if v is not None}  # the SDK leaves unset fields out
         request = (utils_models.OpenApiRequest(query=Utils.query(sent)) if in_query
                    else utils_models.OpenApiRequest(body=Utils.parse_to_map(sent)))
-        return params, request
+        return params, request, RuntimeOptions()
+
+    @staticmethod
+    def _answer_body(action: str, answer: Any) -> dict:
+        """The answer's body (``Success: false`` raises)."""
+        return check_success(action, dict((answer or {}).get("body") or {}))
 
     def openapi(self, action: str, fields: dict[str, Any], *, version: str = V2020, method: str = "POST",
                 in_query: bool = False) -> dict:
         """Send one DataWorks action (wire field names) once; its answer's body (``Success: false`` raises)."""
-        from darabonba.runtime import RuntimeOptions
+        args = self._openapi_args(action, fields, version, method, in_query)
+        return self._answer_body(action, self.calls_client().call_api(*args))
 
-        params, request = self._openapi_request(action, fields, version, method, in_query)
-        answer = self.calls_client().call_api(params, request, RuntimeOptions())
-        return check_success(action, dict((answer or {}).get("body") or {}))
-
-    async def openapi_async(self, action: str, fields: dict[str, Any], *, version: str = V2020) -> dict:
-        """``openapi`` for triggers (POST, form body)."""
-        from darabonba.runtime import RuntimeOptions
-
-        params, request = self._openapi_request(action, fields, version, "POST", False)
-        answer = await self.calls_client().call_api_async(params, request, RuntimeOptions())
-        return check_success(action, dict((answer or {}).get("body") or {}))
+    async def openapi_async(self, action: str, fields: dict[str, Any], *, version: str = V2020, method: str = "POST",
+                            in_query: bool = False) -> dict:
+        """``openapi`` for triggers."""
+        args = self._openapi_args(action, fields, version, method, in_query)
+        return self._answer_body(action, await self.calls_client().call_api_async(*args))
 
     def _call20(self, action: str, fields: dict[str, Any], key: str, *, is_done=None, retry: bool = True,
                 in_query: bool = False) -> Any:
